@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Look-up over HTTP: Rempart with 1M active decisions (`/v1/check?ip=` and the
+# CrowdSec-compatible `/v1/decisions?ip=`) against CrowdSec 1.4.6's local API
+# (`/v1/decisions?ip=`) with 5K decisions, the same client (wrk, Debian package `wrk`) and the
+# same mix of look-ups (half hit a decision, half miss). Each server is pinned to core 0 with
+# taskset, wrk to core 1; everything on loopback.
+#
+#   bench/setup-peers.sh        # once, as root (CrowdSec offline)
+#   bench/check.sh              # appends to bench/RESULTS.md
+#
+# Environment: ROUNDS (2), SECONDS_EACH (10), CONNECTIONS (16), DECISIONS (1000000),
+# CS_DECISIONS (5000), NO_RESULTS=1 to print only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PWD/node_modules/.bin:$PATH
+ROUNDS=${ROUNDS:-2}
+SECONDS_EACH=${SECONDS_EACH:-10}
+CONNECTIONS=${CONNECTIONS:-16}
+DECISIONS=${DECISIONS:-1000000}
+CS_DECISIONS=${CS_DECISIONS:-5000}
+OUT=bench/out/check
+mkdir -p "$OUT"
+die() {
+  echo "check.sh: $*" >&2
+  exit 1
+}
+for c in wrk taskset crowdsec cscli curl; do
+  command -v "$c" >/dev/null || die "needs $c (Debian packages wrk, util-linux, crowdsec, curl; run bench/setup-peers.sh)"
+done
+
+node bench/check-paths.ts rempart "$DECISIONS" check >"$OUT/rempart-check.txt"
+node bench/check-paths.ts rempart "$DECISIONS" decisions >"$OUT/rempart-decisions.txt"
+node bench/check-paths.ts crowdsec "$CS_DECISIONS" decisions >"$OUT/crowdsec-decisions.txt"
+
+# load URL KEY PATHS LABEL: one wrk run; prints "LABEL|req/s|p50|p99|non-2xx".
+load() {
+  local url=$1 key=$2 paths=$3 label=$4 log
+  log="$OUT/wrk-$label-$(date +%s%N).txt"
+  CHECK_PATHS=$paths taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency \
+    -H "X-Api-Key: $key" -s bench/check-wrk.lua "$url" >"$log"
+  local rps p50 p99 bad
+  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$log")
+  p50=$(awk '$1 == "50%" { print $2 }' "$log")
+  p99=$(awk '$1 == "99%" { print $2 }' "$log")
+  bad=$(awk '/Non-2xx/ { print $NF }' "$log")
+  echo "$label|$rps|$p50|$p99|${bad:-0}"
+}
+
+ROWS=()
+LOADS=()
+for round in $(seq 1 "$ROUNDS"); do
+  # CrowdSec's LAPI, 5K decisions in its throw-away SQLite database.
+  CS_CPU=0 bench/check-crowdsec.sh stop
+  key=$(CS_CPU=0 bench/check-crowdsec.sh start "$CS_DECISIONS")
+  [ -n "$key" ] || die "no bouncer key from bench/check-crowdsec.sh"
+  hits=$(curl -s -H "X-Api-Key: $key" "http://127.0.0.1:${CS_API_PORT:-18080}$(head -n 1 "$OUT/crowdsec-decisions.txt")")
+  case $hits in \[*) ;; *) die "CrowdSec did not find a decision it holds: $hits" ;; esac
+  LOADS+=("$(uptime | sed 's/.*load average: //')")
+  ROWS+=("$round|crowdsec $CS_DECISIONS|$(load "http://127.0.0.1:${CS_API_PORT:-18080}" "$key" "$OUT/crowdsec-decisions.txt" "crowdsec-decisions")")
+  bench/check-crowdsec.sh stop
+
+  # Rempart, 1M decisions.
+  taskset -c 0 node --max-semi-space-size=1 bench/check-server.ts "$DECISIONS" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
+  server=$!
+  for _ in $(seq 1 600); do
+    grep -q '^ready' "$OUT/server.out" 2>/dev/null && break
+    sleep 0.2
+  done
+  read -r _ url key <"$OUT/server.out" || die "bench/check-server.ts did not start: $(cat "$OUT/server.err")"
+  ROWS+=("$round|rempart $DECISIONS|$(load "$url" "$key" "$OUT/rempart-decisions.txt" "rempart-decisions")")
+  ROWS+=("$round|rempart $DECISIONS|$(load "$url" "$key" "$OUT/rempart-check.txt" "rempart-check")")
+  RSS=$(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$server/status")
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+done
+
+VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -n 1); wrk $(dpkg-query -W -f='${Version}' wrk); node $(node --version); rempart $(git describe --always --dirty 2>/dev/null || echo '?')"
+{
+  echo
+  echo "### $(date -u +%Y-%m-%dT%H:%MZ) — \`bench/check.sh\` (ROUNDS=$ROUNDS SECONDS_EACH=$SECONDS_EACH CONNECTIONS=$CONNECTIONS)"
+  echo
+  echo "Versions: $VERSIONS. Load average before each CrowdSec run: $(printf '%s; ' "${LOADS[@]}")Rempart server RSS after the last run: ${RSS} MB."
+  echo
+  echo "| round | server, decisions | route | req/s | p50 | p99 | non-2xx |"
+  echo "|---|---|---|---|---|---|---|"
+  for r in "${ROWS[@]}"; do
+    IFS='|' read -r round who label rps p50 p99 bad <<<"$r"
+    route=$([ "${label#*-}" = check ] && echo '/v1/check?ip=' || echo '/v1/decisions?ip=')
+    echo "| $round | $who | \`$route\` | $rps | $p50 | $p99 | $bad |"
+  done
+} >"$OUT/table.md"
+cat "$OUT/table.md"
+[ "${NO_RESULTS:-}" = 1 ] || cat "$OUT/table.md" >>bench/RESULTS.md

@@ -1,0 +1,49 @@
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The `rempart` command.
+// - Under Node 24 it runs the compiled build (dist/, made by `npm ci`) when it is newer than
+//   every source file, else the TypeScript sources directly (type stripping).
+// - Started by an older Node (a machine's default), it hands over to the Node 24 that `npm ci`
+//   installed. A 1 MB young generation keeps the daemon's memory small (see bench/RESULTS.md).
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const at = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+function buildIsFresh() {
+  const stamp = at("../dist/BUILT");
+  if (!existsSync(stamp)) return false;
+  const built = statSync(stamp).mtimeMs;
+  const src = at("../src/");
+  for (const name of readdirSync(src, { recursive: true })) {
+    if (statSync(src + name).mtimeMs > built) return false;
+  }
+  return true;
+}
+
+const major = Number(process.versions.node.split(".")[0]);
+if (major >= 24) {
+  const { main } = await import(buildIsFresh() ? "../dist/src/cli/main.js" : "../src/cli/main.ts");
+  process.exitCode = await main(process.argv.slice(2));
+} else {
+  const local = at("../node_modules/.bin/node");
+  if (!existsSync(local)) {
+    process.stderr.write(
+      `rempart: needs Node.js 24 or later (this is ${process.version}); run \`npm ci\` in the checkout first, which installs it\n`,
+    );
+    process.exit(1);
+  }
+  const child = spawn(
+    local,
+    ["--max-semi-space-size=1", at(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: "inherit",
+    },
+  );
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"])
+    process.on(signal, () => child.kill(signal));
+  child.on("exit", (code, signal) => {
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}

@@ -1,0 +1,474 @@
+/**
+ * The `rempart` command: offline commands (replay, explain, keys) and a client of the running
+ * daemon's API (decisions, alerts, check). Errors say what, where, and how to fix it.
+ */
+import { version } from "./version.ts";
+import { createWriteStream } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { formatTime, isRempartError, parseDuration, RempartError } from "../core/index.ts";
+import { defaultConfig, hostAddresses, loadConfig, type Config } from "../daemon/config.ts";
+import { buildDetection } from "../daemon/compose.ts";
+import { formatSummary, replay } from "../daemon/replay.ts";
+import { parserPlugin } from "../sources/index.ts";
+import type { z } from "zod";
+import type { DecisionView } from "../http/routes.ts";
+import { call, clientOptions, type ClientOptions } from "./api-client.ts";
+
+const USAGE = `rempart — abuse defence for small operators
+
+usage: rempart <command> [options]
+
+  start [--config FILE]                 run the daemon (embedded defaults without --config)
+  replay [--type T] [--year Y] [--tz Z] [--format F] [--output FILE] [--config FILE] FILE...
+                                        run detection over old logs at full speed; JSON lines out
+  explain --type T [--year Y] LINE...   show how lines parse and which scenarios they feed
+  check [--ip IP] [--account A] [--email E]
+                                        active decisions for a subject (asks the daemon)
+  decisions list [--scope S] [--value V] [--action A] [--all] [--json]
+  decisions add --scope S --value V --action A [--duration 4h|forever] [--reason TEXT]
+  decisions delete ID
+  decisions import --format F [--action ban] [--duration 24h] [--name N] [--skip-invalid] FILE|-
+                                        add a list's entries as decisions (asks the daemon)
+  decisions export --format plain|aggregated|nft|ipset|rbldnsd|rbldnsd6|csv [--scope ip|range]
+                   [--config FILE]      active decisions as a list (reads the database)
+  alerts list [--scenario NAME] [--since 1h] [--limit N] [--json]
+  keys create NAME --role admin|sensor|bouncer [--config FILE]
+  mail release ACCOUNT [--delete] [--sender ADDRESS] [--postfix-config DIR]
+                                        lift an account's hold/suspension and release (or delete)
+                                        its messages in Postfix's hold queue
+
+API commands read the daemon's address from --url or REMPART_URL (default http://127.0.0.1:8080)
+and the key from --key or REMPART_API_KEY. --type takes syslog (Postfix and Dovecot),
+postfix, dovecot, nginx, apache, json, or auto (the default for replay).
+`;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function parse(
+  args: string[],
+  options: ParseArgsConfig["options"],
+  where: string,
+): { values: Values; positionals: string[] } {
+  try {
+    const r = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: r.values, positionals: r.positionals };
+  } catch (e) {
+    throw new RempartError("USAGE", `${where}: ${(e as Error).message}`, {
+      hint: "see `rempart --help`",
+    });
+  }
+}
+
+const str = (v: Values, k: string): string | undefined =>
+  typeof v[k] === "string" ? v[k] : undefined;
+
+/** String options, for parseArgs. */
+const strings = (...names: string[]): Record<string, { type: "string" }> =>
+  Object.fromEntries(names.map((n) => [n, { type: "string" as const }]));
+
+/** The query string of the options that were given. */
+function query(v: Values, names: readonly string[]): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const k of names) {
+    const x = str(v, k);
+    if (x !== undefined) q.set(k, x);
+  }
+  return q;
+}
+
+const API_OPTIONS = {
+  ...strings("url", "key"),
+  json: { type: "boolean" },
+} as const;
+
+function client(v: Values): ClientOptions {
+  return clientOptions(str(v, "url"), str(v, "key"));
+}
+
+async function config(v: Values): Promise<Config> {
+  const file = str(v, "config");
+  return file === undefined ? defaultConfig() : loadConfig(file);
+}
+
+function yearOf(v: Values): number | undefined {
+  const y = str(v, "year");
+  if (y === undefined) return undefined;
+  if (!/^\d{4}$/.test(y))
+    throw new RempartError("USAGE", `--year: "${y}" is not a year`, { hint: "e.g. --year 2024" });
+  return Number(y);
+}
+
+function timeZoneOf(v: Values): string | undefined {
+  const tz = str(v, "tz");
+  if (tz === undefined) return undefined;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+  } catch {
+    throw new RempartError("USAGE", `--tz: "${tz}" is not a time zone`, {
+      hint: "use an IANA name such as Europe/Paris or UTC",
+    });
+  }
+  return tz;
+}
+
+const out = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+
+/** A decision as the API sends it. */
+type ApiDecision = z.infer<typeof DecisionView>;
+
+function decisionRow(d: ApiDecision): string {
+  return `${d.id}  ${d.action.padEnd(9)} ${d.scope.padEnd(8)} ${d.value.padEnd(28)} until ${d.until ?? "deleted"}  ${d.scenario}: ${d.reason}`;
+}
+
+async function cmdReplay(args: string[]): Promise<number> {
+  const { values: v, positionals: files } = parse(
+    args,
+    {
+      ...strings("type", "year", "tz", "format"),
+      output: { type: "string", short: "o" },
+      config: { type: "string" },
+    },
+    "replay",
+  );
+  if (files.length === 0)
+    throw new RempartError("USAGE", "replay: name at least one log file", {
+      hint: "rempart replay /var/log/mail.log",
+    });
+  const type = str(v, "type") ?? "auto";
+  if (type !== "auto" && !parserPlugin(type))
+    throw new RempartError("USAGE", `replay: unknown --type "${type}"`, {
+      hint: "use syslog, postfix, dovecot, nginx, apache, json or auto",
+    });
+  const cfg = await config(v);
+  const outFile = str(v, "output");
+  const output =
+    outFile === undefined || outFile === "-" ? process.stdout : createWriteStream(outFile);
+  const tty = process.stderr.isTTY;
+  let lastDraw = 0;
+  const year = yearOf(v);
+  const tz = timeZoneOf(v);
+  const format = str(v, "format");
+  const summary = await replay({
+    files,
+    type,
+    ...(year === undefined ? {} : { year }),
+    ...(tz === undefined ? {} : { timeZone: tz }),
+    ...(format === undefined ? {} : { format }),
+    config: cfg,
+    hostAddresses: hostAddresses(),
+    output,
+    ...(tty
+      ? {
+          progress: (done: number, total: number) => {
+            const now = performance.now();
+            if (now - lastDraw < 100) return;
+            lastDraw = now;
+            const width = 30;
+            const filled = total > 0 ? Math.round((done / total) * width) : width;
+            process.stderr.write(
+              `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${total > 0 ? Math.round((done / total) * 100) : 100}%`,
+            );
+          },
+        }
+      : {}),
+  });
+  if (tty) process.stderr.write("\r\x1b[K");
+  if (output !== process.stdout)
+    await new Promise<void>((resolve, reject) =>
+      output.end((e?: Error | null) => (e ? reject(e) : resolve())),
+    );
+  process.stderr.write(formatSummary(summary));
+  return 0;
+}
+
+async function cmdExplain(args: string[]): Promise<number> {
+  const { values: v, positionals: lines } = parse(
+    args,
+    {
+      ...strings("type", "year", "tz", "format", "config"),
+    },
+    "explain",
+  );
+  const type = str(v, "type");
+  if (type === undefined)
+    throw new RempartError("USAGE", "explain: give the line's format with --type", {
+      hint: "rempart explain --type syslog 'Sep 28 13:01:07 mx postfix/smtpd[1]: …'",
+    });
+  const plugin = parserPlugin(type);
+  if (!plugin)
+    throw new RempartError("USAGE", `explain: unknown --type "${type}"`, {
+      hint: "use syslog, postfix, dovecot, nginx, apache or json",
+    });
+  if (lines.length === 0)
+    throw new RempartError("USAGE", "explain: give at least one log line", {
+      hint: "quote it: rempart explain --type nginx '…'",
+    });
+  const year = yearOf(v);
+  const tz = timeZoneOf(v);
+  const format = str(v, "format");
+  const parser = plugin.create({
+    ...(year === undefined ? {} : { year }),
+    ...(tz === undefined ? {} : { timeZone: tz }),
+    ...(format === undefined ? {} : { format }),
+  });
+  const { engine } = await buildDetection(await config(v), [], () => "explain");
+  for (const [i, line] of lines.entries()) {
+    out(`line ${i + 1}: ${line}`);
+    const r = parser.parse(line, { source: "explain", offset: i });
+    if (!r.ok) {
+      out(`  not understood by the ${plugin.id} parser: ${r.error.message}\n`);
+      continue;
+    }
+    if (r.value.length === 0) {
+      out(
+        "  understood; no event on its own (ignored, or joined with other lines: Postfix joins by queue id)\n",
+      );
+      continue;
+    }
+    for (const e of r.value) {
+      out(`  event ${e.type} at ${formatTime(e.time, e.tzOffset)}`);
+      out(
+        `  ${JSON.stringify({ service: e.service, ip: e.ip, account: e.account, email: e.email, fields: e.fields })}`,
+      );
+      const offered = engine.scenariosFor(e);
+      if (offered.length === 0) out("  feeds no scenario");
+      for (const o of offered) {
+        const verdict = !o.matches
+          ? "filter does not match"
+          : o.key === undefined
+            ? "matches, but the key is missing"
+            : `counted under key ${o.key}`;
+        out(`  scenario ${o.scenario.name}: ${verdict}`);
+      }
+      out("");
+    }
+  }
+  return 0;
+}
+
+async function cmdCheck(args: string[]): Promise<number> {
+  const { values: v } = parse(
+    args,
+    {
+      ...API_OPTIONS,
+      ...strings("ip", "account", "email"),
+    },
+    "check",
+  );
+  const q = query(v, ["ip", "account", "email"]);
+  if (q.size === 0) throw new RempartError("USAGE", "check: give --ip, --account or --email");
+  const r = (await call(client(v), "GET", `/v1/check?${q.toString()}`)) as {
+    verdict: string;
+    decisions: ApiDecision[];
+  };
+  if (v.json === true) out(JSON.stringify(r, null, 2));
+  else {
+    out(`verdict: ${r.verdict}`);
+    for (const d of r.decisions)
+      out(
+        `  ${d.action} on ${d.scope} ${d.value} until ${d.until ?? "forever"} — ${d.scenario}: ${d.reason}`,
+      );
+  }
+  return 0;
+}
+
+async function cmdDecisions(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "list") {
+    const { values: v } = parse(
+      rest,
+      {
+        ...API_OPTIONS,
+        ...strings("scope", "value", "action"),
+        all: { type: "boolean" },
+        limit: { type: "string" },
+      },
+      "decisions list",
+    );
+    const q = query(v, ["scope", "value", "action", "limit"]);
+    if (v.all !== true) q.set("active", "true");
+    const r = (await call(client(v), "GET", `/v1/decisions?${q.toString()}`)) as {
+      decisions: ApiDecision[];
+    };
+    if (v.json === true) out(JSON.stringify(r, null, 2));
+    else if (r.decisions.length === 0) out("no decisions");
+    else for (const d of r.decisions) out(decisionRow(d));
+    return 0;
+  }
+  if (sub === "add") {
+    const { values: v } = parse(
+      rest,
+      {
+        ...API_OPTIONS,
+        ...strings("scope", "value", "action", "duration", "reason"),
+      },
+      "decisions add",
+    );
+    const scope = str(v, "scope") ?? "ip";
+    const value = str(v, "value");
+    const action = str(v, "action") ?? "ban";
+    if (value === undefined)
+      throw new RempartError("USAGE", "decisions add: give --value", {
+        hint: "rempart decisions add --scope ip --value 192.0.2.7 --action ban --duration 4h",
+      });
+    const duration = str(v, "duration") ?? "4h";
+    if (duration !== "forever" && parseDuration(duration) === undefined)
+      throw new RempartError("USAGE", `decisions add: --duration "${duration}" is not a duration`, {
+        hint: 'e.g. 30m, 4h, 7d, or "forever"',
+      });
+    const r = (await call(client(v), "POST", "/v1/decisions", {
+      action,
+      scope,
+      value,
+      duration: duration === "forever" ? null : duration,
+      reason: str(v, "reason") ?? "added by hand",
+    })) as { decision: ApiDecision; merged?: boolean };
+    out(
+      v.json === true
+        ? JSON.stringify(r, null, 2)
+        : `${r.merged === true ? "already covered by" : "added"}: ${decisionRow(r.decision)}`,
+    );
+    return 0;
+  }
+  if (sub === "delete") {
+    const { values: v, positionals } = parse(rest, API_OPTIONS, "decisions delete");
+    if (positionals.length !== 1)
+      throw new RempartError("USAGE", "decisions delete: give one decision id", {
+        hint: "find it with `rempart decisions list`",
+      });
+    await call(client(v), "DELETE", `/v1/decisions/${encodeURIComponent(positionals[0]!)}`);
+    out(`deleted ${positionals[0]!}`);
+    return 0;
+  }
+  if (sub === "import" || sub === "export") {
+    const { importList, exportList } = await import("./lists.ts");
+    return sub === "import" ? importList(rest) : exportList(rest);
+  }
+  throw new RempartError("USAGE", `decisions: unknown subcommand "${sub ?? ""}"`, {
+    hint: "use list, add, delete, import or export",
+  });
+}
+
+async function cmdAlerts(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "list")
+    throw new RempartError("USAGE", `alerts: unknown subcommand "${sub ?? ""}"`, {
+      hint: "use alerts list",
+    });
+  const { values: v } = parse(
+    rest,
+    {
+      ...API_OPTIONS,
+      ...strings("scenario", "since", "limit"),
+    },
+    "alerts list",
+  );
+  const since = str(v, "since");
+  if (since !== undefined && parseDuration(since) === undefined) {
+    throw new RempartError("USAGE", `alerts list: --since "${since}" is not a duration`, {
+      hint: "e.g. --since 1h",
+    });
+  }
+  const q = query(v, ["scenario", "since", "limit"]);
+  const r = (await call(client(v), "GET", `/v1/alerts?${q.toString()}`)) as {
+    alerts: {
+      at: string | number;
+      scenario: string;
+      scope: string;
+      value: string;
+      count: number;
+      message: string;
+    }[];
+  };
+  if (v.json === true) out(JSON.stringify(r, null, 2));
+  else if (r.alerts.length === 0) out("no alerts");
+  else
+    for (const a of r.alerts)
+      out(`${String(a.at)}  ${a.scenario}  ${a.scope} ${a.value}  (${a.count})  ${a.message}`);
+  return 0;
+}
+
+async function cmdKeys(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "create")
+    throw new RempartError("USAGE", `keys: unknown subcommand "${sub ?? ""}"`, {
+      hint: "use keys create NAME --role admin|sensor|bouncer",
+    });
+  const { values: v, positionals } = parse(
+    rest,
+    { role: { type: "string" }, config: { type: "string" } },
+    "keys create",
+  );
+  const role = str(v, "role");
+  if (positionals.length !== 1 || (role !== "admin" && role !== "sensor" && role !== "bouncer")) {
+    throw new RempartError(
+      "USAGE",
+      "keys create: give a NAME and --role admin, sensor or bouncer",
+      { hint: "rempart keys create firewall --role bouncer" },
+    );
+  }
+  const { createKeyOffline } = await import("./keys.ts");
+  const key = await createKeyOffline(await config(v), positionals[0]!, role);
+  out(`${key}\n(shown once: store it now; Rempart keeps only its hash)`);
+  return 0;
+}
+
+async function cmdStart(args: string[]): Promise<number> {
+  const { values: v } = parse(args, { config: { type: "string" } }, "start");
+  const { runDaemon } = await import("./start.ts");
+  return runDaemon(await config(v));
+}
+
+async function cmdMail(args: string[]): Promise<number> {
+  const { cmdMail: run } = await import("./mail.ts");
+  return run(args);
+}
+
+const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
+  mail: cmdMail,
+  start: cmdStart,
+  replay: cmdReplay,
+  explain: cmdExplain,
+  check: cmdCheck,
+  decisions: cmdDecisions,
+  alerts: cmdAlerts,
+  keys: cmdKeys,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version") {
+    const pkgVersion = await version();
+    out(pkgVersion);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  try {
+    if (!run)
+      throw new RempartError("USAGE", `unknown command "${command}"`, {
+        hint: `commands: ${Object.keys(COMMANDS).join(", ")}`,
+      });
+    if (args.includes("--help") || args.includes("-h")) {
+      out(USAGE);
+      return 0;
+    }
+    return await run(args);
+  } catch (e) {
+    if (isRempartError(e)) {
+      process.stderr.write(
+        `rempart: ${e.message}\n${e.hint === undefined ? "" : `  hint: ${e.hint}\n`}`,
+      );
+      return e.code === "USAGE" ? 2 : 1;
+    }
+    throw e;
+  }
+}

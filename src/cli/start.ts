@@ -1,0 +1,60 @@
+/** `rempart start`: the daemon with its HTTP API, until SIGINT or SIGTERM. */
+import { version } from "./version.ts";
+import { createApi, startHttpServer } from "../http/index.ts";
+import type { Config } from "../daemon/config.ts";
+import { Daemon } from "../daemon/daemon.ts";
+
+function hostPort(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon).replace(/^\[|\]$/g, "");
+  return { host, port: Number(listen.slice(colon + 1)) };
+}
+
+export async function runDaemon(config: Config): Promise<number> {
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const pkgVersion = await version();
+  log(`rempart ${pkgVersion}: configuration from ${config.origin}`);
+  const daemon = await Daemon.open(config, { log });
+  const api = createApi(daemon, {
+    version: pkgVersion,
+    metricsRequireKey: config.http.metrics_require_key,
+    trustedProxies: config.http.trusted_proxies,
+    ...(config.http.challenge_url !== undefined && { challengeUrl: config.http.challenge_url }),
+  });
+  const server = await startHttpServer(api, hostPort(config.http.listen)).catch(
+    async (e: unknown) => {
+      await daemon.stop();
+      throw e;
+    },
+  );
+  await daemon.start();
+
+  if (config.sources.length === 0) {
+    log("watching: nothing — no configured sources, and none of the usual logs exist here");
+    log(
+      "          (looked for /var/log/mail.log, /var/log/maillog, /var/log/dovecot.log, /var/log/nginx/access.log, /var/log/apache2/access.log)",
+    );
+  } else {
+    log(`watching${config.autodetected ? " (found on this host)" : ""}:`);
+    for (const s of config.sources)
+      log(`  ${s.name}: ${"paths" in s ? `${s.type} ${s.paths.join(", ")}` : "journald"}`);
+  }
+  for (const line of daemon.enforcers()) log(`enforcing: ${line}`);
+  log(`enforcing: decisions are served at ${server.url}/v1/check and ${server.url}/v1/decisions`);
+  log(
+    "           (application events: POST /v1/events; API document: /v1/openapi.json; metrics: /metrics)",
+  );
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log(`rempart: ${signal}, stopping`);
+      resolve();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await server.close();
+  await daemon.stop();
+  log("rempart: stopped");
+  return 0;
+}

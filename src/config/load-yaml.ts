@@ -1,0 +1,95 @@
+/**
+ * Reads YAML against a strict schema and reports every problem with its file, line and key
+ * path, so a user's mistake says what was wrong, where, and how to fix it.
+ */
+import { readFile } from "node:fs/promises";
+import { LineCounter, parseAllDocuments, isNode, type Document } from "yaml";
+import type { z } from "zod";
+
+export interface Problem {
+  readonly file: string;
+  readonly line: number | undefined;
+  readonly path: string;
+  readonly message: string;
+}
+
+export const formatProblem = (p: Problem): string =>
+  `${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`;
+
+export type Loaded<T> =
+  | { readonly ok: true; readonly values: readonly { readonly value: T; readonly line: number }[] }
+  | { readonly ok: false; readonly problems: readonly Problem[] };
+
+function lineOf(
+  doc: Document,
+  counter: LineCounter,
+  path: readonly PropertyKey[],
+): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as (string | number)[], true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+const pathText = (path: readonly PropertyKey[]): string =>
+  path
+    .map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`))
+    .join("");
+
+/** Parses every YAML document of `text` with `schema`; collects all problems, not just the first. */
+export function parseYaml<T>(text: string, file: string, schema: z.ZodType<T>): Loaded<T> {
+  const counter = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  const problems: Problem[] = [];
+  const values: { value: T; line: number }[] = [];
+  if (!Array.isArray(docs)) return { ok: true, values };
+  for (const doc of docs) {
+    for (const e of doc.errors) {
+      problems.push({
+        file,
+        line: counter.linePos(e.pos[0]).line,
+        path: "",
+        message: e.message.split("\n")[0]!,
+      });
+    }
+    if (doc.errors.length > 0) continue;
+    const raw: unknown = doc.toJS();
+    if (raw === null || raw === undefined) continue;
+    const r = schema.safeParse(raw);
+    if (r.success) {
+      values.push({
+        value: r.data,
+        line: doc.range[0] === 0 ? 1 : counter.linePos(doc.range[0]).line,
+      });
+      continue;
+    }
+    for (const issue of r.error.issues) {
+      problems.push({
+        file,
+        line: lineOf(doc, counter, issue.path),
+        path: pathText(issue.path),
+        message: issue.message,
+      });
+    }
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, values };
+}
+
+export async function loadYamlFile<T>(file: string, schema: z.ZodType<T>): Promise<Loaded<T>> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? "error";
+    return {
+      ok: false,
+      problems: [{ file, line: undefined, path: "", message: `cannot read the file (${code})` }],
+    };
+  }
+  return parseYaml(text, file, schema);
+}

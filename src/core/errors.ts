@@ -1,0 +1,38 @@
+/**
+ * Every error Rempart raises on purpose carries a stable code, documented in docs/errors.md
+ * (a test fails when the two drift apart). The HTTP edge sends `{ code, message }` only.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: "the configuration file does not match the schema",
+  CONFIG_UNREADABLE: "the configuration file cannot be read or is not valid YAML",
+  SCENARIO_INVALID: "a scenario file does not match the scenario schema",
+  EXPRESSION_INVALID: "a scenario expression does not parse or names an unknown field",
+  STORAGE_FAILED: "the database refused an operation",
+  STORAGE_MIGRATION_FAILED: "the database schema could not be brought up to date",
+  SOURCE_UNREADABLE: "a log source cannot be opened or read",
+  INPUT_INVALID: "a request or event does not match its schema",
+  DECISION_REFUSED: "a decision was refused by the safety policy (allowlist, range width)",
+  NOT_FOUND: "the requested object does not exist",
+  UNAUTHORIZED: "the API key is missing or unknown",
+  FORBIDDEN: "the API key's role does not allow this operation",
+  USAGE: "the command line is not valid",
+  UNAVAILABLE: "a dependency (database, peer program) is not available",
+  INTERNAL: "an unexpected error inside Rempart (a bug): details are logged, never sent",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class RempartError extends Error {
+  readonly code: ErrorCode;
+  /** Optional hint telling the user how to fix it. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; hint?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RempartError";
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export const isRempartError = (e: unknown): e is RempartError => e instanceof RempartError;

@@ -1,0 +1,190 @@
+/**
+ * Ports: the interfaces the rest of Rempart implements. `core` depends on nothing in the
+ * project; plugins implement these; `daemon` composes them.
+ */
+import type { Action, Alert, Decision, Scope } from "./decision.ts";
+import type { Event } from "./event.ts";
+import type { Result } from "./result.ts";
+
+// ── Parsing ────────────────────────────────────────────────────────────────────────────────
+
+/** Where a line came from, so that an event id is stable across restarts. */
+export interface LineOrigin {
+  /** Source name (configured) or file path. */
+  readonly source: string;
+  /** Byte offset of the line's start in the file, or its line number for in-memory input. */
+  readonly offset: number;
+}
+
+/**
+ * Turns one line into zero or more events. A parser instance is stateful (Postfix joins lines
+ * by queue id) and owned by one stream; it must bound its own memory.
+ *
+ * - `ok: true, value: []` — a line understood but carrying nothing of interest (or waiting
+ *   to be joined with a later one).
+ * - `ok: false` — a line the parser could not read; the caller counts it and goes on.
+ *
+ * Must never throw on any input.
+ */
+export interface LineParser {
+  readonly id: string;
+  parse(line: string, origin: LineOrigin): Result<readonly Event[]>;
+}
+
+export interface ParserOptions {
+  /** For formats without a year (BSD syslog): the year to assume, else inferred from now. */
+  readonly year?: number;
+  /** IANA zone for timestamps without an offset; default the host's zone. */
+  readonly timeZone?: string;
+  /** For nginx/apache: a `log_format` string, when not combined/common. */
+  readonly format?: string;
+  /** Wall clock used only to infer a missing year (never used by detection). */
+  readonly now?: () => number;
+}
+
+/**
+ * A syslog message with its framing removed, whatever carried it (a file in BSD, RFC 3339 or
+ * RFC 5424 framing, or journald's JSON). Program parsers (Postfix, Dovecot) read these.
+ */
+export interface SyslogRecord {
+  readonly time: number;
+  readonly tzOffset: number;
+  readonly host: string;
+  /** The tag without the pid: `postfix/submission/smtpd`, `dovecot`. */
+  readonly program: string;
+  readonly pid?: number;
+  readonly message: string;
+}
+
+/** Reads the message of one program family (Postfix, Dovecot). Stateful; never throws. */
+export interface MessageParser {
+  readonly id: string;
+  /** Whether this parser reads messages from this program tag. */
+  accepts(program: string): boolean;
+  parse(record: SyslogRecord, origin: LineOrigin): Result<readonly Event[]>;
+}
+
+/** A parser family, as a plugin. `create` has no side effects. */
+export interface ParserPlugin {
+  readonly id: string;
+  /** Cheap guess whether this line is in this plugin's format (for `--type auto`). */
+  sniff(line: string): boolean;
+  create(options: ParserOptions): LineParser;
+}
+
+// ── Storage ────────────────────────────────────────────────────────────────────────────────
+
+/** A file source's position: reading resumes here after a restart. */
+export interface SourcePosition {
+  readonly source: string;
+  readonly path: string;
+  readonly inode: string;
+  readonly offset: number;
+  /** A fingerprint of the file's first bytes, to recognise copytruncate and reuse of inodes. */
+  readonly head: string;
+}
+
+export interface DecisionQuery {
+  readonly scope?: Scope;
+  readonly value?: string;
+  readonly action?: Action;
+  /** Only decisions active at this time (not expired). */
+  readonly activeAt?: number;
+  readonly limit?: number;
+}
+
+export interface AlertQuery {
+  readonly scenario?: string;
+  readonly value?: string;
+  readonly since?: number;
+  readonly limit?: number;
+}
+
+export type ApiRole = "admin" | "sensor" | "bouncer";
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly role: ApiRole;
+  /** SHA-256 of the secret part, hex. The secret itself is never stored. */
+  readonly hash: string;
+  readonly createdAt: number;
+}
+
+/** Detection state that must survive a restart so that a slow attacker cannot start over. */
+export interface DetectionStateRecord {
+  readonly scenario: string;
+  readonly key: string;
+  /** The scenario's own serialised state for that key. */
+  readonly state: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * Everything that survives a restart. Implemented once with Kysely for SQLite and PostgreSQL;
+ * both pass the same contract suite.
+ *
+ * `commit` writes a checkpoint atomically: decisions, alerts, detection state and source
+ * positions together, so a crash never leaves decisions without the positions that produced
+ * them (a line is neither read twice nor skipped).
+ */
+export interface Storage {
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  commit(checkpoint: Checkpoint): Promise<void>;
+
+  addDecisions(decisions: readonly Decision[]): Promise<void>;
+  deleteDecisions(ids: readonly string[], at: number): Promise<number>;
+  listDecisions(query: DecisionQuery): Promise<Decision[]>;
+  /** How many decisions this subject received since `since` (for escalation). */
+  countOffences(scope: Scope, value: string, since: number): Promise<number>;
+
+  listAlerts(query: AlertQuery): Promise<Alert[]>;
+
+  positions(source: string): Promise<SourcePosition[]>;
+  detectionState(now: number): Promise<DetectionStateRecord[]>;
+
+  addApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  deleteApiKey(id: string): Promise<boolean>;
+}
+
+export interface Checkpoint {
+  readonly decisions: readonly Decision[];
+  readonly deletedDecisions: readonly { readonly id: string; readonly at: number }[];
+  readonly alerts: readonly Alert[];
+  readonly positions: readonly SourcePosition[];
+  /** States to upsert; a record with an empty `state` deletes that key. */
+  readonly state: readonly DetectionStateRecord[];
+}
+
+// ── Enforcement ────────────────────────────────────────────────────────────────────────────
+
+/** One change to the set of active decisions, numbered in the order it happened. */
+export interface DecisionChange {
+  /** Strictly increasing within a running daemon. */
+  readonly seq: number;
+  readonly kind: "added" | "removed";
+  readonly decision: Decision;
+  /** When it happened (decision time for additions, expiry or deletion time for removals). */
+  readonly at: number;
+}
+
+/**
+ * Makes decisions bite somewhere (a firewall set, a DNS zone, a proxy). The daemon owns the
+ * schedule: it calls `resync` once at start and after any failed `apply`, then `apply` with
+ * batches of changes in order. An enforcer never sees a change twice in a row without a resync
+ * in between, and must be idempotent for a resync.
+ *
+ * Creating an enforcer has no side effects; `stop` works after a partial start.
+ */
+export interface Enforcer {
+  readonly id: string;
+  /** Replaces whatever the enforcement point holds with exactly these active decisions. */
+  resync(active: readonly Decision[]): Promise<void>;
+  /** Applies changes in order (deltas). A rejection makes the daemon resync later. */
+  apply(changes: readonly DecisionChange[]): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,487 @@
+/**
+ * The live daemon: storage, sources, detection, decisions, composed. Everything it decides is
+ * committed in checkpoints that also carry the source positions and detection state that led
+ * to it, so a `kill -9` loses nothing: after a restart it resumes where the last checkpoint
+ * left off, and the lines after it are read once more as if for the first time.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  parseDuration,
+  systemClock,
+  type Alert,
+  type AlertQuery,
+  type Clock,
+  type Decision,
+  type DecisionQuery,
+  type Event,
+  type LineParser,
+  type SourcePosition,
+  type Storage,
+} from "../core/index.ts";
+import { DecisionFeed, type Subject } from "../decisions/index.ts";
+import { ENFORCER_PLUGINS, type EnforcerService } from "../enforcers/index.ts";
+import { startListRefresh, type ListService } from "../lists/index.ts";
+import { FileSource } from "../sources/file/index.ts";
+import { parserPlugin } from "../sources/index.ts";
+import { JournaldSource } from "../sources/journald/index.ts";
+import { createMessageDispatcher } from "../sources/syslog/index.ts";
+import { buildDetection } from "./compose.ts";
+import {
+  hostAddresses,
+  type Config,
+  type FileSourceConfig,
+  type JournaldSourceConfig,
+} from "./config.ts";
+import { Pipeline, type PipelineOutput } from "./pipeline.ts";
+import { openConfiguredStorage } from "./storage-config.ts";
+import { QueueWatch, readQueue } from "../mail/index.ts";
+import type { ManualDecision, ManualOutcome, Runtime, RuntimeCounters } from "./runtime.ts";
+
+export interface DaemonOptions {
+  readonly clock?: Clock;
+  /** Where progress and problems are written; default stderr. */
+  readonly log?: (line: string) => void;
+  /** Host addresses never banned; default the machine's interfaces. */
+  readonly hostAddresses?: readonly string[];
+}
+
+interface Pending {
+  decisions: Decision[];
+  deleted: { id: string; at: number }[];
+  alerts: Alert[];
+  positions: Map<string, SourcePosition>;
+}
+
+/** The pipeline's clock, checkpointed with the detection state it belongs to. */
+const CLOCK_RECORD = "\u0000pipeline-clock";
+
+/** A source as the daemon drives it, whatever it reads. */
+interface RunningSource {
+  readonly name: string;
+  readonly kind: string;
+  readonly paths: readonly string[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  lines(): number;
+}
+
+/** How soon a live event's consequences are committed. */
+const LIVE_COMMIT_MS = 50;
+
+const emptyPending = (): Pending => ({
+  decisions: [],
+  deleted: [],
+  alerts: [],
+  positions: new Map(),
+});
+
+export class Daemon implements Runtime {
+  readonly clock: Clock;
+  readonly storage: Storage;
+  readonly config: Config;
+  readonly #pipeline: Pipeline;
+  readonly #log: (line: string) => void;
+  readonly #sources: RunningSource[] = [];
+  /** Every change to the active decisions, in order: what enforcers and bouncers follow. */
+  readonly feed = new DecisionFeed();
+  readonly #enforcers: EnforcerService[] = [];
+  readonly #startedAt: number;
+  #pending: Pending = emptyPending();
+  #committing: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #lists: ListService | undefined;
+  #parseFailures = 0;
+  #lastIngest = 0;
+  #liveCommit: NodeJS.Timeout | undefined;
+  #queueWatch: QueueWatch | undefined;
+  readonly #listeners = new Set<(d: Decision, kind: "new" | "ended") => void>();
+
+  private constructor(
+    config: Config,
+    storage: Storage,
+    pipeline: Pipeline,
+    clock: Clock,
+    log: (line: string) => void,
+  ) {
+    this.config = config;
+    this.storage = storage;
+    this.#pipeline = pipeline;
+    this.clock = clock;
+    this.#log = log;
+    this.#startedAt = clock.now();
+  }
+
+  /** Opens storage, loads detection and restores what the last run committed. No source is read yet. */
+  static async open(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
+    const clock = options.clock ?? systemClock;
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const storage = await openConfiguredStorage(config);
+    try {
+      const detection = await buildDetection(
+        config,
+        options.hostAddresses ?? hostAddresses(),
+        randomUUID,
+        { trackChanges: true },
+      );
+      // The pipeline is built before the daemon that receives its output.
+      const output: PipelineOutput = {
+        decision: () => undefined,
+        ended: () => undefined,
+        alert: () => undefined,
+      };
+      const pipeline = new Pipeline({ ...detection, newId: randomUUID, output });
+      const daemon = new Daemon(config, storage, pipeline, clock, log);
+      output.decision = (d) => daemon.#decided(d);
+      output.ended = (d, at, why) => daemon.#ended(d, at, why);
+      output.alert = (a) => daemon.#pending.alerts.push(a);
+      // Restore as of the pipeline's own clock: when the last run was catching up on old lines,
+      // their time, not the wall clock's, says which state and decisions are still live.
+      const saved = await storage.detectionState(0);
+      const clockRecord = saved.find((r) => r.scenario === CLOCK_RECORD);
+      const now = Math.min(clock.now(), clockRecord ? Number(clockRecord.state) : Infinity);
+      if (clockRecord) pipeline.lastEventTime = Number(clockRecord.state);
+      for (const d of await storage.listDecisions({ activeAt: now, limit: 10_000_000 }))
+        detection.book.add(d);
+      const memory = parseDuration(config.policy.escalation.memory)!;
+      for (const d of await storage.listDecisions({ limit: 10_000_000 }))
+        if (d.createdAt > now - memory) detection.policy.recordOffence(d);
+      const restored = detection.engine.restore(saved.filter((r) => r.expiresAt > now));
+      log(
+        `rempart: ${detection.book.size} active decisions, ${restored} detection states restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
+      );
+      return daemon;
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+  }
+
+  /** Called with every new and ended decision (enforcers subscribe here). */
+  onDecision(listener: (d: Decision, kind: "new" | "ended") => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #decided(d: Decision): void {
+    this.#pending.decisions.push(d);
+    this.feed.push("added", d, d.createdAt);
+    for (const l of this.#listeners) l(d, "new");
+  }
+
+  #ended(d: Decision, at: number, why: "expired" | "replaced" | "deleted"): void {
+    if (why !== "expired") this.#pending.deleted.push({ id: d.id, at });
+    this.feed.push("removed", d, at);
+    for (const l of this.#listeners) l(d, "ended");
+  }
+
+  /** Starts reading the configured sources and the expiry timer. */
+  async start(): Promise<void> {
+    const deps = {
+      feed: this.feed,
+      book: this.#pipeline.book,
+      clock: this.clock,
+      log: this.#log,
+      ingest: (e: Event) => this.#ingestLive(e),
+    };
+    const sections = this.config.enforcers as Readonly<Record<string, unknown>>;
+    for (const plugin of ENFORCER_PLUGINS) {
+      const section = sections[plugin.id];
+      if (section === undefined) continue;
+      const service = plugin.create(section as never, deps);
+      this.#enforcers.push(service);
+      await service.start();
+    }
+    for (const s of this.config.sources) {
+      const positions = await this.storage.positions(s.name);
+      if ("paths" in s) this.#addFileSource(s, positions);
+      else this.#addJournaldSource(s, positions);
+    }
+    for (const s of this.#sources) await s.start();
+    this.#timer = setInterval(() => {
+      // Catching up on old lines, decisions expire by event time (in ingest), exactly as in
+      // replay; the wall clock takes over when the events are current or have stopped coming.
+      const now = this.clock.now();
+      const current = now - this.#pipeline.lastEventTime < 300_000;
+      const idle = now - this.#lastIngest > 10_000;
+      if (current || idle) this.#pipeline.expire(now);
+      if (this.#pending.deleted.length > 0)
+        void this.commit().catch((e: unknown) =>
+          this.#log(`rempart: checkpoint failed: ${String(e)}`),
+        );
+    }, 1000);
+    this.#timer.unref();
+    this.#lists = startListRefresh(this.config, this, this.#log);
+    const qw = this.config.mail.queue_watch;
+    if (qw !== undefined) {
+      const tools = qw.postfix_config_dir === undefined ? {} : { configDir: qw.postfix_config_dir };
+      this.#queueWatch = new QueueWatch({
+        read: () => readQueue(tools),
+        everyMs: parseDuration(qw.every)!,
+        now: () => this.clock.now(),
+        ingest: (e) => this.#ingestLive(e),
+        log: this.#log,
+        senderThreshold: qw.sender_threshold,
+      });
+      this.#queueWatch.start();
+    }
+  }
+
+  #addFileSource(s: FileSourceConfig, positions: readonly SourcePosition[]): void {
+    const plugin = parserPlugin(s.type === "auto" ? "syslog" : s.type);
+    if (!plugin) throw new Error(`no parser for ${s.type}`); // the schema lists only known types
+    const parsers = new Map<string, LineParser>();
+    const options = {
+      ...(s.year === undefined ? {} : { year: s.year }),
+      ...(s.timezone === undefined ? {} : { timeZone: s.timezone }),
+      ...(s.format === undefined ? {} : { format: s.format }),
+    };
+    const source = new FileSource({
+      source: s.name,
+      paths: s.paths,
+      positions,
+      from: s.from,
+      pollMs: parseDuration(s.poll)!,
+      onNotice: (n) => {
+        if (n.kind === "unreadable") this.#log(`rempart: source ${s.name}: ${n.error.message}`);
+        else if (n.kind === "handler-failed")
+          this.#log(`rempart: source ${s.name}: ${n.path}: ${String(n.error)}`);
+        else if (n.kind !== "line-truncated")
+          this.#log(`rempart: source ${s.name}: ${n.path} ${n.kind}`);
+      },
+      onBatch: async (batch) => {
+        // One parser per file: Postfix joins lines by queue id within a stream.
+        let parser = parsers.get(batch.path);
+        if (!parser) {
+          parser = plugin.create(options);
+          parsers.set(batch.path, parser);
+        }
+        for (let i = 0; i < batch.lines.length; i++) {
+          const line = batch.lines[i]!;
+          if (line.length === 0) continue;
+          const r = parser.parse(line, {
+            source: `${s.name}:${batch.position.inode}`,
+            offset: batch.offsets[i]!,
+          });
+          if (!r.ok) {
+            this.#parseFailures++;
+            continue;
+          }
+          for (const e of r.value) this.#pipeline.ingest(e);
+        }
+        this.#lastIngest = this.clock.now();
+        this.#pending.positions.set(batch.path, batch.position);
+        await this.commit();
+      },
+    });
+    this.#sources.push({
+      name: s.name,
+      kind: s.type,
+      paths: s.paths,
+      start: () => source.start(),
+      stop: () => source.stop(),
+      lines: () => source.stats().lines,
+    });
+  }
+
+  #addJournaldSource(s: JournaldSourceConfig, positions: readonly SourcePosition[]): void {
+    // One dispatcher for the stream: Postfix joins messages by queue id across entries.
+    const dispatcher = createMessageDispatcher();
+    const source = new JournaldSource({
+      source: s.name,
+      positions,
+      units: s.journald.units,
+      identifiers: s.journald.identifiers,
+      command: s.journald.command,
+      from: s.journald.from,
+      ...(s.journald.directory === undefined
+        ? {}
+        : { extraArgs: ["--directory", s.journald.directory] }),
+      onNotice: (n) => {
+        if (n.kind === "exited")
+          this.#log(
+            `rempart: source ${s.name}: journalctl exited (${n.code ?? n.signal ?? "?"}): ${n.stderr.trim()}`,
+          );
+        else if (n.kind === "spawn-failed")
+          this.#log(
+            `rempart: source ${s.name}: cannot run ${s.journald.command}: ${String(n.error)}`,
+          );
+        else if (n.kind === "handler-failed")
+          this.#log(`rempart: source ${s.name}: ${String(n.error)}`);
+      },
+      onBatch: async (batch) => {
+        for (const record of batch.records) {
+          const r = dispatcher.dispatch(record, {
+            source: `${s.name}:${record.cursor}`,
+            offset: 0,
+          });
+          if (!r.ok) {
+            this.#parseFailures++;
+            continue;
+          }
+          for (const e of r.value) this.#pipeline.ingest(e);
+        }
+        this.#lastIngest = this.clock.now();
+        this.#pending.positions.set(`journald:${s.name}`, batch.position);
+        await this.commit();
+      },
+    });
+    this.#sources.push({
+      name: s.name,
+      kind: "journald",
+      paths: ["journald"],
+      start: () => source.start(),
+      stop: () => source.stop(),
+      lines: () => source.stats().records,
+    });
+  }
+
+  /**
+   * An event seen live by an enforcer (a Postfix policy request): into detection now, so the
+   * answer can use its decisions; committed within `LIVE_COMMIT_MS` with whatever else came.
+   */
+  #ingestLive(e: Event): void {
+    this.#pipeline.ingest(e);
+    this.#lastIngest = this.clock.now();
+    if (this.#liveCommit !== undefined) return;
+    this.#liveCommit = setTimeout(() => {
+      this.#liveCommit = undefined;
+      this.commit().catch((err: unknown) =>
+        this.#log(`rempart: checkpoint failed: ${String(err)}`),
+      );
+    }, LIVE_COMMIT_MS);
+  }
+
+  /** Writes what happened since the last checkpoint, atomically. Serialised. */
+  commit(): Promise<void> {
+    const run = async (): Promise<void> => {
+      const p = this.#pending;
+      this.#pending = emptyPending();
+      const state = this.#pipeline.engine.takeChanges();
+      if (state.length > 0) {
+        const t = this.#pipeline.lastEventTime;
+        state.push({
+          scenario: CLOCK_RECORD,
+          key: "clock",
+          state: String(t),
+          expiresAt: Number.MAX_SAFE_INTEGER,
+        });
+      }
+      if (
+        p.decisions.length +
+          p.deleted.length +
+          p.alerts.length +
+          p.positions.size +
+          state.length ===
+        0
+      )
+        return;
+      await this.storage.commit({
+        decisions: p.decisions,
+        deletedDecisions: p.deleted,
+        alerts: p.alerts,
+        positions: [...p.positions.values()],
+        state,
+      });
+    };
+    this.#committing = this.#committing.then(run, run);
+    return this.#committing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#liveCommit) clearTimeout(this.#liveCommit);
+    await this.#lists?.stop();
+    await this.#queueWatch?.stop();
+    for (const s of this.#sources) await s.stop();
+    for (const e of this.#enforcers)
+      await e
+        .stop()
+        .catch((err: unknown) => this.#log(`rempart: stopping an enforcer: ${String(err)}`));
+    await this.commit().catch((e: unknown) =>
+      this.#log(`rempart: last checkpoint failed: ${String(e)}`),
+    );
+    await this.storage.close();
+  }
+
+  // ── Runtime ──────────────────────────────────────────────────────────────────────────────
+
+  check(subject: Subject): readonly Decision[] {
+    return this.#pipeline.book.match(subject, this.clock.now());
+  }
+
+  listDecisions(query: DecisionQuery): Promise<Decision[]> {
+    return this.storage.listDecisions(query);
+  }
+
+  async addDecision(wish: ManualDecision): Promise<ManualOutcome> {
+    const outcome = this.#pipeline.policy.decide({
+      action: wish.action,
+      scope: wish.scope,
+      value: wish.value,
+      durationMs: wish.durationMs,
+      origin: wish.origin ?? "manual",
+      scenario: wish.author,
+      reason: wish.reason,
+      at: this.clock.now(),
+      tzOffset: 0,
+    });
+    if (outcome.kind !== "created") return outcome;
+    for (const old of outcome.replaces) {
+      this.#pipeline.book.remove(old.id);
+      this.#ended(old, outcome.decision.createdAt, "replaced");
+    }
+    this.#pipeline.book.add(outcome.decision);
+    this.#decided(outcome.decision);
+    await this.commit();
+    return { kind: "created", decision: outcome.decision };
+  }
+
+  async deleteDecision(id: string): Promise<boolean> {
+    const d = this.#pipeline.book.remove(id);
+    if (!d) return false;
+    this.#ended(d, this.clock.now(), "deleted");
+    await this.commit();
+    return true;
+  }
+
+  async ingest(events: readonly Event[]): Promise<void> {
+    const sorted = [...events].sort((a, b) => a.time - b.time);
+    for (const e of sorted) this.#pipeline.ingest(e);
+    this.#lastIngest = this.clock.now();
+    await this.commit();
+  }
+
+  listAlerts(query: AlertQuery): Promise<Alert[]> {
+    return this.storage.listAlerts(query);
+  }
+
+  /** What each enforcer enforces, for the start-up message. */
+  enforcers(): string[] {
+    return this.#enforcers.map((e) => e.describe());
+  }
+
+  activeDecisions(): readonly Decision[] {
+    const now = this.clock.now();
+    return [...this.#pipeline.book.all()].filter((d) => d.expiresAt === null || d.expiresAt > now);
+  }
+
+  counters(): RuntimeCounters {
+    const c = this.#pipeline.counters;
+    let lines = 0;
+    for (const s of this.#sources) lines += s.lines();
+    return {
+      startedAt: this.#startedAt,
+      events: c.events,
+      eventsByType: { ...c.byType },
+      alerts: c.alerts,
+      decisionsCreated: c.decisions,
+      decisionsRefused: c.refused,
+      activeDecisions: this.#pipeline.book.size,
+      parseFailures: this.#parseFailures,
+      linesRead: lines,
+      detectionKeys: this.#pipeline.engine.stats().keys,
+      sources: this.#sources.map((s) => ({ name: s.name, kind: s.kind, paths: s.paths })),
+      ...(this.#queueWatch?.last === undefined ? {} : { mailQueue: this.#queueWatch.last }),
+    };
+  }
+}

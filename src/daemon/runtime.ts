@@ -1,0 +1,77 @@
+/**
+ * What the HTTP API and the CLI's live commands need from a running Rempart. The daemon
+ * implements it; the API is tested in-process against a real one built on SQLite in memory.
+ */
+import type {
+  Action,
+  Alert,
+  AlertQuery,
+  Clock,
+  Decision,
+  DecisionQuery,
+  Event,
+  Origin,
+  Scope,
+  Storage,
+} from "../core/index.ts";
+import type { DecisionFeed, Subject } from "../decisions/index.ts";
+
+export interface ManualDecision {
+  readonly action: Action;
+  readonly scope: Scope;
+  readonly value: string;
+  /** null: until deleted. */
+  readonly durationMs: number | null;
+  readonly reason: string;
+  /** Who asked: the API key's name, or "cli". */
+  readonly author: string;
+  readonly origin?: Origin;
+}
+
+export type ManualOutcome =
+  | { readonly kind: "created"; readonly decision: Decision }
+  | { readonly kind: "merged"; readonly decision: Decision }
+  | { readonly kind: "refused"; readonly reason: string };
+
+export interface RuntimeCounters {
+  readonly startedAt: number;
+  readonly events: number;
+  readonly eventsByType: Readonly<Record<string, number>>;
+  readonly alerts: number;
+  readonly decisionsCreated: number;
+  readonly decisionsRefused: number;
+  readonly activeDecisions: number;
+  readonly parseFailures: number;
+  readonly linesRead: number;
+  readonly detectionKeys: Readonly<Record<string, number>>;
+  /** The last look at Postfix's queue, when the queue watch runs. */
+  readonly mailQueue?: {
+    readonly total: number;
+    readonly byQueue: Readonly<Record<string, number>>;
+    readonly senders: readonly { readonly sender: string; readonly count: number }[];
+  };
+  readonly sources: readonly {
+    readonly name: string;
+    readonly kind: string;
+    readonly paths: readonly string[];
+  }[];
+}
+
+export interface Runtime {
+  readonly clock: Clock;
+  readonly storage: Storage;
+  /** Active decisions that apply to the subject now (address, its ranges, account, e-mail). */
+  check(subject: Subject): readonly Decision[];
+  listDecisions(query: DecisionQuery): Promise<Decision[]>;
+  addDecision(wish: ManualDecision): Promise<ManualOutcome>;
+  /** Deletes an active decision; false when there is none with that id. */
+  deleteDecision(id: string): Promise<boolean>;
+  /** Feeds application events to detection; durable (and its decisions stored) on return. */
+  ingest(events: readonly Event[]): Promise<void>;
+  listAlerts(query: AlertQuery): Promise<Alert[]>;
+  counters(): RuntimeCounters;
+  /** Every change to the active decisions, in order (bouncer streams follow it). */
+  readonly feed: DecisionFeed;
+  /** The active decisions now. */
+  activeDecisions(): readonly Decision[];
+}

@@ -1,0 +1,194 @@
+/**
+ * Turns a wish ("ban this address for 4 h") into a decision, or refuses it. Safety first:
+ * allowlists always win (loopback, private ranges, the host's own addresses, configured
+ * networks and accounts), ranges wider than the configured limit are refused, every automatic
+ * decision expires. Repeat offenders get longer decisions; a wish that an active decision
+ * already covers is merged into it.
+ */
+import type { Action, Decision, Origin, Scope } from "../core/index.ts";
+import { detach, formatDuration } from "../core/index.ts";
+import {
+  formatCidr,
+  normalizeIp,
+  parseCidr,
+  RangeList,
+  SPECIAL_RANGES,
+  type IpRange,
+} from "../net/index.ts";
+import type { DecisionBook } from "./decision-book.ts";
+
+export interface DecisionWish {
+  readonly action: Action;
+  readonly scope: Scope;
+  readonly value: string;
+  /** null: permanent (manual decisions only). */
+  readonly durationMs: number | null;
+  readonly origin: Origin;
+  readonly scenario: string;
+  readonly reason: string;
+  readonly at: number;
+  readonly tzOffset: number;
+}
+
+export interface PolicyConfig {
+  /** Networks never acted on, besides the special ranges and the host's own addresses. */
+  readonly allowNetworks: readonly string[];
+  readonly allowAccounts: readonly string[];
+  /** The host's own addresses. */
+  readonly hostAddresses: readonly string[];
+  /** The shortest prefix a range decision may have (IPv4, IPv6). */
+  readonly maxRangeV4: number;
+  readonly maxRangeV6: number;
+  readonly escalation: {
+    /** Each earlier offence multiplies the duration by this. */
+    readonly factor: number;
+    readonly maxMs: number;
+    /** How far back earlier offences count. */
+    readonly memoryMs: number;
+  };
+}
+
+export const DEFAULT_POLICY: PolicyConfig = Object.freeze({
+  allowNetworks: [],
+  allowAccounts: [],
+  hostAddresses: [],
+  maxRangeV4: 16,
+  maxRangeV6: 32,
+  escalation: Object.freeze({ factor: 2, maxMs: 30 * 86_400_000, memoryMs: 30 * 86_400_000 }),
+});
+
+export type PolicyOutcome =
+  | {
+      readonly kind: "created";
+      readonly decision: Decision;
+      readonly replaces: readonly Decision[];
+    }
+  | { readonly kind: "merged"; readonly decision: Decision }
+  | { readonly kind: "refused"; readonly reason: string };
+
+export class DecisionPolicy {
+  readonly #config: PolicyConfig;
+  readonly #allow: RangeList;
+  readonly #allowAccounts: ReadonlySet<string>;
+  readonly #book: DecisionBook;
+  readonly #newId: () => string;
+  /** Subject → creation times of its earlier decisions (within the escalation memory). */
+  readonly #offences = new Map<string, number[]>();
+  #nextForget = 0;
+
+  constructor(config: PolicyConfig, book: DecisionBook, newId: () => string) {
+    this.#config = config;
+    this.#book = book;
+    this.#newId = newId;
+    const ranges: IpRange[] = [];
+    for (const text of [...SPECIAL_RANGES, ...config.hostAddresses, ...config.allowNetworks]) {
+      const r = parseCidr(text);
+      if (r) ranges.push(r);
+    }
+    this.#allow = new RangeList(ranges);
+    this.#allowAccounts = new Set(config.allowAccounts.map((a) => a.toLowerCase()));
+  }
+
+  /** Remembers an earlier decision for escalation (at start, from the store). */
+  recordOffence(d: Pick<Decision, "scope" | "value" | "createdAt">): void {
+    const k = `${d.scope}\u0000${d.value}`;
+    const list = this.#offences.get(k);
+    if (list) list.push(d.createdAt);
+    else this.#offences.set(k, [d.createdAt]);
+  }
+
+  /** Forgets offences older than the escalation memory (bounded memory); cheap between hours. */
+  forget(now: number): void {
+    if (now < this.#nextForget) return;
+    this.#nextForget = now + 3_600_000;
+    const horizon = now - this.#config.escalation.memoryMs;
+    for (const [k, times] of this.#offences) {
+      const kept = times.filter((t) => t > horizon);
+      if (kept.length === 0) this.#offences.delete(k);
+      else if (kept.length !== times.length) this.#offences.set(k, kept);
+    }
+  }
+
+  /** Why a subject may never be acted on, or undefined when it may. */
+  protection(scope: Scope, value: string): string | undefined {
+    if (scope === "ip") {
+      const ip = normalizeIp(value);
+      if (ip === undefined) return `"${value}" is not an IP address`;
+      const r = this.#allow.find(ip);
+      return r ? `${ip} is in an allowlisted network` : undefined;
+    }
+    if (scope === "range") {
+      const r = parseCidr(value);
+      if (!r) return `"${value}" is not a CIDR range`;
+      const limit = r.family === 4 ? this.#config.maxRangeV4 : this.#config.maxRangeV6;
+      if (r.bits < limit) return `${value} is wider than the /${limit} limit (policy.max_range)`;
+      if (this.#allow.overlaps(r)) return `${value} overlaps an allowlisted network`;
+      return undefined;
+    }
+    if (scope === "account" && this.#allowAccounts.has(value.toLowerCase()))
+      return `account ${value} is allowlisted`;
+    return undefined;
+  }
+
+  /** Normalises the value of a subject so that duplicates compare equal. */
+  static normalize(scope: Scope, value: string): string {
+    if (scope === "ip") return normalizeIp(value) ?? value;
+    if (scope === "range") {
+      const r = parseCidr(value);
+      return r ? formatCidr(r) : value;
+    }
+    if (scope === "email" || scope === "domain") return value.toLowerCase();
+    return value;
+  }
+
+  decide(wish: DecisionWish): PolicyOutcome {
+    const value = detach(DecisionPolicy.normalize(wish.scope, wish.value));
+    const refused = this.protection(wish.scope, value);
+    if (refused !== undefined) return { kind: "refused", reason: refused };
+    if (wish.durationMs === null && wish.origin === "scenario") {
+      return { kind: "refused", reason: "an automatic decision must expire" };
+    }
+    const k = `${wish.scope}\u0000${value}`;
+    const horizon = wish.at - this.#config.escalation.memoryMs;
+    const offence = (this.#offences.get(k) ?? []).filter((t) => t > horizon).length;
+    const esc = this.#config.escalation;
+    const durationMs =
+      wish.durationMs === null
+        ? null
+        : wish.origin === "scenario"
+          ? Math.min(esc.maxMs, wish.durationMs * esc.factor ** offence)
+          : wish.durationMs;
+    const expiresAt = durationMs === null ? null : wish.at + durationMs;
+
+    const active = this.#book
+      .on(wish.scope, value, wish.at)
+      .filter((d) => d.action === wish.action);
+    const covering = active.find(
+      (d) => d.expiresAt === null || (expiresAt !== null && d.expiresAt >= expiresAt),
+    );
+    if (covering) return { kind: "merged", decision: covering };
+
+    const reason =
+      offence > 0 &&
+      durationMs !== null &&
+      wish.durationMs !== null &&
+      durationMs !== wish.durationMs
+        ? `${wish.reason} (offence ${offence + 1}: ${formatDuration(durationMs)})`
+        : wish.reason;
+    const decision: Decision = Object.freeze({
+      id: this.#newId(),
+      action: wish.action,
+      scope: wish.scope,
+      value,
+      createdAt: wish.at,
+      expiresAt,
+      origin: wish.origin,
+      scenario: wish.scenario,
+      reason,
+      offence,
+      tzOffset: wish.tzOffset,
+    });
+    this.recordOffence(decision);
+    return { kind: "created", decision, replaces: active };
+  }
+}

@@ -1,0 +1,238 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Event } from "../core/index.ts";
+import { DetectionEngine, type Trigger } from "./engine.ts";
+import { BUILTIN_SCENARIO_DIR, loadScenarioDirs, parseScenarios } from "./scenario.ts";
+
+const T0 = Date.UTC(2024, 8, 28, 0, 0, 0);
+const MIN = 60_000;
+let seq = 0;
+const auth = (
+  type: "auth.failure" | "auth.success",
+  ip: string,
+  minute: number,
+  account?: string,
+  service = "dovecot",
+): Event => ({
+  id: `e:${seq++}`,
+  type,
+  time: T0 + minute * MIN,
+  tzOffset: 0,
+  service,
+  ip,
+  ...(account === undefined ? {} : { account }),
+  fields: {},
+});
+
+async function builtins(): Promise<DetectionEngine> {
+  const r = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
+  assert.ok(r.ok, r.ok ? "" : JSON.stringify(r.problems));
+  return new DetectionEngine(r.scenarios);
+}
+
+function feed(engine: DetectionEngine, events: Event[]): Trigger[] {
+  const out: Trigger[] = [];
+  for (const e of events.sort((a, b) => a.time - b.time)) engine.process(e, out);
+  return out;
+}
+
+test("fast guessing: a burst of failures from one address is caught", async () => {
+  const engine = await builtins();
+  const events = Array.from({ length: 15 }, (_, i) =>
+    auth("auth.failure", "198.51.100.9", i / 10, `u${i}@x.org`),
+  );
+  const fired = feed(engine, events).filter((t) => t.scenario.name === "mail-bruteforce");
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.key, "198.51.100.9");
+  assert.equal(fired[0]!.count, 11, "fires on the 11th try of a capacity-10 bucket");
+  assert.ok(fired[0]!.evidence.length > 0);
+});
+
+test("low-and-slow: one try every 5-10 minutes is caught within about 20 tries", async () => {
+  const engine = await builtins();
+  const events: Event[] = [];
+  let minute = 0;
+  for (let i = 0; i < 60; i++) {
+    minute += 5 + ((i * 7) % 6); // 5..10 minutes apart
+    events.push(auth("auth.failure", "192.0.2.77", minute, `user${i % 9}@example.org`));
+  }
+  const fired = feed(engine, events).filter((t) => t.scenario.name === "mail-slow-guessing");
+  assert.ok(fired.length >= 1, "slow guessing must be caught");
+  const first = fired[0]!;
+  const tries = events.findIndex((e) => e.id === first.event.id) + 1;
+  assert.ok(tries <= 22, `caught after ${tries} tries`);
+  assert.equal(
+    feed(await builtins(), events).filter((t) => t.scenario.name === "mail-bruteforce").length,
+    0,
+    "too slow for the fast scenario",
+  );
+});
+
+test("low-and-slow spares a phone retrying an old password where the account also logs in", async () => {
+  const engine = await builtins();
+  const events: Event[] = [];
+  // A laptop logs in every 10 minutes; the phone fails every 5 minutes, for three days.
+  for (let m = 0; m < 3 * 1440; m += 10)
+    events.push(auth("auth.success", "203.0.113.50", m, "bob@example.org"));
+  for (let m = 3; m < 3 * 1440; m += 5)
+    events.push(auth("auth.failure", "203.0.113.50", m, "bob@example.org"));
+  const fired = feed(engine, events);
+  assert.deepEqual(
+    fired.map((t) => t.scenario.name),
+    [],
+  );
+});
+
+test("low-and-slow: forgiveness covers that account only, not guessing others from the address", async () => {
+  const engine = await builtins();
+  const events: Event[] = [auth("auth.success", "203.0.113.60", 0, "carol@example.org")];
+  for (let i = 1; i <= 40; i++)
+    events.push(auth("auth.failure", "203.0.113.60", i * 7, `victim${i}@example.org`));
+  const fired = feed(engine, events).filter((t) => t.scenario.name === "mail-slow-guessing");
+  assert.ok(fired.length >= 1);
+  const tries = events.findIndex((e) => e.id === fired[0]!.event.id);
+  assert.ok(tries <= 22, `caught after ${tries} tries`);
+});
+
+test("users who mistype a few times, then get in, are never banned", async () => {
+  const engine = await builtins();
+  const events: Event[] = [];
+  // 200 users, each mistyping 1-4 times before a success, several times a day for a week.
+  for (let u = 0; u < 200; u++) {
+    const ip = `198.18.${u >> 4}.${u & 15}`;
+    for (let day = 0; day < 7; day++) {
+      for (const hour of [8, 13, 19]) {
+        const start = day * 1440 + hour * 60 + (u % 50);
+        const misses = 1 + ((u + day + hour) % 4);
+        for (let k = 0; k < misses; k++)
+          events.push(auth("auth.failure", ip, start + k * 0.2, `u${u}@example.org`));
+        events.push(auth("auth.success", ip, start + misses * 0.2, `u${u}@example.org`));
+      }
+    }
+  }
+  assert.deepEqual(
+    feed(engine, events).map((t) => `${t.scenario.name} ${t.key}`),
+    [],
+  );
+});
+
+test("one account from many networks within an hour", async () => {
+  const engine = await builtins();
+  const events = Array.from({ length: 12 }, (_, i) =>
+    auth("auth.success", `100.${20 + i}.7.1`, i * 3, "dave@example.org", "postfix"),
+  );
+  const fired = feed(engine, events).filter((t) => t.scenario.name === "account-many-networks");
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.key, "dave@example.org");
+  assert.equal(fired[0]!.count, 10);
+});
+
+test("per-address HTTP flood", async () => {
+  const engine = await builtins();
+  const events: Event[] = [];
+  for (let i = 0; i < 2000; i++) {
+    events.push({
+      id: `h:${i}`,
+      type: "http.request",
+      time: T0 + i * 20,
+      tzOffset: 0,
+      service: "nginx",
+      ip: "192.0.2.200",
+      fields: { path: "/" },
+    });
+    if (i % 10 === 0)
+      events.push({
+        id: `n:${i}`,
+        type: "http.request",
+        time: T0 + i * 20,
+        tzOffset: 0,
+        service: "nginx",
+        ip: "192.0.2.201",
+        fields: { path: "/" },
+      });
+  }
+  const fired = feed(engine, events).filter((t) => t.scenario.name === "http-flood");
+  assert.deepEqual([...new Set(fired.map((t) => t.key))], ["192.0.2.200"]);
+});
+
+test("memory stays bounded when distinct attacker keys run into the millions", () => {
+  const r = parseScenarios(
+    `name: t\ndescription: t\nkind: leaky\nfilter: type == "auth.failure"\nkey: ip\ncapacity: 5\nleak: 1h\n`,
+    "inline",
+  );
+  assert.ok(r.ok);
+  const engine = new DetectionEngine(r.scenarios, { maxKeysPerScenario: 10_000 });
+  const out: Trigger[] = [];
+  for (let i = 0; i < 1_000_000; i++) {
+    const ip = `${10 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+    engine.process(
+      { id: "x", type: "auth.failure", time: T0 + i, tzOffset: 0, service: "s", ip, fields: {} },
+      out,
+    );
+  }
+  const keys = engine.stats().keys.t!;
+  assert.ok(keys <= 10_000, `kept ${keys} keys`);
+});
+
+test("expired state is collected as event time passes", () => {
+  const r = parseScenarios(
+    `name: t\ndescription: t\nkind: leaky\nfilter: "true"\nkey: ip\ncapacity: 5\nleak: 1m\n`,
+    "inline",
+  );
+  assert.ok(r.ok);
+  const engine = new DetectionEngine(r.scenarios, { sweepEveryMs: MIN });
+  const out: Trigger[] = [];
+  for (let i = 0; i < 1000; i++)
+    engine.process(auth("auth.failure", `192.0.2.${i % 250}`, i / 100), out);
+  assert.ok(engine.stats().keys.t! > 0);
+  engine.process(auth("auth.failure", "192.0.2.1", 60 * 24), out);
+  assert.equal(engine.stats().keys.t, 1, "only the fresh key is left");
+});
+
+test("state survives a restart through takeChanges/restore", async () => {
+  const load = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
+  assert.ok(load.ok);
+  const a = new DetectionEngine(load.scenarios, { trackChanges: true });
+  const events = Array.from({ length: 30 }, (_, i) =>
+    auth("auth.failure", "192.0.2.99", (i + 1) * 7, `v${i}@x.org`),
+  );
+  const out: Trigger[] = [];
+  for (const e of events.slice(0, 12)) a.process(e, out);
+  const saved = a.takeChanges();
+  assert.ok(saved.some((r) => r.scenario === "mail-slow-guessing" && r.key === "192.0.2.99"));
+  const b = new DetectionEngine(load.scenarios, { trackChanges: true });
+  b.restore(saved);
+  const uninterrupted = new DetectionEngine(load.scenarios);
+  const outA: Trigger[] = [];
+  const outB: Trigger[] = [];
+  for (const e of events) uninterrupted.process(e, outA);
+  for (const e of events.slice(12)) b.process(e, outB);
+  assert.deepEqual(
+    outB.map((t) => [t.scenario.name, t.event.id]),
+    outA.map((t) => [t.scenario.name, t.event.id]),
+  );
+});
+
+test("scenario errors say file, line and what is wrong", () => {
+  const r = parseScenarios(
+    'name: bad\ndescription: x\nkind: leaky\nfilter: type == "a" &&\nkey: nope\ncapacity: 3\nleak: 10 minutes\n',
+    "scenarios/bad.yaml",
+  );
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    const text = r.problems
+      .map((p) => `${p.file}:${p.line ?? "?"} ${p.path} ${p.message}`)
+      .join("\n");
+    assert.match(text, /scenarios\/bad\.yaml:7 leak a duration/);
+  }
+  const r2 = parseScenarios(
+    'name: bad\ndescription: x\nkind: leaky\nfilter: type == "a" &&\nkey: nope\ncapacity: 3\nleak: 10m\n',
+    "b.yaml",
+  );
+  assert.equal(r2.ok, false);
+  if (!r2.ok) {
+    const text = r2.problems.map((p) => p.message).join("\n");
+    assert.match(text, /filter: the expression ends too early/);
+    assert.match(text, /unknown key field "nope"/);
+  }
+});

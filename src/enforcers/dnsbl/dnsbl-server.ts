@@ -1,0 +1,153 @@
+/**
+ * The DNSBL zone on the network: UDP, and TCP with the 2-byte length prefix (several queries
+ * per connection, answered in order, an idle timeout, a cap on connections). Both listen on the
+ * same address and port.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { createServer, type Server, type Socket as TcpSocket } from "node:net";
+import type { DnsblZone } from "./dnsbl-zone.ts";
+import type { ListenAddress } from "./dnsbl-config.ts";
+
+export interface DnsblServerOptions {
+  readonly listen: ListenAddress;
+  readonly tcpIdleMs: number;
+  readonly tcpMaxConnections: number;
+  readonly log: (line: string) => void;
+}
+
+/** A TCP client may not hold more unanswered bytes than one maximal message and its prefix. */
+const MAX_TCP_PENDING = 65_537;
+
+export class DnsblServer {
+  readonly #zone: DnsblZone;
+  readonly #options: DnsblServerOptions;
+  #udp: Socket | undefined;
+  #tcp: Server | undefined;
+  readonly #connections = new Set<TcpSocket>();
+  #port = 0;
+  #lastError = 0;
+
+  constructor(zone: DnsblZone, options: DnsblServerOptions) {
+    this.#zone = zone;
+    this.#options = options;
+  }
+
+  /** The port both sockets listen on (useful with port 0). */
+  get port(): number {
+    return this.#port;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = this.#options.listen;
+    // With port 0 the UDP port is picked first and TCP must get the same one: retry a few.
+    for (let attempt = 0; ; attempt++) {
+      this.#udp = await this.#bindUdp(host, port);
+      this.#port = this.#udp.address().port;
+      try {
+        this.#tcp = await this.#bindTcp(host, this.#port);
+        return;
+      } catch (e) {
+        await closeUdp(this.#udp);
+        this.#udp = undefined;
+        if (port !== 0 || attempt >= 10) throw e;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#connections) c.destroy();
+    this.#connections.clear();
+    const tcp = this.#tcp;
+    this.#tcp = undefined;
+    if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    const udp = this.#udp;
+    this.#udp = undefined;
+    if (udp) await closeUdp(udp);
+  }
+
+  #answer(query: Buffer, tcp: boolean): Buffer | undefined {
+    try {
+      return this.#zone.answer(query, tcp);
+    } catch (e) {
+      // A bug, not the client's fault: say it (at most once a minute) and drop the query.
+      const now = Date.now();
+      if (now - this.#lastError > 60_000) {
+        this.#lastError = now;
+        this.#options.log(
+          `rempart: dnsbl: dropped a query: ${e instanceof Error ? e.stack : String(e)}`,
+        );
+      }
+      return undefined;
+    }
+  }
+
+  #bindUdp(host: string, port: number): Promise<Socket> {
+    const socket = createSocket({ type: this.#options.listen.family === 6 ? "udp6" : "udp4" });
+    socket.on("message", (msg, rinfo) => {
+      const out = this.#answer(msg, false);
+      if (out !== undefined) socket.send(out, rinfo.port, rinfo.address);
+    });
+    return new Promise((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.off("error", reject);
+        // A send that fails (an ICMP unreachable, a full buffer) is the client's problem.
+        socket.on("error", (e) => this.#options.log(`rempart: dnsbl: udp: ${e.message}`));
+        resolve(socket);
+      });
+    });
+  }
+
+  #bindTcp(host: string, port: number): Promise<Server> {
+    const server = createServer({ noDelay: true }, (conn) => this.#serve(conn));
+    server.maxConnections = this.#options.tcpMaxConnections;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host, port, exclusive: true }, () => {
+        server.off("error", reject);
+        server.on("error", (e) => this.#options.log(`rempart: dnsbl: tcp: ${e.message}`));
+        resolve(server);
+      });
+    });
+  }
+
+  #serve(conn: TcpSocket): void {
+    this.#connections.add(conn);
+    let pending: Buffer | undefined;
+    conn.setTimeout(this.#options.tcpIdleMs, () => conn.destroy());
+    conn.on("error", () => conn.destroy());
+    conn.on("close", () => this.#connections.delete(conn));
+    conn.on("data", (chunk: Buffer) => {
+      let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
+      pending = undefined;
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const out = this.#answer(buf.subarray(2, 2 + len), true);
+        // A message without a header cannot be answered; the stream is out of step, so close.
+        if (out === undefined) {
+          conn.destroy();
+          return;
+        }
+        // A client that does not read its answers stops being read from.
+        if (!conn.write(out) && !conn.isPaused()) {
+          conn.pause();
+          conn.once("drain", () => conn.resume());
+        }
+        buf = buf.subarray(2 + len);
+      }
+      if (buf.length > 0) {
+        if (buf.length > MAX_TCP_PENDING) {
+          conn.destroy();
+          return;
+        }
+        // Copy, so that the remainder does not pin the whole chunk it came in.
+        pending = Buffer.from(buf);
+      }
+    });
+  }
+}
+
+function closeUdp(socket: Socket): Promise<void> {
+  return new Promise((resolve) => socket.close(() => resolve()));
+}

@@ -1,0 +1,740 @@
+/**
+ * The HTTP API as a pure function: a request (method, path, query, headers, body bytes) in, a
+ * response (status, headers, body) out. No socket here — tests call `handle` in-process, and
+ * http-server.ts adapts it to node:http.
+ */
+import {
+  formatTime,
+  isRempartError,
+  parseDuration,
+  type Alert,
+  type Decision,
+  type Scope,
+  type Event,
+  type ParseError,
+} from "../core/index.ts";
+import type { RuntimeCounters, Runtime } from "../daemon/runtime.ts";
+import { DecisionPolicy } from "../decisions/index.ts";
+import {
+  BouncerCursors,
+  covers,
+  crowdsecJson,
+  crowdsecList,
+  CrowdsecIds,
+  passes,
+  type CrowdsecFilter,
+} from "./crowdsec.ts";
+import { TrustedProxies } from "./forward-auth.ts";
+import { bigIntToIp, normalizeIp, parseCidr } from "../net/index.ts";
+import { parseAppEvent } from "../sources/app-json/index.ts";
+import {
+  ApiKeyVerifier,
+  keyFromHeaders,
+  type ApiKeyVerifierOptions,
+  type Caller,
+} from "./api-keys.ts";
+import { createMetrics } from "./metrics.ts";
+import { openApiDocument } from "./openapi.ts";
+import {
+  ACTION_STRENGTH,
+  DEFAULT_LIMIT,
+  ROUTES,
+  quote,
+  type Parsed,
+  type RouteName,
+  type RouteSpec,
+  type Routes,
+} from "./routes.ts";
+import { describeIssues, requiredMessage } from "./validation.ts";
+
+export type HeaderValue = string | readonly string[] | undefined;
+
+export interface ApiRequest {
+  readonly method: string;
+  /** The path without the query string: `/v1/check`. */
+  readonly path: string;
+  /** The raw query string without `?`: `ip=203.0.113.7`. */
+  readonly query?: string;
+  /** Lower-case names, as node:http gives them. */
+  readonly headers?: Readonly<Record<string, HeaderValue>>;
+  readonly body?: Uint8Array;
+  /** The connection's peer address, as the socket gives it (forward-auth needs it). */
+  readonly remoteAddress?: string;
+  /** Stands for the transport connection (the socket): requests on one connection share it. */
+  readonly connection?: object;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+}
+
+export interface ApiOptions {
+  /** Reported by /v1/health and in the OpenAPI document. */
+  readonly version?: string;
+  /** Whether GET /metrics needs a key (any valid one). Default false: bind to localhost instead. */
+  readonly metricsRequireKey?: boolean;
+  readonly keyCache?: ApiKeyVerifierOptions;
+  /** Networks of reverse proxies whose forwarding headers are believed (forward-auth). */
+  readonly trustedProxies?: readonly string[];
+  /** Where forward-auth sends a client that a `challenge` decision applies to. */
+  readonly challengeUrl?: string;
+  /** Where unexpected errors go (never to the client). Default: stderr. */
+  readonly logError?: (context: string, error: unknown) => void;
+}
+
+export interface Api {
+  handle(request: ApiRequest): Promise<ApiResponse>;
+  /** The key verifier, to `forget` a key deleted by this process. */
+  readonly keys: ApiKeyVerifier;
+}
+
+// ── Responses ──────────────────────────────────────────────────────────────────────────────
+
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+});
+
+const json = (status: number, value: unknown): ApiResponse => ({
+  status,
+  headers: JSON_HEADERS,
+  body: JSON.stringify(value),
+});
+
+/** An expected failure, sent as `{ code, message }`. */
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  constructor(status: number, code: string, message: string, headers?: Record<string, string>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+const STATUS_OF: Readonly<Record<string, number>> = {
+  INPUT_INVALID: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  DECISION_REFUSED: 422,
+};
+
+const invalid = (message: string): HttpError => new HttpError(400, "INPUT_INVALID", message);
+
+function errorResponse(e: HttpError): ApiResponse {
+  return {
+    status: e.status,
+    headers: e.headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...e.headers },
+    body: JSON.stringify({ code: e.code, message: e.message }),
+  };
+}
+
+// ── Views ──────────────────────────────────────────────────────────────────────────────────
+
+const decisionView = (d: Decision) => ({
+  id: d.id,
+  action: d.action,
+  scope: d.scope,
+  value: d.value,
+  created: formatTime(d.createdAt, d.tzOffset),
+  until: d.expiresAt === null ? null : formatTime(d.expiresAt, d.tzOffset),
+  scenario: d.scenario,
+  reason: d.reason,
+  origin: d.origin,
+});
+
+// Decisions are immutable and a hot one is checked again and again: serialise it once.
+const decisionJsonCache = new WeakMap<Decision, string>();
+function decisionJson(d: Decision): string {
+  let text = decisionJsonCache.get(d);
+  if (text === undefined) {
+    text = JSON.stringify(decisionView(d));
+    decisionJsonCache.set(d, text);
+  }
+  return text;
+}
+
+const alertView = (a: Alert) => ({
+  id: a.id,
+  scenario: a.scenario,
+  scope: a.scope,
+  value: a.value,
+  at: formatTime(a.at, a.tzOffset),
+  count: a.count,
+  message: a.message,
+  decisions: a.decisions,
+  evidence: a.evidence.map((e) => ({ ...e, time: formatTime(e.time, a.tzOffset) })),
+});
+
+function verdict(decisions: readonly Decision[]): string {
+  let best = ACTION_STRENGTH.length;
+  for (const d of decisions) {
+    const i = ACTION_STRENGTH.indexOf(d.action);
+    if (i >= 0 && i < best) best = i;
+  }
+  return ACTION_STRENGTH[best] ?? "allow";
+}
+
+// ── Handlers ───────────────────────────────────────────────────────────────────────────────
+
+interface Context<R> {
+  readonly query: Parsed<R, "query">;
+  readonly params: Parsed<R, "params">;
+  readonly body: Parsed<R, "body">;
+  /** Undefined on public routes. */
+  readonly caller: Caller | undefined;
+  readonly now: number;
+  readonly request: ApiRequest;
+}
+
+type Handlers = {
+  readonly [K in RouteName]: (ctx: Context<Routes[K]>) => ApiResponse | Promise<ApiResponse>;
+};
+
+/** How many invalid events a refusal lists. */
+const SHOWN_BAD_EVENTS = 5;
+
+interface HandlerDeps {
+  readonly runtime: Runtime;
+  readonly version: string;
+  readonly openapi: () => string;
+  readonly metrics: () => Promise<ApiResponse>;
+  readonly proxies: TrustedProxies;
+  readonly challengeUrl: string | undefined;
+}
+
+const CROWDSEC_ONLY = [
+  "ip",
+  "range",
+  "contains",
+  "type",
+  "origins",
+  "scenarios_containing",
+  "scenarios_not_containing",
+] as const;
+const REMPART_ONLY = ["action", "active", "limit"] as const;
+
+/** CrowdSec's protocol sends the key as X-Api-Key; Rempart's clients as a bearer token. */
+const speaksCrowdsec = (request: ApiRequest): boolean =>
+  request.headers?.["x-api-key"] !== undefined && request.headers.authorization === undefined;
+
+const commaList = (s: string | undefined): string[] | undefined =>
+  s === undefined
+    ? undefined
+    : s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "");
+
+const FORWARD_HEADERS = (decision: string): Record<string, string> => ({
+  "content-type": "text/plain; charset=utf-8",
+  "cache-control": "no-store",
+  "x-rempart-decision": decision,
+});
+
+function handlers(deps: HandlerDeps): Handlers {
+  const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
+  const cursors = new BouncerCursors(runtime.feed);
+  const ids = new CrowdsecIds();
+  const crowdsecArray = (decisions: readonly Decision[], now: number): string =>
+    crowdsecList(decisions.map((d) => crowdsecJson(d, ids.of(d), now)));
+  // Another active decision with the same subject and action: its deletion must not be sent.
+  const stillHeld = (gone: Decision): boolean => {
+    const range = gone.scope === "range" ? parseCidr(gone.value) : undefined;
+    const ip = range === undefined ? gone.value : bigIntToIp(range.start, range.family);
+    return runtime
+      .check({ ip })
+      .some(
+        (d) =>
+          d !== gone &&
+          d.scope === gone.scope &&
+          d.value === gone.value &&
+          d.action === gone.action,
+      );
+  };
+
+  function crowdsecDecisions(
+    query: Parsed<Routes["listDecisions"], "query">,
+    now: number,
+  ): ApiResponse {
+    for (const k of REMPART_ONLY)
+      if (query[k] !== undefined)
+        throw invalid(
+          `query.${k}: is a parameter of Rempart's listing; send the key as Authorization: Bearer to use it`,
+        );
+    const scope = query.scope?.toLowerCase();
+    const type = query.type?.toLowerCase();
+    const range = query.range === undefined ? undefined : parseCidr(query.range);
+    const filter: CrowdsecFilter = {
+      contains: query.contains !== "false",
+      ...(range !== undefined && { range }),
+      ...(scope === "ip" || scope === "range" ? { scope } : {}),
+      ...(query.value !== undefined && {
+        value:
+          scope === "ip" || scope === "range"
+            ? DecisionPolicy.normalize(scope, query.value)
+            : query.value,
+      }),
+      ...(type === "ban" || type === "captcha" ? { type } : {}),
+      ...(query.origins !== undefined && { origins: commaList(query.origins)! }),
+      ...(query.scenarios_containing !== undefined && {
+        scenariosContaining: commaList(query.scenarios_containing)!,
+      }),
+      ...(query.scenarios_not_containing !== undefined && {
+        scenariosNotContaining: commaList(query.scenarios_not_containing)!,
+      }),
+    };
+    // A scope or type a bouncer is never sent matches nothing, as in CrowdSec.
+    const nothing =
+      (scope !== undefined && scope !== "ip" && scope !== "range") ||
+      (type !== undefined && type !== "ban" && type !== "captcha");
+    let found: readonly Decision[];
+    if (nothing) found = [];
+    else if (query.ip !== undefined) {
+      const ip = normalizeIp(query.ip) ?? query.ip;
+      found = runtime.check({ ip }).filter((d) => covers(d, ip) && passes(d, filter));
+    } else if (filter.scope === "ip" && filter.value !== undefined) {
+      const ip = filter.value;
+      found = runtime.check({ ip }).filter((d) => d.scope === "ip" && passes(d, filter));
+    } else found = runtime.activeDecisions().filter((d) => passes(d, filter));
+    return { status: 200, headers: JSON_HEADERS, body: crowdsecArray(found, now) };
+  }
+
+  return {
+    health: ({ now }) => {
+      const c: RuntimeCounters = runtime.counters();
+      return json(200, {
+        status: "ok",
+        version,
+        uptime: Math.max(0, Math.floor((now - c.startedAt) / 1000)),
+        activeDecisions: c.activeDecisions,
+      });
+    },
+
+    check: ({ query }) => {
+      const subject: { ip?: string; account?: string; email?: string } = {};
+      if (query.ip !== undefined) subject.ip = normalizeIp(query.ip) ?? query.ip;
+      if (query.account !== undefined) subject.account = query.account;
+      if (query.email !== undefined) subject.email = query.email.toLowerCase();
+      const decisions = runtime.check(subject);
+      let list = "";
+      for (const d of decisions) list += list === "" ? decisionJson(d) : `,${decisionJson(d)}`;
+      return {
+        status: 200,
+        headers: JSON_HEADERS,
+        body: `{"subject":${JSON.stringify(subject)},"decisions":[${list}],"verdict":"${verdict(decisions)}"}`,
+      };
+    },
+
+    listDecisions: async ({ query, now, request }) => {
+      if (speaksCrowdsec(request)) return crowdsecDecisions(query, now);
+      for (const k of CROWDSEC_ONLY)
+        if (query[k] !== undefined)
+          throw invalid(
+            `query.${k}: is a parameter of CrowdSec's GET /v1/decisions; send the key as X-Api-Key to use it`,
+          );
+      if (query.scope !== undefined && query.scope !== query.scope.toLowerCase())
+        throw invalid(`query.scope: write it in lower case (${quote(query.scope.toLowerCase())})`);
+      const scope = query.scope as Scope | undefined;
+      const value =
+        query.value === undefined
+          ? undefined
+          : scope === undefined
+            ? query.value
+            : DecisionPolicy.normalize(scope, query.value);
+      const decisions = await runtime.listDecisions({
+        ...(scope !== undefined && { scope }),
+        ...(value !== undefined && { value }),
+        ...(query.action !== undefined && { action: query.action }),
+        ...(query.active !== "false" && { activeAt: now }),
+        limit: query.limit ?? DEFAULT_LIMIT,
+      });
+      return json(200, { decisions: decisions.map(decisionView) });
+    },
+
+    addDecision: async ({ body, caller }) => {
+      const outcome = await runtime.addDecision({
+        action: body.action,
+        scope: body.scope,
+        value: body.value,
+        durationMs: body.duration === null ? null : (parseDuration(body.duration) ?? 0),
+        reason: body.reason,
+        author: caller?.name ?? "api",
+        origin: "manual",
+      });
+      switch (outcome.kind) {
+        case "created":
+          return json(201, { decision: decisionView(outcome.decision), merged: false });
+        case "merged":
+          return json(200, { decision: decisionView(outcome.decision), merged: true });
+        case "refused":
+          throw new HttpError(422, "DECISION_REFUSED", outcome.reason);
+      }
+    },
+
+    deleteDecision: async ({ params }) => {
+      if (!(await runtime.deleteDecision(params.id)))
+        throw new HttpError(404, "NOT_FOUND", `no active decision has the id ${quote(params.id)}`);
+      return { status: 204, headers: { "cache-control": "no-store" } };
+    },
+
+    ingestEvents: async ({ body }) => {
+      const items = Array.isArray(body) ? body : body.events;
+      const events: Event[] = [];
+      const bad: string[] = [];
+      let badCount = 0;
+      for (let i = 0; i < items.length; i++) {
+        const r = parseAppEvent(items[i], `body${Array.isArray(body) ? "" : ".events"}[${i}]`);
+        if (r.ok) events.push(r.value);
+        else if (++badCount <= SHOWN_BAD_EVENTS) bad.push(eventProblem(r.error));
+      }
+      if (badCount > 0) {
+        const more = badCount > SHOWN_BAD_EVENTS ? `; and ${badCount - SHOWN_BAD_EVENTS} more` : "";
+        throw invalid(
+          `${badCount} of ${items.length} events are invalid, none was ingested: ${bad.join("; ")}${more}`,
+        );
+      }
+      if (events.length > 0) await runtime.ingest(events);
+      return json(202, { accepted: events.length });
+    },
+
+    listAlerts: async ({ query, now }) => {
+      let since: number | undefined;
+      if (query.since !== undefined) {
+        const ago = parseDuration(query.since);
+        since = ago === undefined ? Date.parse(query.since) : now - ago;
+      }
+      const alerts = await runtime.listAlerts({
+        ...(query.scenario !== undefined && { scenario: query.scenario }),
+        ...(since !== undefined && { since }),
+        limit: query.limit ?? DEFAULT_LIMIT,
+      });
+      return json(200, { alerts: alerts.map(alertView) });
+    },
+
+    crowdsecStream: ({ query, caller, now }) => {
+      const scopes = commaList(query.scopes?.toLowerCase());
+      const filter: CrowdsecFilter = {
+        contains: true,
+        ...(query.origins !== undefined && { origins: commaList(query.origins)! }),
+        ...(query.scenarios_containing !== undefined && {
+          scenariosContaining: commaList(query.scenarios_containing)!,
+        }),
+        ...(query.scenarios_not_containing !== undefined && {
+          scenariosNotContaining: commaList(query.scenarios_not_containing)!,
+        }),
+      };
+      const wanted = (d: Decision): boolean =>
+        passes(d, filter) && (scopes === undefined || scopes.includes(d.scope));
+      // Keyed routes always have a caller; the key's id is the bouncer's identity.
+      const { added, deleted } = cursors.pull(
+        caller!.id,
+        query.startup === "true",
+        () => runtime.activeDecisions(),
+        stillHeld,
+      );
+      return {
+        status: 200,
+        headers: JSON_HEADERS,
+        body: `{"deleted":${crowdsecArray(deleted.filter(wanted), now)},"new":${crowdsecArray(added.filter(wanted), now)}}`,
+      };
+    },
+
+    forwardAuth: ({ query, request }) => {
+      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
+      if (ip === undefined)
+        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const decisions = runtime.check({ ip });
+      let ban = false;
+      let challenge = false;
+      for (const d of decisions) {
+        if (d.action === "ban") ban = true;
+        else if (d.action === "challenge") challenge = true;
+      }
+      if (ban) return { status: 403, headers: FORWARD_HEADERS("ban"), body: "Forbidden\n" };
+      if (challenge) {
+        const headers = FORWARD_HEADERS("challenge");
+        if (challengeUrl !== undefined) headers.location = challengeUrl;
+        return query.redirect === "true" && challengeUrl !== undefined
+          ? { status: 302, headers, body: "" }
+          : { status: 401, headers, body: "Challenge required\n" };
+      }
+      return { status: 200, headers: FORWARD_HEADERS("allow"), body: "" };
+    },
+
+    openapi: () => ({ status: 200, headers: JSON_HEADERS, body: openapi() }),
+
+    metrics: () => metrics(),
+  };
+}
+
+const eventProblem = (e: ParseError): string => e.message;
+
+// ── Dispatch ───────────────────────────────────────────────────────────────────────────────
+
+interface Compiled {
+  readonly name: RouteName;
+  readonly spec: RouteSpec;
+  /** Path segments; a `:name` segment matches anything and is captured. */
+  readonly segments: readonly string[] | undefined;
+  readonly handle: (ctx: Context<RouteSpec>) => ApiResponse | Promise<ApiResponse>;
+}
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+
+export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
+  const version = options.version ?? "0.0.0";
+  const keys = new ApiKeyVerifier(runtime.storage, options.keyCache);
+  const metricsRegistry = createMetrics(() => runtime.counters());
+  const metricsRequireKey = options.metricsRequireKey ?? false;
+  const logError =
+    options.logError ??
+    ((context: string, error: unknown) => {
+      console.error(`rempart http: ${context}:`, error);
+    });
+
+  let openapiText: string | undefined;
+  const openapi = (): string =>
+    (openapiText ??= JSON.stringify(openApiDocument(ROUTES, { version, metricsRequireKey })));
+  const metrics = async (): Promise<ApiResponse> => ({
+    status: 200,
+    headers: { "content-type": metricsRegistry.registry.contentType, "cache-control": "no-store" },
+    body: await metricsRegistry.registry.metrics(),
+  });
+
+  const proxies = new TrustedProxies(options.trustedProxies ?? []);
+  const table = handlers({
+    runtime,
+    version,
+    openapi,
+    metrics,
+    proxies,
+    challengeUrl: options.challengeUrl,
+  });
+  const exact = new Map<string, Compiled>();
+  const patterned: Compiled[] = [];
+  const methodsByPath = new Map<string, string[]>();
+  for (const name of Object.keys(ROUTES) as RouteName[]) {
+    const spec: RouteSpec = ROUTES[name];
+    const dynamic = spec.path.includes("/:");
+    const c: Compiled = {
+      name,
+      spec,
+      segments: dynamic ? spec.path.split("/") : undefined,
+      handle: table[name],
+    };
+    if (dynamic) patterned.push(c);
+    else exact.set(`${spec.method} ${spec.path}`, c);
+    methodsByPath.set(spec.path, [...(methodsByPath.get(spec.path) ?? []), spec.method]);
+  }
+
+  function find(method: string, path: string): { route: Compiled; params: Record<string, string> } {
+    const hit = exact.get(`${method} ${path}`);
+    if (hit) return { route: hit, params: {} };
+    const parts = path.split("/");
+    const allowed: string[] = [];
+    for (const c of patterned) {
+      const segs = c.segments!;
+      if (segs.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let matches = true;
+      for (let i = 0; i < segs.length && matches; i++) {
+        const s = segs[i]!;
+        const p = parts[i]!;
+        if (s.startsWith(":") && p !== "") params[s.slice(1)] = decodeSegment(p);
+        else matches = s === p;
+      }
+      if (!matches) continue;
+      if (c.spec.method === method) return { route: c, params };
+      allowed.push(c.spec.method);
+    }
+    allowed.push(...(methodsByPath.get(path) ?? []));
+    if (allowed.length > 0)
+      throw new HttpError(
+        405,
+        "NOT_FOUND",
+        `${quote(method)} is not allowed on this path; use ${allowed.join(" or ")}`,
+        { allow: allowed.join(", ") },
+      );
+    throw new HttpError(404, "NOT_FOUND", `no route for ${quote(method)} ${quote(path)}`);
+  }
+
+  function authenticate(
+    spec: RouteSpec,
+    request: ApiRequest,
+  ): Caller | undefined | Promise<Caller | undefined> {
+    if (spec.access === "public" || (spec.access === "metrics" && !metricsRequireKey))
+      return undefined;
+    const text = keyFromHeaders(request.headers ?? {});
+    if (text === undefined || text === "")
+      throw new HttpError(
+        401,
+        "UNAUTHORIZED",
+        "an API key is required: send it as Authorization: Bearer <key> or X-Api-Key: <key>",
+        { "www-authenticate": 'Bearer realm="rempart"' },
+      );
+    const verified = keys.verify(text, request.connection);
+    return verified instanceof Promise
+      ? verified.then((caller) => authorize(spec, caller))
+      : authorize(spec, verified);
+  }
+
+  function authorize(spec: RouteSpec, caller: Caller | undefined): Caller {
+    if (caller === undefined)
+      throw new HttpError(401, "UNAUTHORIZED", "the API key is unknown or wrong", {
+        "www-authenticate": 'Bearer realm="rempart", error="invalid_token"',
+      });
+    if (
+      spec.access !== "metrics" &&
+      caller.role !== "admin" &&
+      !(spec.access as readonly string[]).includes(caller.role)
+    )
+      throw new HttpError(
+        403,
+        "FORBIDDEN",
+        `a ${caller.role} key may not call ${spec.method} ${spec.path}`,
+      );
+    return caller;
+  }
+
+  // Synchronous until a handler or an uncached key needs to wait: the look-up path stays
+  // free of promise hops.
+  function dispatch(
+    request: ApiRequest,
+    route: Compiled,
+    params: Record<string, string>,
+  ): ApiResponse | Promise<ApiResponse> {
+    const caller = authenticate(route.spec, request);
+    return caller instanceof Promise
+      ? caller.then((c) => run(request, route, params, c))
+      : run(request, route, params, caller);
+  }
+
+  function run(
+    request: ApiRequest,
+    route: Compiled,
+    params: Record<string, string>,
+    caller: Caller | undefined,
+  ): ApiResponse | Promise<ApiResponse> {
+    const spec = route.spec;
+    const query =
+      spec.query === undefined
+        ? undefined
+        : validate(spec.query, "query", queryObject(request.query));
+    const parsedParams =
+      spec.params === undefined ? undefined : validate(spec.params, "params", params);
+    const body =
+      spec.body === undefined ? undefined : validate(spec.body, "body", jsonBody(request));
+    return route.handle({
+      query,
+      params: parsedParams,
+      body,
+      caller,
+      now: runtime.clock.now(),
+      request,
+    } as Context<RouteSpec>);
+  }
+
+  return {
+    keys,
+    async handle(request) {
+      let name = "unmatched";
+      let response: ApiResponse;
+      try {
+        const { route, params } = find(request.method, request.path);
+        name = route.name;
+        response = await dispatch(request, route, params);
+      } catch (e) {
+        response = failure(e, `${request.method} ${request.path.slice(0, 100)}`, logError);
+      }
+      metricsRegistry.request(name, response.status);
+      return response;
+    },
+  };
+}
+
+function failure(
+  e: unknown,
+  context: string,
+  logError: (c: string, e: unknown) => void,
+): ApiResponse {
+  if (e instanceof HttpError) return errorResponse(e);
+  if (isRempartError(e)) {
+    const status = STATUS_OF[e.code];
+    if (status !== undefined) return errorResponse(new HttpError(status, e.code, e.message));
+  }
+  // Anything else may carry internals (paths, SQL): log it, and send a stable code only.
+  logError(context, e);
+  const code = isRempartError(e) ? e.code : "INTERNAL";
+  return errorResponse(
+    new HttpError(
+      code === "UNAVAILABLE" ? 503 : 500,
+      code,
+      "internal error; the daemon's log has the details",
+    ),
+  );
+}
+
+function validate(schema: import("zod").ZodType, where: string, value: unknown): unknown {
+  const r = schema.safeParse(value, { error: requiredMessage });
+  if (!r.success) throw invalid(describeIssues(where, r.error.issues));
+  return r.data;
+}
+
+function queryObject(raw: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === undefined || raw === "") return out;
+  // By hand rather than URLSearchParams: this runs on every look-up.
+  for (const pair of raw.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const k = decodeQuery(eq < 0 ? pair : pair.slice(0, eq));
+    const v = eq < 0 ? "" : decodeQuery(pair.slice(eq + 1));
+    if (Object.hasOwn(out, k)) throw invalid(`query.${k.slice(0, 40)}: given more than once`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function decodeQuery(s: string): string {
+  if (!s.includes("%") && !s.includes("+")) return s;
+  try {
+    return decodeURIComponent(s.replaceAll("+", " "));
+  } catch {
+    throw invalid(`query: ${quote(s)} is not valid percent-encoding`);
+  }
+}
+
+function jsonBody(request: ApiRequest): unknown {
+  const type = request.headers?.["content-type"];
+  if (typeof type !== "string" || !JSON_TYPE.test(type))
+    throw new HttpError(
+      415,
+      "INPUT_INVALID",
+      "body: send it as JSON with Content-Type: application/json",
+    );
+  if (request.body === undefined || request.body.length === 0) throw invalid("body: is required");
+  try {
+    return JSON.parse(
+      Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length).toString(
+        "utf8",
+      ),
+    );
+  } catch {
+    throw invalid("body: is not valid JSON");
+  }
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw invalid(`path: ${quote(s)} is not valid percent-encoding`);
+  }
+}

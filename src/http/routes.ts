@@ -1,0 +1,488 @@
+/**
+ * The API's routes, declared as data: method, path, who may call it, the schemas of its query,
+ * path parameters and body, and what it answers. The dispatcher validates requests with these
+ * schemas, and the OpenAPI document and docs/api.md are generated from them, so the three
+ * cannot drift apart. Handlers live in api.ts, one per route (the compiler checks that none is
+ * missing).
+ */
+import { z } from "zod";
+import { ACTIONS, SCOPES, parseDuration } from "../core/index.ts";
+import type { ApiRole } from "../core/ports.ts";
+import { normalizeIp, parseCidr } from "../net/index.ts";
+
+/**
+ * Who may call a route. `public`: anyone. `metrics`: anyone, unless the API was built with
+ * `metricsRequireKey`, then any valid key. A list of roles: those roles (admin may call
+ * everything, so it is implied).
+ */
+export type Access = "public" | "metrics" | readonly ApiRole[];
+
+export interface ResponseSpec {
+  readonly description: string;
+  /** The JSON body, for documentation only (responses are not validated at run time). */
+  readonly schema?: z.ZodType;
+  /** A body that is not JSON (Prometheus text). */
+  readonly contentType?: string;
+}
+
+export interface RouteSpec {
+  readonly method: "GET" | "POST" | "DELETE";
+  /** `/v1/decisions/:id`: a `:name` segment is a path parameter. */
+  readonly path: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly access: Access;
+  readonly query?: z.ZodType;
+  readonly params?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** Success responses; the error responses follow from `access` and the schemas. */
+  readonly responses: Readonly<Record<number, ResponseSpec>>;
+}
+
+// ── Shared pieces ──────────────────────────────────────────────────────────────────────────
+
+/** Quotes a piece of user input for a message, cut short so that a message never echoes much. */
+export function quote(value: unknown): string {
+  const text = typeof value === "string" ? value : String(value);
+  const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return JSON.stringify(cut);
+}
+
+const ipParam = z
+  .string()
+  .max(64)
+  .refine((v) => normalizeIp(v) !== undefined, {
+    error: (iss) => `${quote(iss.input)} is not an IP address`,
+  })
+  .meta({ description: "An IPv4 or IPv6 address.", examples: ["203.0.113.7"] });
+
+const accountParam = z
+  .string()
+  .min(1)
+  .max(256)
+  .meta({ description: "An account name, as the service knows it (SASL user, login)." });
+
+const emailParam = z
+  .string()
+  .max(320)
+  .regex(/^[^@\s]+@[^@\s]+$/, { error: (iss) => `${quote(iss.input)} is not an e-mail address` })
+  .meta({ description: "An e-mail address; decisions on its domain apply too." });
+
+const limitParam = (max: number, byDefault: number): z.ZodType<number, string> =>
+  z
+    .string()
+    .regex(/^[0-9]{1,7}$/, { error: (iss) => `${quote(iss.input)} is not a whole number` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, { error: "must be at least 1" })
+        .max(max, { error: `must be at most ${max}` }),
+    )
+    .meta({ description: `How many items at most (1–${max}, default ${byDefault}).` });
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+/** Most events one POST /v1/events may carry. */
+export const MAX_EVENTS = 1000;
+
+const actionSchema = z.enum(ACTIONS);
+const scopeSchema = z.enum(SCOPES);
+
+/** A decision as the API shows it. */
+export const DecisionView = z.object({
+  id: z.string(),
+  action: actionSchema,
+  scope: scopeSchema,
+  value: z.string(),
+  created: z.string().meta({ description: "ISO 8601 time of creation." }),
+  until: z
+    .string()
+    .nullable()
+    .meta({ description: "ISO 8601 time of expiry; null: until deleted." }),
+  scenario: z.string().meta({
+    description: "The scenario that raised it, the list it came from, or who made it.",
+  }),
+  reason: z.string(),
+  origin: z.enum(["scenario", "manual", "import", "peer"]),
+});
+
+export const AlertView = z.object({
+  id: z.string(),
+  scenario: z.string(),
+  scope: scopeSchema,
+  value: z.string(),
+  at: z.string().meta({ description: "ISO 8601 time at which the scenario fired." }),
+  count: z.number(),
+  message: z.string(),
+  decisions: z.array(z.string()).meta({ description: "Ids of the decisions it led to." }),
+  evidence: z.array(
+    z.object({
+      event: z.string(),
+      time: z.string(),
+      ip: z.string().optional(),
+      account: z.string().optional(),
+    }),
+  ),
+});
+
+export const ErrorView = z.object({
+  code: z.string().meta({ description: "A stable code from docs/errors.md." }),
+  message: z.string().meta({ description: "What was wrong, and where." }),
+});
+
+const cidrParam = z
+  .string()
+  .max(64)
+  .refine((v) => parseCidr(v) !== undefined, {
+    error: (iss) => `${quote(iss.input)} is not a CIDR range`,
+  })
+  .meta({ description: "CrowdSec: a range, like 192.0.2.0/24.", examples: ["192.0.2.0/24"] });
+
+/** A decision as CrowdSec 1.4's LAPI shows it to bouncers. */
+export const CrowdsecDecisionView = z.object({
+  duration: z.string().meta({ description: 'Time left, as a Go duration: "3h59m58.5s".' }),
+  id: z.number().int(),
+  origin: z.string(),
+  scenario: z.string(),
+  scope: z.enum(["Ip", "Range"]),
+  type: z.enum(["ban", "captcha"]),
+  value: z.string(),
+});
+
+/** Order of strength, strongest first: a check's verdict is the strongest action that applies. */
+export const ACTION_STRENGTH: readonly string[] = Object.freeze([
+  "ban",
+  "suspend",
+  "hold",
+  "verify",
+  "challenge",
+  "throttle",
+]);
+
+const SubjectQuery = z
+  .strictObject({
+    ip: ipParam.optional(),
+    account: accountParam.optional(),
+    email: emailParam.optional(),
+  })
+  .refine((q) => q.ip !== undefined || q.account !== undefined || q.email !== undefined, {
+    error: "give at least one of ip, account, email",
+  });
+
+const DecisionValue = z
+  .strictObject({
+    action: actionSchema,
+    scope: scopeSchema,
+    value: z.string().min(1).max(320),
+    duration: z
+      .string()
+      .max(20)
+      .refine((d) => (parseDuration(d) ?? 0) > 0, {
+        error: (iss) =>
+          `${quote(iss.input)} is not a duration (write it like 30m, 4h, 7d, or null for no expiry)`,
+      })
+      .nullable()
+      .meta({ description: "How long it lasts (`30m`, `4h`, `7d`); null: until deleted." }),
+    reason: z.string().min(1).max(500),
+  })
+  .superRefine((d, ctx) => {
+    const bad =
+      (d.scope === "ip" && normalizeIp(d.value) === undefined && "an IP address") ||
+      (d.scope === "range" && parseCidr(d.value) === undefined && "a CIDR range") ||
+      (d.scope === "email" && !/^[^@\s]+@[^@\s]+$/.test(d.value) && "an e-mail address");
+    if (bad !== false)
+      ctx.addIssue({ code: "custom", path: ["value"], message: `${quote(d.value)} is not ${bad}` });
+  });
+
+const iso8601OrDuration = z
+  .string()
+  .max(40)
+  .refine(
+    (s) =>
+      parseDuration(s) !== undefined ||
+      (/^\d{4}-\d\d-\d\d/.test(s) && !Number.isNaN(Date.parse(s))),
+    {
+      error: (iss) =>
+        `${quote(iss.input)} is neither an ISO 8601 time nor a duration (like 2024-09-28T13:00:00Z or 24h)`,
+    },
+  )
+  .meta({ description: "An ISO 8601 time, or a duration meaning that long ago (`24h`)." });
+
+// ── The table ──────────────────────────────────────────────────────────────────────────────
+
+export const ROUTES = {
+  health: {
+    method: "GET",
+    path: "/v1/health",
+    summary: "Whether the daemon is up",
+    description: "Needs no key, for load balancers and service managers.",
+    access: "public",
+    responses: {
+      200: {
+        description: "The daemon is running.",
+        schema: z.object({
+          status: z.literal("ok"),
+          version: z.string(),
+          uptime: z.number().meta({ description: "Seconds since the daemon started." }),
+          activeDecisions: z.number(),
+        }),
+      },
+    },
+  },
+  check: {
+    method: "GET",
+    path: "/v1/check",
+    summary: "What applies to an address, account or e-mail right now",
+    description:
+      "Answered from memory, for the hot path of applications and bouncers. Decisions on the " +
+      "ranges holding the address and on the e-mail's domain apply too. The verdict is the " +
+      `strongest action that applies (${ACTION_STRENGTH.join(" > ")}), or \`allow\`.`,
+    access: ["sensor", "bouncer"],
+    query: SubjectQuery,
+    responses: {
+      200: {
+        description: "The decisions that apply, and the verdict.",
+        schema: z.object({
+          subject: z.object({
+            ip: z.string().optional(),
+            account: z.string().optional(),
+            email: z.string().optional(),
+          }),
+          decisions: z.array(DecisionView),
+          verdict: z.enum(["allow", ...ACTIONS]),
+        }),
+      },
+    },
+  },
+  listDecisions: {
+    method: "GET",
+    path: "/v1/decisions",
+    summary: "List decisions (Rempart's shape, or CrowdSec's for bouncers)",
+    description:
+      "With the key in `Authorization: Bearer`, Rempart's listing: `scope`, `value`, `action`, " +
+      "`active`, `limit`. With the key in `X-Api-Key` — as CrowdSec's bouncers send it — " +
+      "CrowdSec's `GET /v1/decisions`: the active address and range decisions a bouncer can " +
+      "enforce, filtered by `ip` (decisions on it and on ranges holding it), `range` (with " +
+      "`contains`), `scope` (`Ip`, `Range`), `value`, `type` (`ban`, `captcha`), `origins`, " +
+      "`scenarios_containing`, `scenarios_not_containing`; answered as a JSON array of " +
+      "CrowdSec decisions, or `null` when none. See docs/bouncers.md.",
+    access: ["bouncer"],
+    query: z.strictObject({
+      scope: z
+        .string()
+        .max(20)
+        .refine((s) => (SCOPES as readonly string[]).includes(s.toLowerCase()), {
+          error: (iss) => `${quote(iss.input)} is not one of ${SCOPES.join(", ")}`,
+        })
+        .optional()
+        .meta({ description: `One of ${SCOPES.join(", ")} (any case: CrowdSec writes \`Ip\`).` }),
+      value: z.string().min(1).max(320).optional(),
+      action: actionSchema.optional(),
+      active: z
+        .enum(["true", "false"])
+        .optional()
+        .meta({ description: "`true` (default): only decisions in force now." }),
+      limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT).optional(),
+      ip: ipParam
+        .optional()
+        .meta({ description: "CrowdSec: decisions that apply to this address." }),
+      range: cidrParam.optional(),
+      contains: z.enum(["true", "false"]).optional().meta({
+        description:
+          "CrowdSec, with `range`: `true` (default) for decisions holding the range, `false` for those inside it.",
+      }),
+      type: z
+        .string()
+        .max(40)
+        .optional()
+        .meta({ description: "CrowdSec: `ban` or `captcha` (a Rempart `challenge`)." }),
+      origins: z
+        .string()
+        .max(500)
+        .optional()
+        .meta({ description: "CrowdSec: origins, comma-separated." }),
+      scenarios_containing: z.string().max(500).optional(),
+      scenarios_not_containing: z.string().max(500).optional(),
+    }),
+    responses: {
+      200: {
+        description:
+          "Rempart's shape: the decisions, newest first. CrowdSec's shape (key in X-Api-Key): an array, or null.",
+        schema: z.union([
+          z.object({ decisions: z.array(DecisionView) }),
+          z.array(CrowdsecDecisionView).nullable(),
+        ]),
+      },
+    },
+  },
+  crowdsecStream: {
+    method: "GET",
+    path: "/v1/decisions/stream",
+    summary: "CrowdSec's decision stream, for bouncers in stream mode",
+    description:
+      "What this key's bouncer must add and delete since its last pull (the position is kept " +
+      "per key, in memory). The whole active set when `startup=true`, on the first pull after " +
+      "the daemon started, or when the bouncer fell too far behind. Only address and range " +
+      "decisions with action `ban` (type `ban`) or `challenge` (type `captcha`) are sent. " +
+      "See docs/bouncers.md.",
+    access: ["bouncer"],
+    query: z.strictObject({
+      startup: z
+        .enum(["true", "false"])
+        .optional()
+        .meta({ description: "`true`: send the whole active set (the bouncer just started)." }),
+      scopes: z
+        .string()
+        .max(100)
+        .optional()
+        .meta({ description: "Comma-separated: `ip`, `range`." }),
+      origins: z.string().max(500).optional(),
+      scenarios_containing: z.string().max(500).optional(),
+      scenarios_not_containing: z.string().max(500).optional(),
+    }),
+    responses: {
+      200: {
+        description: "`new` and `deleted` decisions, each an array or null.",
+        schema: z.object({
+          deleted: z.array(CrowdsecDecisionView).nullable(),
+          new: z.array(CrowdsecDecisionView).nullable(),
+        }),
+      },
+    },
+  },
+  forwardAuth: {
+    method: "GET",
+    path: "/v1/forward-auth",
+    summary: "Forward-auth for nginx auth_request, Caddy forward_auth, Traefik ForwardAuth",
+    description:
+      "Answers from memory whether the proxy should let a request through. The client is the " +
+      "connection's peer, unless the peer is in `http.trusted_proxies`: then the rightmost " +
+      "`X-Forwarded-For` hop that is not a trusted proxy, else `X-Real-IP`. Needs no key: it " +
+      "only tells whether an address may pass, so keep it on loopback or a private network " +
+      "the proxy reaches (see docs/forward-auth.md). The decision taken is in the " +
+      "`X-Rempart-Decision` header.",
+    access: "public",
+    query: z.strictObject({
+      redirect: z.enum(["true", "false"]).optional().meta({
+        description:
+          "`true`: answer a challenge with 302 to the challenge page (Caddy, Traefik) instead of 401.",
+      }),
+    }),
+    responses: {
+      200: { description: "No decision stops this client: let the request through." },
+      401: {
+        description:
+          "A `challenge` applies: `Location` holds `http.challenge_url` (nginx: `error_page 401 = @challenge`).",
+      },
+      302: { description: "With `redirect=true`: a `challenge` applies; go to `Location`." },
+      403: { description: "A `ban` applies: refuse the request." },
+    },
+  },
+  addDecision: {
+    method: "POST",
+    path: "/v1/decisions",
+    summary: "Make a decision by hand",
+    description:
+      "The safety policy applies as to automatic decisions: an allowlisted subject (loopback, " +
+      "private ranges, the host's addresses, configured networks and accounts) or a range wider " +
+      "than the limit is refused with 422 DECISION_REFUSED.",
+    access: ["admin"],
+    body: DecisionValue,
+    responses: {
+      201: {
+        description: "Created.",
+        schema: z.object({ decision: DecisionView, merged: z.literal(false) }),
+      },
+      200: {
+        description: "An active decision already covers it; that one is returned.",
+        schema: z.object({ decision: DecisionView, merged: z.literal(true) }),
+      },
+    },
+  },
+  deleteDecision: {
+    method: "DELETE",
+    path: "/v1/decisions/:id",
+    summary: "End a decision now",
+    access: ["admin"],
+    params: z.strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,100}$/, { error: "is not a decision id" })
+        .meta({ description: "The decision's id." }),
+    }),
+    responses: { 204: { description: "Deleted." } },
+  },
+  ingestEvents: {
+    method: "POST",
+    path: "/v1/events",
+    summary: "Report application events",
+    description:
+      `A JSON array of events, or \`{ "events": [...] }\`, at most ${MAX_EVENTS} per request. ` +
+      "All or nothing: when any event is invalid, the answer lists the first few by index and " +
+      "member, and none is ingested. When it answers 202, the events and the decisions they " +
+      "led to are stored.",
+    access: ["sensor"],
+    body: z.union([
+      z.array(z.unknown()).max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
+      z.strictObject({
+        events: z
+          .array(z.unknown())
+          .max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
+      }),
+    ]),
+    responses: {
+      202: { description: "Ingested.", schema: z.object({ accepted: z.number() }) },
+    },
+  },
+  listAlerts: {
+    method: "GET",
+    path: "/v1/alerts",
+    summary: "List alerts",
+    access: ["admin"],
+    query: z.strictObject({
+      scenario: z.string().min(1).max(100).optional(),
+      since: iso8601OrDuration.optional(),
+      limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT).optional(),
+    }),
+    responses: {
+      200: {
+        description: "The alerts, newest first.",
+        schema: z.object({ alerts: z.array(AlertView) }),
+      },
+    },
+  },
+  openapi: {
+    method: "GET",
+    path: "/v1/openapi.json",
+    summary: "This API's OpenAPI 3.1 document",
+    access: "public",
+    responses: { 200: { description: "The document." } },
+  },
+  metrics: {
+    method: "GET",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    description:
+      "Needs no key by default: bind the API to localhost or let the reverse proxy protect this " +
+      "path, or start the API with `metricsRequireKey` (then any valid key may read it).",
+    access: "metrics",
+    responses: {
+      200: {
+        description: "Prometheus text exposition format.",
+        contentType: "text/plain; version=0.0.4; charset=utf-8",
+      },
+    },
+  },
+} as const satisfies Readonly<Record<string, RouteSpec>>;
+
+export type Routes = typeof ROUTES;
+export type RouteName = keyof Routes;
+
+/** What a route's schema yields after validation (`undefined` when it has none). */
+export type Parsed<R, K extends "query" | "params" | "body"> =
+  R extends Readonly<Record<K, infer S>>
+    ? S extends z.ZodType
+      ? z.output<S>
+      : undefined
+    : undefined;

@@ -1,0 +1,24 @@
+import { exportCsv } from "./csv.ts";
+import type { ExportItem } from "./export-item.ts";
+import { exportIpset } from "./ipset.ts";
+import { exportNft } from "./nft.ts";
+import { exportAggregated, exportPlain } from "./plain.ts";
+import { exportRbldnsd } from "./rbldnsd.ts";
+
+export type { ExportItem } from "./export-item.ts";
+export { exportAggregated, exportCsv, exportIpset, exportNft, exportPlain, exportRbldnsd };
+
+/** Every export format by name, with its default options; the CLI and the API use this table. */
+export const EXPORT_FORMATS = Object.freeze({
+  plain: exportPlain,
+  aggregated: exportAggregated,
+  nft: (items: readonly ExportItem[]) => exportNft(items),
+  ipset: (items: readonly ExportItem[]) => exportIpset(items),
+  rbldnsd: (items: readonly ExportItem[]) => exportRbldnsd(items, { dataset: "ip4trie" }),
+  rbldnsd6: (items: readonly ExportItem[]) => exportRbldnsd(items, { dataset: "ip6trie" }),
+  csv: exportCsv,
+} satisfies Record<string, (items: readonly ExportItem[]) => string>);
+
+export type ExportFormat = keyof typeof EXPORT_FORMATS;
+export const isExportFormat = (name: string): name is ExportFormat =>
+  Object.hasOwn(EXPORT_FORMATS, name);

@@ -1,0 +1,10 @@
+export { aggregate } from "./aggregate.ts";
+export { applyDelta, DELTA_IM, encodeDelta, listHash } from "./delta.ts";
+export { canonicalEntry, entryScope, sortValues, type ListEntry } from "./entry.ts";
+export * from "./export/index.ts";
+export { fetchFile, fetchUrl, type FetchOutcome, type Validators } from "./fetch-list.ts";
+export * from "./formats/index.ts";
+export { ListSourceSchema, ListsSchema, type ListSourceConfig } from "./list-config.ts";
+export { ListRefresher, type ListRuntime, type RefreshReport } from "./list-refresher.ts";
+export { startListRefresh, type ListService } from "./list-service.ts";
+export { ListPublisher, type PublishedResponse } from "./publisher.ts";

@@ -1,0 +1,3 @@
+export * from "./address-words.ts";
+export * from "./ip.ts";
+export * from "./prefix-map.ts";

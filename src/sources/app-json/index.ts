@@ -1,0 +1,1 @@
+export { JsonParserPlugin, parseAppEvent, parseIsoTime } from "./app-event.ts";

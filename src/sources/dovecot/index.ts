@@ -1,0 +1,1 @@
+export { createDovecotParser, DovecotParser } from "./dovecot-parser.ts";

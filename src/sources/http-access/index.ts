@@ -1,0 +1,6 @@
+export {
+  ApacheParserPlugin,
+  compileLogFormat,
+  looksLikeAccessLog,
+  NginxParserPlugin,
+} from "./http-access-parser.ts";

@@ -1,0 +1,1 @@
+export { createPostfixParser, PostfixParser, type PostfixParserOptions } from "./postfix-parser.ts";

@@ -1,0 +1,125 @@
+import { access, constants, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { sql, type Kysely } from "kysely";
+import { RempartError, type Clock } from "../core/index.ts";
+import type { Storage } from "../core/ports.ts";
+import { KyselyStorage } from "./kysely-storage.ts";
+import { openPostgres } from "./postgres/postgres-storage.ts";
+import type { Database } from "./schema.ts";
+import { openSqlite } from "./sqlite/sqlite-storage.ts";
+
+export type StorageConfig =
+  | { readonly kind: "sqlite"; readonly path: string }
+  | {
+      readonly kind: "postgres";
+      readonly url: string;
+      /** Schema holding Rempart's tables, created if missing; default the server's. */
+      readonly schema?: string;
+    };
+
+export interface OpenStorageOptions {
+  readonly clock?: Clock;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens the configured database and brings its schema up to date before returning.
+ * Fails with `STORAGE_FAILED` (cannot open or reach it) or `STORAGE_MIGRATION_FAILED`.
+ */
+export async function openStorage(
+  config: StorageConfig,
+  options: OpenStorageOptions = {},
+): Promise<Storage> {
+  const { db, label } =
+    config.kind === "sqlite" ? await connectSqlite(config.path) : await connectPostgres(config);
+  const storage = new KyselyStorage(db, { label, ...options });
+  try {
+    await storage.migrate();
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw e;
+  }
+  return storage;
+}
+
+async function connectSqlite(path: string): Promise<{ db: Kysely<Database>; label: string }> {
+  try {
+    return { db: openSqlite(path), label: `sqlite ${path}` };
+  } catch (e) {
+    const why = path === ":memory:" ? messageOf(e) : await diagnoseFile(path, e);
+    throw new RempartError("STORAGE_FAILED", `cannot open ${path}: ${why}`, {
+      cause: e,
+      hint: "check data_dir in the configuration and that the daemon's user may write there",
+    });
+  }
+}
+
+// node:sqlite only says "unable to open database file"; find out which of the usual reasons.
+async function diagnoseFile(path: string, error: unknown): Promise<string> {
+  const dir = dirname(resolve(path));
+  const dirInfo = await stat(dir).catch(() => undefined);
+  if (dirInfo === undefined) return `directory ${dir} does not exist — create it or check data_dir`;
+  if (!dirInfo.isDirectory()) return `${dir} is not a directory — check data_dir`;
+  const fileInfo = await stat(path).catch(() => undefined);
+  if (fileInfo?.isDirectory() === true) return `${path} is a directory — check data_dir`;
+  const writable = await access(
+    fileInfo === undefined ? dir : path,
+    constants.R_OK | constants.W_OK,
+  )
+    .then(() => true)
+    .catch(() => false);
+  if (!writable) return "permission denied — check data_dir and the daemon's user";
+  return `${messageOf(error)} — check that the file is an SQLite database and not locked`;
+}
+
+async function connectPostgres(config: {
+  readonly url: string;
+  readonly schema?: string;
+}): Promise<{ db: Kysely<Database>; label: string }> {
+  const where = redactUrl(config.url);
+  if (config.schema !== undefined && !SCHEMA_NAME.test(config.schema)) {
+    throw new RempartError(
+      "STORAGE_FAILED",
+      `invalid PostgreSQL schema name ${JSON.stringify(config.schema)}: use lower-case letters, digits and _`,
+    );
+  }
+  const db = openPostgres(
+    config.schema === undefined ? { url: config.url } : { url: config.url, schema: config.schema },
+  );
+  try {
+    // The pool connects lazily: reach the server now, so that a wrong URL fails at start.
+    if (config.schema === undefined) await sql`select 1`.execute(db);
+    else await sql`create schema if not exists ${sql.id(config.schema)}`.execute(db);
+  } catch (e) {
+    await db.destroy().catch(() => undefined);
+    throw new RempartError(
+      "STORAGE_FAILED",
+      `cannot connect to PostgreSQL at ${where}: ${messageOf(e)}`,
+      {
+        cause: e,
+        hint: "check the database URL (host, port, user, password, database name) and that the server is running",
+      },
+    );
+  }
+  return { db, label: `postgres ${where}` };
+}
+
+/** The URL without its password, fit for a log line. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof AggregateError && e.errors.length > 0) return messageOf(e.errors[0]);
+  return e instanceof Error ? e.message : String(e);
+}
+
+export { KyselyStorage, type KyselyStorageOptions } from "./kysely-storage.ts";
+export type { Database } from "./schema.ts";

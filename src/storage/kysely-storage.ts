@@ -1,0 +1,523 @@
+import { Migrator, type Kysely, type Selectable } from "kysely";
+import {
+  ACTIONS,
+  RempartError,
+  SCOPES,
+  systemClock,
+  type Alert,
+  type AlertEvidence,
+  type Clock,
+  type Decision,
+  type Origin,
+  type Scope,
+} from "../core/index.ts";
+import type {
+  AlertQuery,
+  ApiKeyRecord,
+  ApiRole,
+  Checkpoint,
+  DecisionQuery,
+  DetectionStateRecord,
+  SourcePosition,
+  Storage,
+} from "../core/ports.ts";
+import { migrationProvider } from "./migrations/index.ts";
+import { BulkWriter, type BulkStatement } from "./bulk-writer.ts";
+import type {
+  AlertsTable,
+  Database,
+  DecisionsTable,
+  DetectionStateTable,
+  SourcePositionsTable,
+} from "./schema.ts";
+
+// SQLite's default SQLITE_MAX_VARIABLE_NUMBER (since 3.32) and well under PostgreSQL's 65535:
+// one budget keeps a single code path for both.
+const MAX_PARAMETERS = 32_766;
+
+const ORIGINS: readonly Origin[] = Object.freeze(["scenario", "manual", "import", "peer"]);
+const ROLES: readonly ApiRole[] = Object.freeze(["admin", "sensor", "bouncer"]);
+
+export interface KyselyStorageOptions {
+  /** Stamps `updated_at` on positions (bookkeeping only; never read back by detection). */
+  readonly clock?: Clock;
+  /** Shown in error messages: "sqlite /var/lib/rempart/rempart.db", "postgres". */
+  readonly label?: string;
+}
+
+/**
+ * The one `Storage` implementation, over any Kysely dialect whose SQL both SQLite and
+ * PostgreSQL accept. Every failure leaves as a `RempartError` with code `STORAGE_FAILED`
+ * (or `STORAGE_MIGRATION_FAILED`) and the driver's error as `cause`.
+ */
+export class KyselyStorage implements Storage {
+  readonly #db: Kysely<Database>;
+  readonly #clock: Clock;
+  readonly #label: string;
+  readonly #bulk = new BulkWriter(MAX_PARAMETERS);
+
+  constructor(db: Kysely<Database>, options: KyselyStorageOptions = {}) {
+    this.#db = db;
+    this.#clock = options.clock ?? systemClock;
+    this.#label = options.label ?? "database";
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === "Error")?.migrationName;
+      throw new RempartError(
+        "STORAGE_MIGRATION_FAILED",
+        `${this.#label}: ${failed === undefined ? "cannot bring the schema up to date" : `migration ${failed} failed`}: ${messageOf(error)}`,
+        {
+          cause: error,
+          hint: "check that the database user may create tables and that no newer Rempart has migrated this database",
+        },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#guard("close", () => this.#db.destroy());
+  }
+
+  commit(checkpoint: Checkpoint): Promise<void> {
+    return this.#guard("commit", () =>
+      this.#db.transaction().execute(async (trx) => {
+        await insertDecisions(trx, this.#bulk, checkpoint.decisions);
+        for (const [at, ids] of groupDeletions(checkpoint.deletedDecisions)) {
+          await markDeleted(trx, this.#bulk, ids, at);
+        }
+        await insertAlerts(trx, this.#bulk, checkpoint.alerts);
+        await upsertPositions(trx, this.#bulk, checkpoint.positions, this.#clock.now());
+        await writeState(trx, this.#bulk, checkpoint.state);
+      }),
+    );
+  }
+
+  addDecisions(decisions: readonly Decision[]): Promise<void> {
+    return this.#guard("addDecisions", () =>
+      this.#db.transaction().execute((trx) => insertDecisions(trx, this.#bulk, decisions)),
+    );
+  }
+
+  deleteDecisions(ids: readonly string[], at: number): Promise<number> {
+    return this.#guard("deleteDecisions", () =>
+      this.#db.transaction().execute((trx) => markDeleted(trx, this.#bulk, ids, at)),
+    );
+  }
+
+  listDecisions(query: DecisionQuery): Promise<Decision[]> {
+    return this.#guard("listDecisions", async () => {
+      let q = this.#db.selectFrom("decisions").selectAll();
+      if (query.scope !== undefined) q = q.where("scope", "=", query.scope);
+      if (query.value !== undefined) q = q.where("value", "=", query.value);
+      if (query.action !== undefined) q = q.where("action", "=", query.action);
+      const activeAt = query.activeAt;
+      if (activeAt !== undefined) {
+        q = q
+          .where("deleted_at", "is", null)
+          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", activeAt)]));
+      }
+      q = q.orderBy("created_at", "desc").orderBy("id", "desc");
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      const rows = await q.execute();
+      return rows.map(toDecision);
+    });
+  }
+
+  countOffences(scope: Scope, value: string, since: number): Promise<number> {
+    return this.#guard("countOffences", async () => {
+      const row = await this.#db
+        .selectFrom("decisions")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .where("scope", "=", scope)
+        .where("value", "=", value)
+        .where("created_at", ">=", since)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    });
+  }
+
+  listAlerts(query: AlertQuery): Promise<Alert[]> {
+    return this.#guard("listAlerts", async () => {
+      let q = this.#db.selectFrom("alerts").selectAll();
+      if (query.scenario !== undefined) q = q.where("scenario", "=", query.scenario);
+      if (query.value !== undefined) q = q.where("value", "=", query.value);
+      if (query.since !== undefined) q = q.where("at", ">=", query.since);
+      q = q.orderBy("at", "desc").orderBy("id", "desc");
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      const rows = await q.execute();
+      return rows.map(toAlert);
+    });
+  }
+
+  positions(source: string): Promise<SourcePosition[]> {
+    return this.#guard("positions", async () => {
+      const rows = await this.#db
+        .selectFrom("source_positions")
+        .select(["source", "path", "inode", "offset", "head"])
+        .where("source", "=", source)
+        .orderBy("path")
+        .execute();
+      return rows.map((r) =>
+        Object.freeze({
+          source: r.source,
+          path: r.path,
+          inode: r.inode,
+          offset: r.offset,
+          head: r.head,
+        }),
+      );
+    });
+  }
+
+  detectionState(now: number): Promise<DetectionStateRecord[]> {
+    return this.#guard("detectionState", async () => {
+      const rows = await this.#db
+        .selectFrom("detection_state")
+        .select(["scenario", "key", "state", "expires_at"])
+        .where("expires_at", ">", now)
+        .orderBy("scenario")
+        .orderBy("key")
+        .execute();
+      return rows.map((r) =>
+        Object.freeze({
+          scenario: r.scenario,
+          key: r.key,
+          state: r.state,
+          expiresAt: r.expires_at,
+        }),
+      );
+    });
+  }
+
+  addApiKey(key: ApiKeyRecord): Promise<void> {
+    return this.#guard("addApiKey", async () => {
+      await this.#db
+        .insertInto("api_keys")
+        .values({
+          id: key.id,
+          name: key.name,
+          role: key.role,
+          hash: key.hash,
+          created_at: key.createdAt,
+        })
+        .execute();
+    });
+  }
+
+  findApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.#guard("findApiKey", async () => {
+      const row = await this.#db
+        .selectFrom("api_keys")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toApiKey(row);
+    });
+  }
+
+  listApiKeys(): Promise<ApiKeyRecord[]> {
+    return this.#guard("listApiKeys", async () => {
+      const rows = await this.#db
+        .selectFrom("api_keys")
+        .selectAll()
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return rows.map(toApiKey);
+    });
+  }
+
+  deleteApiKey(id: string): Promise<boolean> {
+    return this.#guard("deleteApiKey", async () => {
+      const result = await this.#db.deleteFrom("api_keys").where("id", "=", id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async #guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof RempartError) throw e;
+      throw new RempartError(
+        "STORAGE_FAILED",
+        `${this.#label}: ${operation} failed: ${messageOf(e)}`,
+        { cause: e },
+      );
+    }
+  }
+}
+
+type Executor = Kysely<Database>;
+
+// Column order in `values()` is the order of the row object's keys, which `bind` repeats;
+// BulkWriter checks the two agree the first time it compiles each statement.
+
+const insertDecisionsStatement: BulkStatement<Database, DecisionsTable> = {
+  name: "insert decisions",
+  perRow: 12,
+  // A decision is immutable: the same id again is a retry, not an update.
+  build: (db, rows) =>
+    db
+      .insertInto("decisions")
+      .values(rows)
+      .onConflict((oc) => oc.column("id").doNothing()),
+  bind: rowValues,
+};
+
+const markDeletedStatement: BulkStatement<Database, { id: string; at: number }> = {
+  name: "mark decisions deleted",
+  perRow: 1,
+  build: (db, rows) =>
+    db
+      .updateTable("decisions")
+      .set({ deleted_at: rows[0]?.at ?? 0 })
+      .where(
+        "id",
+        "in",
+        rows.map((r) => r.id),
+      )
+      .where("deleted_at", "is", null),
+  bind: (rows) => [rows[0]?.at ?? 0, ...rows.map((r) => r.id)],
+};
+
+const insertAlertsStatement: BulkStatement<Database, AlertsTable> = {
+  name: "insert alerts",
+  perRow: 10,
+  build: (db, rows) =>
+    db
+      .insertInto("alerts")
+      .values(rows)
+      .onConflict((oc) => oc.column("id").doNothing()),
+  bind: rowValues,
+};
+
+const upsertPositionsStatement: BulkStatement<Database, SourcePositionsTable> = {
+  name: "upsert positions",
+  perRow: 6,
+  build: (db, rows) =>
+    db
+      .insertInto("source_positions")
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(["source", "path"]).doUpdateSet((eb) => ({
+          inode: eb.ref("excluded.inode"),
+          offset: eb.ref("excluded.offset"),
+          head: eb.ref("excluded.head"),
+          updated_at: eb.ref("excluded.updated_at"),
+        })),
+      ),
+  bind: rowValues,
+};
+
+const upsertStateStatement: BulkStatement<Database, DetectionStateTable> = {
+  name: "upsert detection state",
+  perRow: 4,
+  build: (db, rows) =>
+    db
+      .insertInto("detection_state")
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(["scenario", "key"]).doUpdateSet((eb) => ({
+          state: eb.ref("excluded.state"),
+          expires_at: eb.ref("excluded.expires_at"),
+        })),
+      ),
+  bind: rowValues,
+};
+
+const deleteStateStatement: BulkStatement<Database, { scenario: string; key: string }> = {
+  name: "delete detection state",
+  perRow: 2,
+  build: (db, rows) =>
+    db.deleteFrom("detection_state").where((eb) =>
+      eb(
+        eb.refTuple("scenario", "key"),
+        "in",
+        rows.map((r) => eb.tuple(r.scenario, r.key)),
+      ),
+    ),
+  bind: (rows) => rows.flatMap((r) => [r.scenario, r.key]),
+};
+
+async function insertDecisions(
+  db: Executor,
+  bulk: BulkWriter,
+  decisions: readonly Decision[],
+): Promise<void> {
+  const rows = uniqueBy(decisions, (d) => d.id, "first").map(fromDecision);
+  await bulk.run(db, insertDecisionsStatement, rows);
+}
+
+function markDeleted(
+  db: Executor,
+  bulk: BulkWriter,
+  ids: readonly string[],
+  at: number,
+): Promise<number> {
+  const rows = [...new Set(ids)].map((id) => ({ id, at }));
+  return bulk.run(db, markDeletedStatement, rows);
+}
+
+async function insertAlerts(
+  db: Executor,
+  bulk: BulkWriter,
+  alerts: readonly Alert[],
+): Promise<void> {
+  const rows = uniqueBy(alerts, (a) => a.id, "first").map(fromAlert);
+  await bulk.run(db, insertAlertsStatement, rows);
+}
+
+async function upsertPositions(
+  db: Executor,
+  bulk: BulkWriter,
+  positions: readonly SourcePosition[],
+  now: number,
+): Promise<void> {
+  // PostgreSQL refuses to update one row twice in a statement: the last position wins.
+  const rows = uniqueBy(positions, (p) => `${p.source}\u0000${p.path}`, "last").map((p) => ({
+    source: p.source,
+    path: p.path,
+    inode: p.inode,
+    offset: p.offset,
+    head: p.head,
+    updated_at: now,
+  }));
+  await bulk.run(db, upsertPositionsStatement, rows);
+}
+
+async function writeState(
+  db: Executor,
+  bulk: BulkWriter,
+  records: readonly DetectionStateRecord[],
+): Promise<void> {
+  const latest = uniqueBy(records, (r) => `${r.scenario}\u0000${r.key}`, "last");
+  const upserts = latest
+    .filter((r) => r.state !== "")
+    .map((r) => ({ scenario: r.scenario, key: r.key, state: r.state, expires_at: r.expiresAt }));
+  const deletions = latest
+    .filter((r) => r.state === "")
+    .map((r) => ({ scenario: r.scenario, key: r.key }));
+  await bulk.run(db, upsertStateStatement, upserts);
+  await bulk.run(db, deleteStateStatement, deletions);
+}
+
+function rowValues(rows: readonly object[]): unknown[] {
+  return rows.flatMap((r) => Object.values(r) as unknown[]);
+}
+
+function groupDeletions(deletions: Checkpoint["deletedDecisions"]): Map<number, string[]> {
+  const byTime = new Map<number, string[]>();
+  for (const { id, at } of deletions) {
+    const ids = byTime.get(at);
+    if (ids === undefined) byTime.set(at, [id]);
+    else ids.push(id);
+  }
+  return byTime;
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string, keep: "first" | "last"): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    if (keep === "last") seen.delete(k);
+    if (keep === "last" || !seen.has(k)) seen.set(k, item);
+  }
+  return [...seen.values()];
+}
+
+function fromDecision(d: Decision): DecisionsTable {
+  return {
+    id: d.id,
+    action: d.action,
+    scope: d.scope,
+    value: d.value,
+    created_at: d.createdAt,
+    expires_at: d.expiresAt,
+    deleted_at: null,
+    origin: d.origin,
+    scenario: d.scenario,
+    reason: d.reason,
+    offence: d.offence,
+    tz_offset: d.tzOffset,
+  };
+}
+
+function toDecision(r: Selectable<DecisionsTable>): Decision {
+  return Object.freeze({
+    id: r.id,
+    action: member(ACTIONS, r.action, "decisions.action"),
+    scope: member(SCOPES, r.scope, "decisions.scope"),
+    value: r.value,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    origin: member(ORIGINS, r.origin, "decisions.origin"),
+    scenario: r.scenario,
+    reason: r.reason,
+    offence: r.offence,
+    tzOffset: r.tz_offset,
+  });
+}
+
+function fromAlert(a: Alert): AlertsTable {
+  return {
+    id: a.id,
+    scenario: a.scenario,
+    scope: a.scope,
+    value: a.value,
+    at: a.at,
+    tz_offset: a.tzOffset,
+    count: a.count,
+    message: a.message,
+    evidence: JSON.stringify(a.evidence),
+    decisions: JSON.stringify(a.decisions),
+  };
+}
+
+function toAlert(r: Selectable<AlertsTable>): Alert {
+  return Object.freeze({
+    id: r.id,
+    scenario: r.scenario,
+    scope: member(SCOPES, r.scope, "alerts.scope"),
+    value: r.value,
+    at: r.at,
+    tzOffset: r.tz_offset,
+    count: r.count,
+    message: r.message,
+    evidence: Object.freeze(jsonArray(r.evidence, "alerts.evidence") as AlertEvidence[]),
+    decisions: Object.freeze(
+      jsonArray(r.decisions, "alerts.decisions").filter((d) => typeof d === "string"),
+    ),
+  });
+}
+
+function toApiKey(r: Selectable<Database["api_keys"]>): ApiKeyRecord {
+  return Object.freeze({
+    id: r.id,
+    name: r.name,
+    role: member(ROLES, r.role, "api_keys.role"),
+    hash: r.hash,
+    createdAt: r.created_at,
+  });
+}
+
+// The database is ours, but a value written by a newer version or by hand must fail loudly
+// here rather than travel on as a wrongly typed domain value.
+function member<T extends string>(allowed: readonly T[], value: string, column: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new Error(`unexpected value in ${column}: ${JSON.stringify(value)}`);
+}
+
+function jsonArray(text: string, column: string): unknown[] {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new Error(`${column} is not a JSON array`);
+  return parsed as unknown[];
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./0001-initial.ts";
+
+/**
+ * Every migration, in order. Names are never renamed or reused: they are recorded in the
+ * database. Add a new file and a new entry; never edit one that has shipped.
+ */
+const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001-initial": initial,
+});
+
+// In code rather than read from a folder: no dynamic import of paths, and the list ships
+// with the build.
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve({ ...MIGRATIONS }),
+};

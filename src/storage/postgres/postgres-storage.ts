@@ -1,0 +1,34 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "../schema.ts";
+
+const INT8_OID = 20;
+
+// Times in ms and counts fit well within 2^53; parse INT8 as a number for this pool only, so
+// that other users of `pg` in the process keep the library's default (strings).
+function int8AsNumber(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8_OID, "text", (value: string) => Number(value));
+  return types;
+}
+
+export interface PostgresOptions {
+  readonly url: string;
+  /** Schema to create and use the tables in (via `search_path`); default the server's. */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+/** A pool over `url`. Connects lazily: the first query reports an unreachable server. */
+export function openPostgres(options: PostgresOptions): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    types: int8AsNumber(),
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+  });
+  // An idle client's error (server restart) must not crash the daemon; the next query fails
+  // and is reported there.
+  pool.on("error", () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,66 @@
+/**
+ * The tables as Kysely sees them. Times are milliseconds since the epoch in `bigint` columns
+ * (read back as numbers on both dialects); booleans would be integers; lists are JSON text.
+ * Migrations in `migrations/` must produce exactly this shape.
+ */
+export interface Database {
+  decisions: DecisionsTable;
+  alerts: AlertsTable;
+  source_positions: SourcePositionsTable;
+  api_keys: ApiKeysTable;
+  detection_state: DetectionStateTable;
+}
+
+export interface DecisionsTable {
+  id: string;
+  action: string;
+  scope: string;
+  value: string;
+  created_at: number;
+  expires_at: number | null;
+  deleted_at: number | null;
+  origin: string;
+  scenario: string;
+  reason: string;
+  offence: number;
+  tz_offset: number;
+}
+
+export interface AlertsTable {
+  id: string;
+  scenario: string;
+  scope: string;
+  value: string;
+  at: number;
+  tz_offset: number;
+  count: number;
+  message: string;
+  /** JSON array of `AlertEvidence`. */
+  evidence: string;
+  /** JSON array of decision ids. */
+  decisions: string;
+}
+
+export interface SourcePositionsTable {
+  source: string;
+  path: string;
+  inode: string;
+  offset: number;
+  head: string;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  role: string;
+  hash: string;
+  created_at: number;
+}
+
+export interface DetectionStateTable {
+  scenario: string;
+  key: string;
+  state: string;
+  expires_at: number;
+}

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { describe, it } from "node:test";
+import { isRempartError } from "../../core/index.ts";
+import { openStorage } from "../index.ts";
+import { storageContract } from "../storage-contract.ts";
+
+storageContract("sqlite", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-storage-"));
+  const path = join(dir, "rempart.db");
+  return {
+    open: () => openStorage({ kind: "sqlite", path }),
+    destroy: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
+void describe("sqlite openStorage", () => {
+  void it("works in memory", async () => {
+    const s = await openStorage({ kind: "sqlite", path: ":memory:" });
+    await s.addApiKey({ id: "k", name: "n", role: "admin", hash: "h", createdAt: 1 });
+    assert.equal((await s.listApiKeys()).length, 1);
+    await s.close();
+  });
+
+  void it("says which directory is missing", async () => {
+    const path = join(tmpdir(), "rempart-no-such-dir", "x", "rempart.db");
+    await assert.rejects(
+      openStorage({ kind: "sqlite", path }),
+      (e: unknown) =>
+        isRempartError(e) &&
+        e.code === "STORAGE_FAILED" &&
+        e.message.includes(`cannot open ${path}`) &&
+        e.message.includes("does not exist") &&
+        e.cause instanceof Error,
+    );
+  });
+
+  void it("refuses a file that is not a database, saying so", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rempart-storage-"));
+    try {
+      const { writeFile } = await import("node:fs/promises");
+      const path = join(dir, "rempart.db");
+      await writeFile(path, "not a database, just some text that is long enough".repeat(100));
+      await assert.rejects(
+        openStorage({ kind: "sqlite", path }),
+        (e: unknown) => isRempartError(e) && e.code === "STORAGE_FAILED" && e.cause !== undefined,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  void it("refuses a database migrated by a newer Rempart", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rempart-storage-"));
+    try {
+      const path = join(dir, "rempart.db");
+      await (await openStorage({ kind: "sqlite", path })).close();
+      const raw = new DatabaseSync(path);
+      raw.exec("insert into kysely_migration (name, timestamp) values ('9999-future', 'now')");
+      raw.close();
+      await assert.rejects(
+        openStorage({ kind: "sqlite", path }),
+        (e: unknown) =>
+          isRempartError(e) &&
+          e.code === "STORAGE_MIGRATION_FAILED" &&
+          e.message.includes(path) &&
+          e.cause instanceof Error,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,377 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { isRempartError, type Alert, type Decision } from "../core/index.ts";
+import type {
+  ApiKeyRecord,
+  Checkpoint,
+  DetectionStateRecord,
+  SourcePosition,
+  Storage,
+} from "../core/ports.ts";
+
+/**
+ * One fresh, empty database. `open` may be called again after the previous storage was
+ * closed and must see the same data (a daemon restart); `destroy` removes everything.
+ */
+export interface StorageBackend {
+  open(): Promise<Storage>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * The behaviour every storage backend must have. Registers node:test tests under `name`;
+ * `create` is called once per test, so tests never see each other's rows.
+ */
+export function storageContract(name: string, create: () => Promise<StorageBackend>): void {
+  const withStorage = async (run: (s: Storage, b: StorageBackend) => Promise<void>) => {
+    const backend = await create();
+    let storage: Storage | undefined;
+    try {
+      storage = await backend.open();
+      await run(storage, backend);
+    } finally {
+      await storage?.close();
+      await backend.destroy();
+    }
+  };
+
+  void describe(`storage contract: ${name}`, () => {
+    void it("round-trips decisions through commit and addDecisions", () =>
+      withStorage(async (s) => {
+        const permanent = decision({ id: "d1", expiresAt: null, origin: "manual", offence: 0 });
+        const temporary = decision({
+          id: "d2",
+          createdAt: 2_000,
+          expiresAt: 1_700_000_000_000 + 86_400_000,
+          scope: "range",
+          value: "2001:db8::/48",
+          tzOffset: -300,
+          offence: 3,
+          reason: "10 failures in 60 s — « accents » and 'quotes'",
+        });
+        await s.commit(checkpoint({ decisions: [permanent] }));
+        await s.addDecisions([temporary]);
+        assert.deepEqual(await s.listDecisions({}), [temporary, permanent]);
+      }));
+
+    void it("round-trips alerts with their evidence and decision ids", () =>
+      withStorage(async (s) => {
+        const a = alert({
+          id: "a1",
+          evidence: [
+            { event: "e1", time: 1_000, ip: "192.0.2.1" },
+            { event: "e2", time: 1_001, account: "bob@example.org" },
+          ],
+          decisions: ["d1", "d2"],
+        });
+        const b = alert({ id: "a2", at: 5_000, evidence: [], decisions: [] });
+        await s.commit(checkpoint({ alerts: [a, b] }));
+        assert.deepEqual(await s.listAlerts({}), [b, a]);
+        assert.deepEqual(await s.listAlerts({ since: 2_000 }), [b]);
+        assert.deepEqual(await s.listAlerts({ scenario: "other" }), []);
+        assert.deepEqual(await s.listAlerts({ value: a.value, limit: 1 }), [b]);
+      }));
+
+    void it("round-trips positions and detection state", () =>
+      withStorage(async (s) => {
+        const p: SourcePosition = {
+          source: "mail",
+          path: "/var/log/mail.log",
+          inode: "2049:131",
+          offset: 2 ** 40,
+          head: "sha256:abc",
+        };
+        const st: DetectionStateRecord = {
+          scenario: "ssh-bf",
+          key: "192.0.2.1",
+          state: '{"n":3}',
+          expiresAt: 10_000,
+        };
+        await s.commit(checkpoint({ positions: [p], state: [st] }));
+        assert.deepEqual(await s.positions("mail"), [p]);
+        assert.deepEqual(await s.positions("nginx"), []);
+        assert.deepEqual(await s.detectionState(0), [st]);
+      }));
+
+    void it("commits nothing of a checkpoint when one of its writes fails", () =>
+      withStorage(async (s) => {
+        const before = position({ offset: 100 });
+        await s.commit(checkpoint({ positions: [before] }));
+        const broken = { ...position({ path: "/b" }), path: null } as unknown as SourcePosition;
+        await assert.rejects(
+          s.commit(
+            checkpoint({
+              decisions: [decision({ id: "lost" })],
+              alerts: [alert({ id: "lost" })],
+              state: [state({ key: "lost" })],
+              positions: [position({ offset: 999 }), broken],
+            }),
+          ),
+          (e: unknown) => isRempartError(e) && e.code === "STORAGE_FAILED",
+        );
+        assert.deepEqual(await s.listDecisions({}), []);
+        assert.deepEqual(await s.listAlerts({}), []);
+        assert.deepEqual(await s.detectionState(0), []);
+        assert.deepEqual(await s.positions(before.source), [before]);
+        // The storage is still usable after the rollback.
+        await s.commit(checkpoint({ decisions: [decision({ id: "kept" })] }));
+        assert.equal((await s.listDecisions({})).length, 1);
+      }));
+
+    void it("ignores a decision or alert id seen before, keeping the first", () =>
+      withStorage(async (s) => {
+        const first = decision({ id: "same", reason: "first" });
+        await s.commit(
+          checkpoint({
+            decisions: [first, decision({ id: "same", reason: "second" })],
+            alerts: [alert({ id: "al", message: "first" })],
+          }),
+        );
+        await s.commit(
+          checkpoint({
+            decisions: [decision({ id: "same", reason: "third" })],
+            alerts: [alert({ id: "al", message: "again" })],
+          }),
+        );
+        await s.addDecisions([decision({ id: "same", reason: "fourth" })]);
+        assert.deepEqual(await s.listDecisions({}), [first]);
+        assert.deepEqual(
+          (await s.listAlerts({})).map((a) => a.message),
+          ["first"],
+        );
+      }));
+
+    void it("lists active decisions only: not expired, not deleted", () =>
+      withStorage(async (s) => {
+        const active = decision({ id: "active", createdAt: 1_000, expiresAt: 2_000 });
+        const permanent = decision({ id: "permanent", createdAt: 900, expiresAt: null });
+        const expired = decision({ id: "expired", createdAt: 1_100, expiresAt: 1_200 });
+        const endsNow = decision({ id: "ends-now", createdAt: 1_000, expiresAt: 1_500 });
+        const deleted = decision({ id: "deleted", createdAt: 1_200, expiresAt: 9_000 });
+        await s.addDecisions([active, permanent, expired, endsNow, deleted]);
+        await s.commit(checkpoint({ deletedDecisions: [{ id: "deleted", at: 1_300 }] }));
+
+        assert.deepEqual(await s.listDecisions({ activeAt: 1_500 }), [active, permanent]);
+        assert.deepEqual(
+          (await s.listDecisions({})).map((d) => d.id),
+          // Newest first; equal times by id, descending, so that the order is stable.
+          ["deleted", "expired", "ends-now", "active", "permanent"],
+        );
+        assert.deepEqual(await s.listDecisions({ activeAt: 1_500, limit: 1 }), [active]);
+      }));
+
+    void it("filters decisions by scope, value and action", () =>
+      withStorage(async (s) => {
+        const ipBan = decision({ id: "1", scope: "ip", value: "192.0.2.1", action: "ban" });
+        const ipThrottle = decision({
+          id: "2",
+          scope: "ip",
+          value: "192.0.2.1",
+          action: "throttle",
+          createdAt: 2_000,
+        });
+        const other = decision({ id: "3", scope: "ip", value: "192.0.2.2" });
+        const account = decision({ id: "4", scope: "account", value: "192.0.2.1" });
+        await s.addDecisions([ipBan, ipThrottle, other, account]);
+        assert.deepEqual(await s.listDecisions({ scope: "ip", value: "192.0.2.1" }), [
+          ipThrottle,
+          ipBan,
+        ]);
+        assert.deepEqual(
+          await s.listDecisions({ scope: "ip", value: "192.0.2.1", action: "ban" }),
+          [ipBan],
+        );
+        assert.deepEqual(await s.listDecisions({ scope: "account" }), [account]);
+        assert.deepEqual(await s.listDecisions({ scope: "email" }), []);
+      }));
+
+    void it("deletes decisions once, and reports how many it deleted", () =>
+      withStorage(async (s) => {
+        await s.addDecisions([decision({ id: "a" }), decision({ id: "b" })]);
+        assert.equal(await s.deleteDecisions(["a", "b", "unknown"], 5_000), 2);
+        assert.equal(await s.deleteDecisions(["a"], 6_000), 0);
+        assert.equal(await s.deleteDecisions([], 6_000), 0);
+        assert.deepEqual(await s.listDecisions({ activeAt: 0 }), []);
+      }));
+
+    void it("counts offences since a time, expired and deleted ones included", () =>
+      withStorage(async (s) => {
+        await s.addDecisions([
+          decision({ id: "old", createdAt: 100, expiresAt: 200 }),
+          decision({ id: "edge", createdAt: 1_000, expiresAt: 1_100 }),
+          decision({ id: "deleted", createdAt: 2_000 }),
+          decision({ id: "active", createdAt: 3_000, expiresAt: null }),
+          decision({ id: "other-value", createdAt: 3_000, value: "192.0.2.99" }),
+          decision({ id: "other-scope", createdAt: 3_000, scope: "account" }),
+        ]);
+        await s.deleteDecisions(["deleted"], 2_500);
+        assert.equal(await s.countOffences("ip", "192.0.2.1", 1_000), 3);
+        assert.equal(await s.countOffences("ip", "192.0.2.1", 0), 4);
+        assert.equal(await s.countOffences("ip", "192.0.2.1", 3_001), 0);
+        assert.equal(await s.countOffences("email", "nobody@example.org", 0), 0);
+      }));
+
+    void it("upserts positions, the last one of a checkpoint winning", () =>
+      withStorage(async (s) => {
+        const a = position({ path: "/a", offset: 10 });
+        const b = position({ path: "/b", offset: 20 });
+        await s.commit(checkpoint({ positions: [a, b] }));
+        const a2 = { ...a, offset: 30, inode: "9:9", head: "new" };
+        const a3 = { ...a, offset: 40 };
+        await s.commit(checkpoint({ positions: [a2, a3] }));
+        assert.deepEqual(await s.positions("mail"), [a3, b]);
+      }));
+
+    void it("upserts and deletes detection state, and hides expired state", () =>
+      withStorage(async (s) => {
+        const x = state({ key: "x", state: "1", expiresAt: 5_000 });
+        const y = state({ key: "y", state: "1", expiresAt: 5_000 });
+        const z = state({ key: "z", state: "1", expiresAt: 1_000 });
+        await s.commit(checkpoint({ state: [x, y, z] }));
+        assert.deepEqual(await s.detectionState(2_000), [x, y]);
+
+        const x2 = { ...x, state: "2", expiresAt: 8_000 };
+        await s.commit(
+          checkpoint({
+            state: [x2, { ...y, state: "" }, { ...z, state: "9" }, { ...z, state: "" }],
+          }),
+        );
+        assert.deepEqual(await s.detectionState(0), [x2]);
+        // Deleting a key that does not exist is not an error.
+        await s.commit(checkpoint({ state: [state({ key: "never", state: "" })] }));
+        assert.deepEqual(await s.detectionState(8_000), []);
+      }));
+
+    void it("stores, finds, lists and deletes API keys", () =>
+      withStorage(async (s) => {
+        const admin: ApiKeyRecord = {
+          id: "k1",
+          name: "ops laptop",
+          role: "admin",
+          hash: "a".repeat(64),
+          createdAt: 1_000,
+        };
+        const bouncer: ApiKeyRecord = {
+          ...admin,
+          id: "k2",
+          name: "fw",
+          role: "bouncer",
+          createdAt: 2_000,
+        };
+        await s.addApiKey(admin);
+        await s.addApiKey(bouncer);
+        assert.deepEqual(await s.findApiKey("k1"), admin);
+        assert.equal(await s.findApiKey("nope"), undefined);
+        assert.deepEqual(await s.listApiKeys(), [admin, bouncer]);
+        await assert.rejects(
+          s.addApiKey({ ...admin, name: "clash" }),
+          (e: unknown) => isRempartError(e) && e.code === "STORAGE_FAILED",
+        );
+        assert.equal(await s.deleteApiKey("k1"), true);
+        assert.equal(await s.deleteApiKey("k1"), false);
+        assert.deepEqual(await s.listApiKeys(), [bouncer]);
+      }));
+
+    void it("commits large checkpoints in several statements", () =>
+      withStorage(async (s) => {
+        const n = 6_000;
+        const decisions = Array.from({ length: n }, (_, i) =>
+          decision({ id: `d${i}`, value: `10.0.${i >> 8}.${i & 255}`, createdAt: i }),
+        );
+        const states = Array.from({ length: n }, (_, i) =>
+          state({ key: `k${i}`, expiresAt: 10_000 }),
+        );
+        await s.commit(checkpoint({ decisions, state: states }));
+        await s.commit(
+          checkpoint({
+            deletedDecisions: decisions.slice(0, n / 2).map((d) => ({ id: d.id, at: 1 })),
+            state: states.slice(0, n / 2).map((r) => ({ ...r, state: "" })),
+          }),
+        );
+        assert.equal((await s.listDecisions({})).length, n);
+        assert.equal((await s.listDecisions({ activeAt: 0 })).length, n / 2);
+        assert.equal((await s.detectionState(0)).length, n / 2);
+      }));
+
+    void it("keeps its data across a close and a reopen", () =>
+      withStorage(async (first, backend) => {
+        const d = decision({ id: "survivor" });
+        const p = position({});
+        const k: ApiKeyRecord = { id: "k", name: "n", role: "sensor", hash: "h", createdAt: 1 };
+        await first.commit(checkpoint({ decisions: [d], positions: [p] }));
+        await first.addApiKey(k);
+        await first.close();
+        const second = await backend.open();
+        try {
+          assert.deepEqual(await second.listDecisions({}), [d]);
+          assert.deepEqual(await second.positions(p.source), [p]);
+          assert.deepEqual(await second.findApiKey("k"), k);
+        } finally {
+          await second.close();
+        }
+      }));
+
+    void it("migrates idempotently", () =>
+      withStorage(async (s) => {
+        await s.addDecisions([decision({ id: "before" })]);
+        await s.migrate();
+        await s.migrate();
+        assert.deepEqual(
+          (await s.listDecisions({})).map((d) => d.id),
+          ["before"],
+        );
+      }));
+  });
+}
+
+function decision(overrides: Partial<Decision>): Decision {
+  return {
+    id: "d",
+    action: "ban",
+    scope: "ip",
+    value: "192.0.2.1",
+    createdAt: 1_000,
+    expiresAt: 1_000 + 3_600_000,
+    origin: "scenario",
+    scenario: "ssh-bf",
+    reason: "too many failures",
+    offence: 1,
+    tzOffset: 60,
+    ...overrides,
+  };
+}
+
+function alert(overrides: Partial<Alert>): Alert {
+  return {
+    id: "a",
+    scenario: "ssh-bf",
+    scope: "ip",
+    value: "192.0.2.1",
+    at: 1_000,
+    tzOffset: 60,
+    count: 12,
+    message: "12 failures",
+    evidence: [{ event: "e", time: 1_000 }],
+    decisions: [],
+    ...overrides,
+  };
+}
+
+function position(overrides: Partial<SourcePosition>): SourcePosition {
+  return {
+    source: "mail",
+    path: "/var/log/mail.log",
+    inode: "1:2",
+    offset: 0,
+    head: "h",
+    ...overrides,
+  };
+}
+
+function state(overrides: Partial<DetectionStateRecord>): DetectionStateRecord {
+  return { scenario: "ssh-bf", key: "k", state: "{}", expiresAt: 10_000, ...overrides };
+}
+
+function checkpoint(parts: Partial<Checkpoint>): Checkpoint {
+  return { decisions: [], deletedDecisions: [], alerts: [], positions: [], state: [], ...parts };
+}

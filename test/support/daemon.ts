@@ -1,0 +1,38 @@
+/** Runs `rempart start` as a separate process, as an operator would, for end-to-end tests. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BIN } from "./replay.ts";
+
+export interface RunningDaemon {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  /** Everything it wrote on stderr so far. */
+  readonly stderr: () => string;
+  /** The API's base URL, as the start-up message gives it (waits for it). */
+  url(timeoutMs?: number): Promise<string>;
+}
+
+export function startDaemon(config: string): RunningDaemon {
+  const child = spawn(process.execPath, [BIN, "start", "--config", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    async url(timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const found = /served at (http:\/\/127\.0\.0\.1:\d+)\/v1\/check/.exec(err)?.[1];
+        if (found !== undefined) return found;
+        if (Date.now() > end || child.exitCode !== null)
+          throw new Error(`the daemon gave no API address:\n${err}`);
+        await sleep(50);
+      }
+    },
+  };
+}
