@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { MailLog, prng } from "../support/mail-log.ts";
-import { startDaemon } from "../support/daemon.ts";
+import { startDaemon, type RunningDaemon } from "../support/daemon.ts";
 import { replayText } from "../support/replay.ts";
 
 const T0 = Date.UTC(2024, 8, 28, 0, 0, 0);
@@ -54,15 +54,18 @@ function offset(db: string): number {
   }
 }
 
+/** Waits for `cond`, failing at once if the daemon has died meanwhile. */
 async function until(
   what: string,
   cond: () => boolean,
   timeoutMs: number,
-  stderr: () => string,
+  daemon: RunningDaemon,
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${stderr()}`);
+    if (daemon.child.exitCode !== null)
+      throw new Error(`the daemon exited while waiting for ${what}\n${daemon.stderr()}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${daemon.stderr()}`);
     await sleep(5);
   }
 }
@@ -96,7 +99,7 @@ test(
     const db = join(dir, "data", "rempart.db");
 
     const first = startDaemon(config);
-    await until("the first checkpoint", () => offset(db) > 0, 60_000, first.stderr);
+    await until("the first checkpoint", () => offset(db) > 0, 60_000, first);
     first.child.kill("SIGKILL");
     await first.exited;
     const crashedAt = offset(db);
@@ -106,7 +109,7 @@ test(
     );
 
     const second = startDaemon(config);
-    await until("the whole file", () => offset(db) === size, 120_000, second.stderr);
+    await until("the whole file", () => offset(db) === size, 120_000, second);
     second.child.kill("SIGTERM");
     assert.equal(await second.exited, 0, second.stderr());
 

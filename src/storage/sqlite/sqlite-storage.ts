@@ -17,10 +17,15 @@ class NodeSqliteDialect extends SqliteDialect {
   }
 }
 
+/** How long a statement waits for another process's lock (a CLI reading, a crashed writer's
+ * WAL being recovered) before it fails with "database is locked". */
+const BUSY_TIMEOUT_MS = 5000;
+
+// The busy timeout is set when the connection opens, before any pragma: switching to WAL takes
+// a lock, and without the timeout a reader holding it for a moment makes the open fail.
 const PRAGMAS = [
   "PRAGMA journal_mode = WAL",
   "PRAGMA synchronous = NORMAL",
-  "PRAGMA busy_timeout = 5000",
   "PRAGMA foreign_keys = ON",
 ] as const;
 
@@ -29,7 +34,7 @@ const PRAGMAS = [
  * `":memory:"`. Throws what `node:sqlite` throws; `openStorage` turns it into a message.
  */
 export function openSqlite(path: string): Kysely<Database> {
-  const client = new DatabaseSync(path);
+  const client = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS });
   try {
     for (const pragma of PRAGMAS) client.exec(pragma);
   } catch (e) {

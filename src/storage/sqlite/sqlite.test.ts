@@ -74,3 +74,38 @@ void describe("sqlite openStorage", () => {
     }
   });
 });
+
+void describe("sqlite openStorage under another process's lock", () => {
+  void it("waits for a lock held for a moment instead of failing as locked", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rempart-storage-"));
+    try {
+      const path = join(dir, "rempart.db");
+      // Another process holds an exclusive lock for 300 ms on a database still in rollback
+      // mode, so that even switching it to WAL has to wait (as during a crashed writer's
+      // recovery, or a copy of the file being made).
+      const { spawn } = await import("node:child_process");
+      const holder = spawn(
+        process.execPath,
+        [
+          "-e",
+          `const { DatabaseSync } = require("node:sqlite");
+           const d = new DatabaseSync(${JSON.stringify(path)});
+           d.exec("CREATE TABLE t (x)");
+           d.exec("BEGIN EXCLUSIVE");
+           d.exec("INSERT INTO t VALUES (1)");
+           process.stdout.write("locked\\n");
+           setTimeout(() => { d.exec("COMMIT"); d.close(); }, 300);`,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+      const started = Date.now();
+      const storage = await openStorage({ kind: "sqlite", path });
+      assert.ok(Date.now() - started >= 100, "it waited for the lock");
+      await storage.close();
+      await new Promise((resolve) => holder.once("exit", resolve));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
