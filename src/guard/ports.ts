@@ -45,7 +45,8 @@ export interface Assessment {
 export type PowChallenge = Readonly<Record<string, unknown>>;
 
 export type PowCheck =
-  | { readonly ok: true }
+  /** `level`: the level of the challenge that was solved (a harder one satisfies an easier). */
+  | { readonly ok: true; readonly level: number }
   | {
       readonly ok: false;
       /** `missing`, `malformed`, `bad-signature`, `wrong-form`, `expired`, `reused`, `wrong-solution` */
@@ -124,5 +125,7 @@ export interface Counters {
    * answers each set's size over the window (exact up to a bound, then an estimate).
    */
   distinct(keys: readonly string[], member: string, now: number): Promise<readonly number[]>;
+  /** Each key's count over the window, adding nothing (to test before counting a success). */
+  count(keys: readonly string[], now: number): Promise<readonly number[]>;
   close(): Promise<void>;
 }
