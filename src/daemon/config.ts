@@ -7,19 +7,12 @@ import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { parseDuration, RempartError } from "../core/index.ts";
+import { RempartError } from "../core/index.ts";
 import { formatProblem, loadYamlFile } from "../config/load-yaml.ts";
+import { cidr, duration } from "../config/schemas.ts";
 import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
-import { parseCidr } from "../net/index.ts";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "30s", "10m", "4h", "7d"',
-});
-
-const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
-  message: "expected an address or a CIDR range such as 192.0.2.0/24",
-});
 
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
 
