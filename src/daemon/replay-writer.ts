@@ -1,6 +1,7 @@
 /** The replay stream: one JSON object a line, as the Spine's replay contract describes. */
 import type { Writable } from "node:stream";
-import { formatTime, type Alert, type Decision } from "../core/index.ts";
+import { formatTime, type Alert, type Decision, type Event } from "../core/index.ts";
+import type { Assessment } from "../guard/index.ts";
 
 export function decisionLine(d: Decision): string {
   return JSON.stringify({
@@ -12,6 +13,17 @@ export function decisionLine(d: Decision): string {
     duration_s: d.expiresAt === null ? null : Math.round((d.expiresAt - d.createdAt) / 1000),
     scenario: d.scenario,
     reason: d.reason,
+  });
+}
+
+export function verdictLine(e: Event, a: Assessment): string {
+  return JSON.stringify({
+    kind: "verdict",
+    at: formatTime(e.time, e.tzOffset),
+    event: e.id,
+    verdict: a.verdict,
+    score: a.score,
+    reasons: a.reasons,
   });
 }
 

@@ -10,7 +10,8 @@ import { parserPlugin, sniffFormat } from "../sources/index.ts";
 import { buildDetection } from "./compose.ts";
 import type { Config } from "./config.ts";
 import { Pipeline } from "./pipeline.ts";
-import { alertLine, decisionLine, LineWriter } from "./replay-writer.ts";
+import { alertLine, decisionLine, LineWriter, verdictLine } from "./replay-writer.ts";
+import { isAssessed, submissionFromEvent, type GuardService } from "../guard/index.ts";
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -22,6 +23,11 @@ export interface ReplayOptions {
   readonly config: Pick<Config, "scenarios" | "policy">;
   readonly hostAddresses: readonly string[];
   readonly output: Writable;
+  /**
+   * Builds the guard that answers sign-up and form events (their verdict lines), on the first
+   * such event, over the replay's own decisions. Without it, those events only feed detection.
+   */
+  readonly guard?: (pipeline: Pipeline) => Promise<GuardService>;
   /** Called now and then with the bytes read so far and in all (for a progress bar). */
   readonly progress?: (done: number, total: number) => void;
 }
@@ -83,6 +89,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     },
   });
 
+  let guard: GuardService | undefined;
   const sizes: number[] = [];
   for (const f of options.files) {
     const fh = await open(f, "r").catch((e: unknown) => {
@@ -133,7 +140,19 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             continue;
           }
           const events: readonly Event[] = r.value;
-          for (let j = 0; j < events.length; j++) pipeline.ingest(events[j]!);
+          for (let j = 0; j < events.length; j++) {
+            const e = events[j]!;
+            // The verdict as the live API would have answered at that moment: before the
+            // submission itself reaches detection, as live.
+            if (options.guard !== undefined && isAssessed(e)) {
+              const s = submissionFromEvent(e);
+              if (s !== undefined) {
+                guard ??= await options.guard(pipeline);
+                writer.push(verdictLine(e, await guard.assess(s)));
+              }
+            }
+            pipeline.ingest(e);
+          }
         }
         lines += ls.length;
         options.progress?.(doneBefore + (batch.position.offset ?? 0), total);

@@ -15,6 +15,7 @@ import type {
   Storage,
 } from "../core/index.ts";
 import type { DecisionFeed, Subject } from "../decisions/index.ts";
+import type { GuardService } from "../guard/index.ts";
 
 export interface ManualDecision {
   readonly action: Action;
@@ -74,4 +75,6 @@ export interface Runtime {
   readonly feed: DecisionFeed;
   /** The active decisions now. */
   activeDecisions(): readonly Decision[];
+  /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */
+  readonly guard?: GuardService;
 }

@@ -27,6 +27,7 @@ import {
 import { TrustedProxies } from "./forward-auth.ts";
 import { bigIntToIp, normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
+import type { GuardService, Submission } from "../guard/index.ts";
 import {
   ApiKeyVerifier,
   keyFromHeaders,
@@ -126,6 +127,12 @@ const STATUS_OF: Readonly<Record<string, number>> = {
 };
 
 const invalid = (message: string): HttpError => new HttpError(400, "INPUT_INVALID", message);
+
+function guardOf(runtime: Runtime): GuardService {
+  if (runtime.guard === undefined)
+    throw new HttpError(503, "UNAVAILABLE", "the guard is not running on this node");
+  return runtime.guard;
+}
 
 function errorResponse(e: HttpError): ApiResponse {
   return {
@@ -242,6 +249,7 @@ function handlers(deps: HandlerDeps): Handlers {
   const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
   const cursors = new BouncerCursors(runtime.feed);
   const ids = new CrowdsecIds();
+  let assessments = 0;
   const crowdsecArray = (decisions: readonly Decision[], now: number): string =>
     crowdsecList(decisions.map((d) => crowdsecJson(d, ids.of(d), now)));
   // Another active decision with the same subject and action: its deletion must not be sent.
@@ -402,6 +410,39 @@ function handlers(deps: HandlerDeps): Handlers {
       }
       if (events.length > 0) await runtime.ingest(events);
       return json(202, { accepted: events.length });
+    },
+
+    guardAssess: async ({ body, now }) => {
+      const guard = guardOf(runtime);
+      const ip = normalizeIp(body.ip)!;
+      const s: { -readonly [K in keyof Submission]: Submission[K] } = {
+        id: body.id ?? `g-${now.toString(36)}-${(++assessments).toString(36)}`,
+        kind: body.kind,
+        form: body.form,
+        time: now,
+        ip,
+        fields: body.fields,
+      };
+      if (body.email !== undefined) s.email = body.email.toLowerCase();
+      if (body.account !== undefined) s.account = body.account;
+      if (body.user_agent !== undefined) s.userAgent = body.user_agent;
+      if (body.token !== undefined) s.token = body.token;
+      if (body.altcha !== undefined) s.altcha = body.altcha;
+      const a = await guard.assess(s);
+      return json(200, { id: s.id, ...a });
+    },
+
+    guardChallenge: async ({ query, request, now }) => {
+      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
+      if (ip === undefined)
+        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const challenge = await guardOf(runtime).challenge(query.form, ip, now);
+      return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
+    },
+
+    guardToken: ({ query, now }) => {
+      const t = guardOf(runtime).token(query.form, now);
+      return json(200, { token: t.token, honeypot: t.honeypot, min_fill_ms: t.minFillMs });
     },
 
     listAlerts: async ({ query, now }) => {

@@ -209,6 +209,46 @@ const iso8601OrDuration = z
   )
   .meta({ description: "An ISO 8601 time, or a duration meaning that long ago (`24h`)." });
 
+const formIdParam = z
+  .string()
+  .regex(/^[A-Za-z0-9_./-]{1,128}$/, {
+    error: (iss) => `${quote(iss.input)} is not a form id (letters, digits, _ . / -, at most 128)`,
+  })
+  .meta({ description: "The form's id, as configured under `guard.forms`.", examples: ["petition"] });
+
+/** Most fields one submission may carry, and the longest value. */
+export const MAX_GUARD_FIELDS = 64;
+const MAX_FIELD_VALUE = 10_000;
+
+const GuardSubmission = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@/-]{1,200}$/, { error: "is not an id (letters, digits, . _ : @ / -)" })
+    .optional()
+    .meta({ description: "The application's id for the submission; one is made when absent." }),
+  kind: z.enum(["signup", "form.submit"]).default("form.submit"),
+  form: formIdParam,
+  ip: ipParam,
+  email: z.string().max(320).optional(),
+  account: z.string().min(1).max(256).optional(),
+  user_agent: z.string().max(1000).optional(),
+  fields: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "is not a field name" }),
+      z.string().max(MAX_FIELD_VALUE, { error: `at most ${MAX_FIELD_VALUE} characters` }),
+    )
+    .refine((f) => Object.keys(f).length <= MAX_GUARD_FIELDS, {
+      error: `at most ${MAX_GUARD_FIELDS} fields`,
+    })
+    .default({}),
+  token: z.string().max(2000).optional().meta({ description: "The page's `rempart_token`." }),
+  altcha: z
+    .string()
+    .max(20_000)
+    .optional()
+    .meta({ description: "The ALTCHA widget's payload (the form's `altcha` field)." }),
+});
+
 // ── The table ──────────────────────────────────────────────────────────────────────────────
 
 export const ROUTES = {
@@ -433,6 +473,63 @@ export const ROUTES = {
     ]),
     responses: {
       202: { description: "Ingested.", schema: z.object({ accepted: z.number() }) },
+    },
+  },
+  guardAssess: {
+    method: "POST",
+    path: "/v1/guard/assess",
+    summary: "Assess a sign-up or a form submission",
+    description:
+      "One call per submission, from the application's server: allow, challenge (solve the " +
+      "proof of work that comes with the answer, then submit again), verify (hold it until the " +
+      "e-mail is confirmed or the payment clears) or deny, with a score in [0, 1] and the " +
+      "reasons. The submission is recorded as a `signup` or `form.submit` event and feeds " +
+      "detection. See docs/guard.md.",
+    access: ["sensor"],
+    body: GuardSubmission,
+    responses: {
+      200: {
+        description: "The verdict.",
+        schema: z.object({
+          id: z.string(),
+          verdict: z.enum(["allow", "challenge", "verify", "deny"]),
+          score: z.number(),
+          reasons: z.array(z.string()),
+          challenge: z
+            .record(z.string(), z.unknown())
+            .optional()
+            .meta({ description: "With `challenge`: an ALTCHA challenge for the widget." }),
+        }),
+      },
+    },
+  },
+  guardChallenge: {
+    method: "GET",
+    path: "/v1/guard/challenge",
+    summary: "A proof-of-work challenge for the ALTCHA widget",
+    description:
+      "The widget's `challengeurl`: needs no key. Its work follows the client address's risk " +
+      "(the connection's peer, or the forwarded address when the peer is in " +
+      "`http.trusted_proxies`). Each solution is bound to its form and accepted once.",
+    access: "public",
+    query: z.strictObject({ form: formIdParam }),
+    responses: { 200: { description: "An ALTCHA v2 challenge (JSON, as the widget takes it)." } },
+  },
+  guardToken: {
+    method: "GET",
+    path: "/v1/guard/token",
+    summary: "A signed form token for a page about to be rendered",
+    description:
+      "The application's server asks for one per page and renders it in a hidden " +
+      "`rempart_token` input, with a hidden honeypot input named `honeypot` that people leave " +
+      "empty. A submission faster than `min_fill_ms` after the token was issued is suspicious.",
+    access: ["sensor"],
+    query: z.strictObject({ form: formIdParam }),
+    responses: {
+      200: {
+        description: "The token.",
+        schema: z.object({ token: z.string(), honeypot: z.string(), min_fill_ms: z.number() }),
+      },
     },
   },
   listAlerts: {

@@ -1,0 +1,271 @@
+/**
+ * The guard's judgement, with small fakes of its signal ports (the real providers have their
+ * own tests, and test/integration replays whole incidents through the real ones).
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Decision } from "../core/index.ts";
+import { GuardSectionSchema, guardOptions } from "./config.ts";
+import { Guard, type GuardParts } from "./guard.ts";
+import type { AsInfo, Counters, PowCheck, Submission } from "./ports.ts";
+
+const T0 = Date.UTC(2020, 10, 18, 14, 0, 0); // 14:00 UTC: daytime
+
+/** Counts without windows: enough to test the judgement, not the counters. */
+class FakeCounters implements Counters {
+  readonly counts = new Map<string, number>();
+  readonly sets = new Map<string, Set<string>>();
+  hit(keys: readonly string[]) {
+    return Promise.resolve(
+      keys.map((k) => {
+        const n = (this.counts.get(k) ?? 0) + 1;
+        this.counts.set(k, n);
+        return n;
+      }),
+    );
+  }
+  distinct(keys: readonly string[], member: string) {
+    return Promise.resolve(
+      keys.map((k) => {
+        const s = this.sets.get(k) ?? new Set<string>();
+        s.add(member);
+        this.sets.set(k, s);
+        return s.size;
+      }),
+    );
+  }
+  count(keys: readonly string[]) {
+    return Promise.resolve(keys.map((k) => this.counts.get(k) ?? 0));
+  }
+  close() {
+    return Promise.resolve();
+  }
+}
+
+interface World {
+  decisions: Decision[];
+  as: Map<string, AsInfo>;
+  tor: Set<string>;
+  night: boolean;
+}
+
+function setup(section: unknown = {}, world: Partial<World> = {}) {
+  const w: World = { decisions: [], as: new Map(), tor: new Set(), night: false, ...world };
+  const used = new Set<string>();
+  const parts: GuardParts = {
+    pow: {
+      challenge: (form, level) => Promise.resolve({ form, level }),
+      // The fake's payloads are "solved:<form>:<level>:<nonce>".
+      verify: (payload, form): Promise<PowCheck> => {
+        if (payload === undefined) return Promise.resolve({ ok: false, reason: "missing" });
+        const [tag, f, level, nonce] = payload.split(":");
+        if (tag !== "solved") return Promise.resolve({ ok: false, reason: "malformed" });
+        if (f !== form) return Promise.resolve({ ok: false, reason: "wrong-form" });
+        if (used.has(nonce!)) return Promise.resolve({ ok: false, reason: "reused" });
+        used.add(nonce!);
+        return Promise.resolve({ ok: true, level: Number(level) });
+      },
+    },
+    tokens: {
+      issue: (form) => ({ token: `tok:${form}`, honeypot: "website" }),
+      verify: (token, form, fields) => {
+        if (token === undefined) return { ok: false, reason: "missing" };
+        if (token !== `tok:${form}`) return { ok: false, reason: "bad-signature" };
+        if ((fields.website ?? "") !== "") return { ok: false, reason: "honeypot" };
+        return { ok: true, fillMs: 10_000 };
+      },
+    },
+    as: { lookup: (ip) => w.as.get(ip) },
+    tor: { has: (ip) => w.tor.has(ip) },
+    disposable: { has: (d) => d === "yopmail.com" },
+    mx: { check: (d) => Promise.resolve(d === "nomx.example" ? "none" : "ok") },
+    short: new FakeCounters(),
+    long: new FakeCounters(),
+    decisions: (s) => w.decisions.filter((d) => d.scope === "ip" && d.value === s.ip),
+    fingerprint: (field, value) => {
+      const v = value.trim().toLowerCase();
+      return v === "" ? undefined : `${field}=${v}`;
+    },
+    normalizeEmail: (a) => {
+      const at = a.lastIndexOf("@");
+      return at <= 0 ? undefined : { canonical: a.toLowerCase(), domain: a.slice(at + 1) };
+    },
+    isNight: () => w.night,
+  };
+  return { guard: new Guard(parts, guardOptions(GuardSectionSchema.parse(section))), world: w };
+}
+
+let n = 0;
+function person(over: Partial<Submission> = {}): Submission {
+  n++;
+  return {
+    id: `s${n}`,
+    kind: "form.submit",
+    form: "petition",
+    time: T0 + n * 1000,
+    ip: `198.51.100.${n % 250}`,
+    email: `p${n}@example.org`,
+    fields: { first_name: `Ann${n}`, last_name: "Smith", website: "" },
+    token: "tok:petition",
+    altcha: `solved:petition:0:${n}`,
+    ...over,
+  };
+}
+
+function without(s: Submission, ...keys: (keyof Submission)[]): Submission {
+  return Object.fromEntries(
+    Object.entries(s).filter(([k]) => !keys.includes(k as keyof Submission)),
+  ) as unknown as Submission;
+}
+
+const PETITION = {
+  forms: { petition: { identities: [["first_name", "last_name"]], unique_email: true } },
+};
+
+void describe("the guard", () => {
+  void it("allows a person whose page solved the invisible proof of work", async () => {
+    const { guard } = setup(PETITION);
+    const a = await guard.assess(person());
+    assert.equal(a.verdict, "allow");
+    assert.equal(a.score, 0);
+    assert.deepEqual(a.reasons, ["pow-solved"]);
+  });
+
+  void it("does not allow a script that posts without token or proof of work", async () => {
+    const { guard } = setup(PETITION);
+    const bare = without(person(), "token", "altcha");
+    const a = await guard.assess(bare);
+    assert.notEqual(a.verdict, "allow");
+    assert.ok(a.reasons.includes("token-missing") && a.reasons.includes("pow-missing"));
+    assert.ok(a.score >= 0.6, `score ${a.score}`);
+  });
+
+  void it("gives a challenge with the verdict, and accepts it solved at that level", async () => {
+    const { guard } = setup(PETITION);
+    const s = person();
+    const first = without(s, "altcha");
+    const a = await guard.assess(first);
+    assert.equal(a.verdict, "challenge");
+    const level = a.challenge?.level as number;
+    assert.ok(level >= 1);
+    const again = await guard.assess({ ...s, id: "again", altcha: `solved:petition:${level}:z1` });
+    assert.equal(again.verdict, "allow", JSON.stringify(again));
+  });
+
+  void it("denies a filled honeypot", async () => {
+    const { guard } = setup(PETITION);
+    const a = await guard.assess(person({ fields: { first_name: "A", website: "http://x" } }));
+    assert.equal(a.verdict, "deny");
+    assert.equal(a.reasons[0], "honeypot");
+  });
+
+  void it("refuses a solution used twice or made for another form", async () => {
+    const { guard } = setup(PETITION);
+    const once = person();
+    assert.equal((await guard.assess(once)).verdict, "allow");
+    const twice = await guard.assess({ ...once, id: "twice", email: "other@example.org" });
+    assert.ok(twice.reasons.includes("pow-reused"));
+    const other = await guard.assess(person({ altcha: "solved:signup:0:q" }));
+    assert.ok(other.reasons.includes("pow-invalid"));
+  });
+
+  void it("follows decisions: a ban denies whatever the page did", async () => {
+    const ban = { scope: "ip", value: "203.0.113.9", action: "ban" } as unknown as Decision;
+    const { guard } = setup(PETITION, { decisions: [ban] });
+    const a = await guard.assess(person({ ip: "203.0.113.9" }));
+    assert.equal(a.verdict, "deny");
+    assert.ok(a.reasons.includes("decision-deny"));
+  });
+
+  void it("puts Tor at the form's floor, challenge by default, deny when configured", async () => {
+    const tor = new Set(["192.0.2.66"]);
+    const byDefault = setup(PETITION, { tor });
+    assert.equal((await byDefault.guard.assess(person({ ip: "192.0.2.66" }))).verdict, "challenge");
+    const strict = setup(
+      { forms: { petition: { tor: "deny" } } },
+      { tor: new Set(["192.0.2.66"]) },
+    );
+    assert.equal((await strict.guard.assess(person({ ip: "192.0.2.66" }))).verdict, "deny");
+  });
+
+  void it("asks sign-ups from hosting networks at night to verify (seed 000)", async () => {
+    const as = new Map([["192.0.2.10", { asn: 16276, name: "OVH", hosting: true }]]);
+    const day = setup({ forms: { signup: { kind: "signup" } } }, { as, night: false });
+    const s = person({
+      form: "signup",
+      kind: "signup",
+      ip: "192.0.2.10",
+      token: "tok:signup",
+      altcha: "solved:signup:0:h1",
+    });
+    assert.equal((await day.guard.assess(s)).verdict, "allow");
+    const night = setup({ forms: { signup: { kind: "signup" } } }, { as, night: true });
+    const a = await night.guard.assess({ ...s, id: "n" });
+    assert.equal(a.verdict, "verify");
+    assert.ok(a.reasons.includes("hosting-network") && a.reasons.includes("night"));
+  });
+
+  void it("counts one identity across submissions: the 60,000 Jeff Bezos (seed 004)", async () => {
+    const { guard } = setup(PETITION);
+    const verdicts: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      const a = await guard.assess(
+        person({ fields: { first_name: "Jeff", last_name: "Bezos" }, ip: `203.0.113.${i}` }),
+      );
+      verdicts.push(a.verdict);
+    }
+    assert.equal(verdicts[0], "allow");
+    assert.equal(verdicts.at(-1), "deny");
+    // Real names seen a few times stay allowed.
+    for (let i = 0; i < 5; i++)
+      assert.equal(
+        (await guard.assess(person({ fields: { first_name: "Marie", last_name: "Martin" } })))
+          .verdict,
+        "allow",
+      );
+  });
+
+  void it("treats a second accepted signature with the same e-mail as a duplicate", async () => {
+    const { guard } = setup(PETITION);
+    assert.equal((await guard.assess(person({ email: "dup@example.org" }))).verdict, "allow");
+    const second = await guard.assess(person({ email: "dup@example.org" }));
+    assert.ok(second.reasons.includes("duplicate-email"));
+    assert.notEqual(second.verdict, "allow");
+  });
+
+  void it("weighs e-mails: disposable, no MX; not at all where the form says so", async () => {
+    const { guard } = setup({ forms: { signup: { kind: "signup" } } });
+    const a = await guard.assess(person({ form: "signup", email: "a@nomx.example" }));
+    assert.ok(a.reasons.includes("no-mx"));
+    assert.notEqual(a.verdict, "allow");
+    const lax = setup({ forms: { c: { email_weight: 0 } } });
+    const b = await lax.guard.assess(
+      person({ form: "c", email: "a@nomx.example", token: "tok:c", altcha: "solved:c:0:l" }),
+    );
+    assert.equal(b.verdict, "allow", JSON.stringify(b));
+  });
+
+  void it("applies configured policies, naming them in the reasons", async () => {
+    const as = new Map([["192.0.2.20", { asn: 64500, name: "Example", hosting: false }]]);
+    const { guard } = setup(
+      { policies: [{ name: "no-64500", when: "fields.asn == 64500", verdict: "deny" }] },
+      { as },
+    );
+    const a = await guard.assess(person({ ip: "192.0.2.20" }));
+    assert.equal(a.verdict, "deny");
+    assert.ok(a.reasons.includes("policy:no-64500"));
+    assert.equal((await guard.assess(person())).verdict, "allow");
+  });
+
+  void it("refuses a policy that does not compile, saying where", () => {
+    assert.throws(
+      () =>
+        guardOptions(
+          GuardSectionSchema.parse({
+            policies: [{ name: "p", when: "fields.x ==", verdict: "deny" }],
+          }),
+        ),
+      /guard\.policies\[0\]\.when \(p\)/,
+    );
+  });
+});

@@ -1,0 +1,28 @@
+export type {
+  AddressSet,
+  AsInfo,
+  AsLookup,
+  Assessment,
+  Counters,
+  DomainSet,
+  IssuedToken,
+  MxChecker,
+  MxState,
+  PowChallenge,
+  PowCheck,
+  ProofOfWork,
+  Submission,
+  TokenCheck,
+} from "./ports.ts";
+export { GuardSectionSchema, guardOptions, nightTest, type GuardSection } from "./config.ts";
+export { Guard, WEIGHTS, stronger, type GuardOptions, type GuardParts } from "./guard.ts";
+export { eventFromSubmission, isAssessed, submissionFromEvent } from "./submission.ts";
+
+import type { Assessment, IssuedToken, PowChallenge, Submission } from "./ports.ts";
+
+/** What the API and replay need of the guard (the daemon wraps a `Guard` to record events). */
+export interface GuardService {
+  assess(s: Submission): Promise<Assessment>;
+  challenge(form: string, ip: string, now: number): Promise<PowChallenge>;
+  token(form: string, now: number): IssuedToken & { readonly minFillMs: number };
+}
