@@ -10,7 +10,10 @@ import {
   type EngineOptions,
 } from "../detection/index.ts";
 import { parseDuration } from "../core/index.ts";
+import type { AsLookup } from "../guard/ports.ts";
+import { DEFAULT_SURGE_CONFIG, SurgeDetector, type SurgeConfig } from "../guard/surge/index.ts";
 import type { Config } from "./config.ts";
+import type { Detector } from "./pipeline.ts";
 
 export async function loadScenarios(
   config: Pick<Config, "scenarios">,
@@ -58,6 +61,16 @@ export interface Detection {
   readonly engine: DetectionEngine;
   readonly policy: DecisionPolicy;
   readonly book: DecisionBook;
+  /** Detectors besides the scenario engine, for the pipeline. */
+  readonly detectors: readonly Detector[];
+  /** The surge detector the guard reads (mode, classify), when enabled. */
+  readonly surge: SurgeDetector | undefined;
+}
+
+/** The surge detector's section and the AS look-up it reads (none: no AS concentration). */
+export interface SurgeSetup {
+  readonly config?: SurgeConfig;
+  readonly asLookup?: AsLookup;
 }
 
 export async function buildDetection(
@@ -65,12 +78,19 @@ export async function buildDetection(
   hostAddresses: readonly string[],
   newId: () => string,
   engineOptions: EngineOptions = {},
+  surgeSetup: SurgeSetup = {},
 ): Promise<Detection> {
   const scenarios = await loadScenarios(config);
   const book = new DecisionBook();
+  const surgeConfig = surgeSetup.config ?? DEFAULT_SURGE_CONFIG;
+  const surge = surgeConfig.enabled
+    ? new SurgeDetector(surgeConfig, surgeSetup.asLookup)
+    : undefined;
   return {
     engine: new DetectionEngine(scenarios, engineOptions),
     policy: new DecisionPolicy(policyConfig(config, hostAddresses), book, newId),
     book,
+    detectors: surge ? [surge] : [],
+    surge,
   };
 }

@@ -2,7 +2,15 @@
  * The daemon's own pipeline, the same in live mode and in replay: events in, detection,
  * policy, decisions and alerts out. Synchronous: time comes from the events.
  */
-import { RecentKeys, type Alert, type Decision, type Event } from "../core/index.ts";
+import {
+  RecentKeys,
+  type Action,
+  type Alert,
+  type AlertEvidence,
+  type Decision,
+  type Event,
+  type Scope,
+} from "../core/index.ts";
 import type { DecisionBook, DecisionPolicy } from "../decisions/index.ts";
 import type { DetectionEngine, Trigger } from "../detection/index.ts";
 
@@ -24,6 +32,42 @@ export interface PipelineCounters {
   byType: Record<string, number>;
 }
 
+/**
+ * What a detector found: an alert about `scope`/`value`, and maybe the decision it asks for.
+ * Scenario triggers become findings too, so both reach the policy through one path.
+ */
+export interface Finding {
+  /** The scenario or detector that found it: the alert's and the decision's `scenario`. */
+  readonly name: string;
+  /** What the alert is about. */
+  readonly scope: Scope;
+  readonly value: string;
+  /** Event time and its offset (the event that made it fire). */
+  readonly at: number;
+  readonly tzOffset: number;
+  readonly count: number;
+  /** One line for a person: what was seen, against what. */
+  readonly reason: string;
+  readonly evidence: readonly AlertEvidence[];
+  /** The decision wished for; the policy may still refuse or merge it. None: an alert only. */
+  readonly decision?: {
+    readonly action: Action;
+    readonly scope: Scope;
+    readonly value: string;
+    /** Automatic decisions always expire. */
+    readonly durationMs: number;
+  };
+}
+
+/**
+ * A detector besides the scenario engine (surge detection, say). Called synchronously for every
+ * event, in order, after the engine; it reads time only from the events and pushes what it
+ * found into `out`. It must not throw on any event and must keep its memory bounded.
+ */
+export interface Detector {
+  process(e: Event, out: Finding[]): void;
+}
+
 const EXPIRY_STEP_MS = 10_000;
 
 export class Pipeline {
@@ -41,6 +85,8 @@ export class Pipeline {
   readonly #out: PipelineOutput;
   readonly #newId: () => string;
   readonly #triggers: Trigger[] = [];
+  readonly #detectors: readonly Detector[];
+  readonly #findings: Finding[] = [];
   #nextExpiry = 0;
   readonly #submissions = new RecentKeys(100_000);
   /** The latest event time seen: the pipeline's own clock. */
@@ -52,12 +98,15 @@ export class Pipeline {
     book: DecisionBook;
     output: PipelineOutput;
     newId: () => string;
+    /** Extra detectors, offered every event after the scenario engine. */
+    detectors?: readonly Detector[];
   }) {
     this.engine = parts.engine;
     this.policy = parts.policy;
     this.book = parts.book;
     this.#out = parts.output;
     this.#newId = parts.newId;
+    this.#detectors = parts.detectors ?? [];
   }
 
   ingest(e: Event): void {
@@ -77,7 +126,12 @@ export class Pipeline {
     const triggers = this.#triggers;
     triggers.length = 0;
     this.engine.process(e, triggers);
-    for (const t of triggers) this.#raise(t);
+    for (const t of triggers) this.#raise(fromTrigger(t));
+    if (this.#detectors.length === 0) return;
+    const findings = this.#findings;
+    findings.length = 0;
+    for (const d of this.#detectors) d.process(e, findings);
+    for (const f of findings) this.#raise(f);
   }
 
   /** Ends the decisions whose time is up. */
@@ -86,56 +140,50 @@ export class Pipeline {
     this.policy.forget(now);
   }
 
-  #raise(t: Trigger): void {
-    const sc = t.scenario;
-    const e = t.event;
+  #raise(f: Finding): void {
     const decisions: Decision[] = [];
     let note = "";
-    if (sc.decision) {
-      const value = sc.decision.value(e);
-      if (value !== undefined && value !== null && value !== "") {
-        const outcome = this.policy.decide({
-          action: sc.decision.action,
-          scope: sc.decision.scope,
-          value: String(value),
-          durationMs: sc.decision.durationMs,
-          origin: "scenario",
-          scenario: sc.name,
-          reason: `${sc.description}: ${t.detail}`,
-          at: e.time,
-          tzOffset: e.tzOffset,
-        });
-        switch (outcome.kind) {
-          case "created":
-            decisions.push(outcome.decision);
-            break;
-          case "merged":
-            this.counters.merged++;
-            break;
-          case "refused":
-            this.counters.refused++;
-            note = ` (no decision: ${outcome.reason})`;
-            break;
-        }
-        if (outcome.kind === "created") {
+    const wish = f.decision;
+    if (wish) {
+      const outcome = this.policy.decide({
+        action: wish.action,
+        scope: wish.scope,
+        value: wish.value,
+        durationMs: wish.durationMs,
+        origin: "scenario",
+        scenario: f.name,
+        reason: f.reason,
+        at: f.at,
+        tzOffset: f.tzOffset,
+      });
+      switch (outcome.kind) {
+        case "created":
+          decisions.push(outcome.decision);
           for (const old of outcome.replaces) {
             this.book.remove(old.id);
-            this.#out.ended(old, e.time, "replaced");
+            this.#out.ended(old, f.at, "replaced");
           }
           this.book.add(outcome.decision);
-        }
+          break;
+        case "merged":
+          this.counters.merged++;
+          break;
+        case "refused":
+          this.counters.refused++;
+          note = ` (no decision: ${outcome.reason})`;
+          break;
       }
     }
     const alert: Alert = Object.freeze({
       id: this.#newId(),
-      scenario: sc.name,
-      scope: sc.scope,
-      value: t.key,
-      at: e.time,
-      tzOffset: e.tzOffset,
-      count: t.count,
-      message: `${sc.description}: ${t.detail}${note}`,
-      evidence: t.evidence,
+      scenario: f.name,
+      scope: f.scope,
+      value: f.value,
+      at: f.at,
+      tzOffset: f.tzOffset,
+      count: f.count,
+      message: `${f.reason}${note}`,
+      evidence: f.evidence,
       decisions: decisions.map((d) => d.id),
     });
     this.counters.alerts++;
@@ -145,4 +193,31 @@ export class Pipeline {
     }
     this.#out.alert(alert);
   }
+}
+
+/** A scenario trigger as a finding: its decision's value read from the event, if any. */
+function fromTrigger(t: Trigger): Finding {
+  const sc = t.scenario;
+  const e = t.event;
+  const value = sc.decision?.value(e);
+  return {
+    name: sc.name,
+    scope: sc.scope,
+    value: t.key,
+    at: e.time,
+    tzOffset: e.tzOffset,
+    count: t.count,
+    reason: `${sc.description}: ${t.detail}`,
+    evidence: t.evidence,
+    ...(sc.decision && value !== undefined && value !== null && value !== ""
+      ? {
+          decision: {
+            action: sc.decision.action,
+            scope: sc.decision.scope,
+            value: String(value),
+            durationMs: sc.decision.durationMs,
+          },
+        }
+      : {}),
+  };
 }

@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Decision, Event } from "../../core/index.ts";
+import { buildDetection } from "../../daemon/compose.ts";
+import { defaultConfig } from "../../daemon/config.ts";
+import { Pipeline } from "../../daemon/pipeline.ts";
+import type { AsInfo, AsLookup } from "../ports.ts";
+import { SurgeConfigSchema, SurgeDetector, type SurgeFinding } from "./index.ts";
+
+const T0 = Date.parse("2024-10-01T00:00:00Z");
+const MIN = 60_000;
+
+/** A fake AS table: the first two octets name the AS. */
+const AS: Readonly<Record<string, AsInfo>> = {
+  "81.10": { asn: 3215, name: "Orange", hosting: false },
+  "81.20": { asn: 3215, name: "Orange", hosting: false },
+  "91.30": { asn: 12322, name: "Free", hosting: false },
+  "51.77": { asn: 16276, name: "OVH", hosting: true },
+};
+const asLookup: AsLookup = {
+  lookup: (ip) => AS[ip.split(".").slice(0, 2).join(".")],
+};
+
+let seq = 0;
+function http(t: number, ip: string, path: string): Event {
+  return {
+    id: `e${++seq}`,
+    type: "http.request",
+    time: t,
+    tzOffset: 0,
+    service: "nginx",
+    ip,
+    fields: { method: "GET", path, status: 200 },
+  };
+}
+function submit(t: number, ip: string, form: string): Event {
+  return {
+    id: `f${++seq}`,
+    type: "form.submit",
+    time: t,
+    tzOffset: 0,
+    service: "app",
+    ip,
+    fields: { form },
+  };
+}
+
+/** Real visitors: `n` addresses in Orange and Free, each a page, its assets and a search. */
+function* visitors(from: number, minutes: number, perMinute: number): Generator<Event> {
+  for (let m = 0; m < minutes; m++) {
+    for (let k = 0; k < perMinute; k++) {
+      const t = from + m * MIN + Math.floor((k * MIN) / perMinute);
+      const v = (m * perMinute + k) % 400;
+      const ip =
+        v % 2 === 0 ? `81.10.${v % 200}.${(v % 250) + 1}` : `91.30.${v % 200}.${(v % 250) + 1}`;
+      yield http(t, ip, "/");
+      yield http(t + 100, ip, "/static/app.css");
+      yield http(t + 200, ip, `/search?q=${v}`);
+    }
+  }
+}
+
+/**
+ * A spread botnet: 60 addresses packed in one OVH /24 and 300 spread over Orange /24s, each
+ * hitting /search about 6 times a minute and never an asset.
+ */
+function* botnet(from: number, minutes: number): Generator<Event> {
+  const bots: string[] = [];
+  for (let i = 0; i < 60; i++) bots.push(`51.77.8.${i + 1}`);
+  for (let i = 0; i < 300; i++) bots.push(`81.20.${i}.${(i * 7) % 250}`);
+  for (let m = 0; m < minutes; m++) {
+    for (let r = 0; r < 6; r++) {
+      for (const [i, ip] of bots.entries()) {
+        const t = from + m * MIN + r * 10_000 + (i % 10_000);
+        yield http(t, ip, `/search?q=bot${i}&p=${r}`);
+      }
+    }
+  }
+}
+
+function merge(...streams: Generator<Event>[]): Event[] {
+  return streams.flatMap((s) => [...s]).sort((a, b) => a.time - b.time);
+}
+
+function run(d: SurgeDetector, events: readonly Event[]): SurgeFinding[] {
+  const out: SurgeFinding[] = [];
+  for (const e of events) d.process(e, out);
+  return out;
+}
+
+const config = SurgeConfigSchema.parse({ as: { min_baseline_hits: 100 } });
+
+describe("SurgeDetector", () => {
+  it("stays calm on a day's usual traffic, its ups and downs included", () => {
+    const d = new SurgeDetector(config, asLookup);
+    // 40 minutes at 10 visits a minute, then 40 at 30: a morning's rise, not a surge.
+    const found = run(d, merge(visitors(T0, 40, 10), visitors(T0 + 40 * MIN, 40, 30)));
+    assert.deepEqual(found, []);
+    assert.equal(d.mode("route:/search", T0 + 80 * MIN).underAttack, false);
+    assert.equal(d.classify("route:/search", "81.10.1.2", 3215, T0 + 80 * MIN), "normal");
+  });
+
+  it("turns the under-attack mode on and decides on the networks and addresses of a botnet", () => {
+    const d = new SurgeDetector(config, asLookup);
+    const start = T0 + 60 * MIN;
+    const found = run(d, merge(visitors(T0, 70, 20), botnet(start, 10)));
+    const mode = d.mode("route:/search", start + 10 * MIN);
+    assert.equal(mode.underAttack, true);
+    assert.ok(mode.since! >= start && mode.since! < start + MIN, `since ${mode.since}`);
+    assert.equal(d.mode("route:/", start + 10 * MIN).underAttack, false);
+
+    const alerts = found.filter((f) => f.decision === undefined);
+    assert.deepEqual(
+      alerts.map((a) => a.value),
+      ["route:/search"],
+    );
+    const decided = (scope: string) =>
+      found.filter((f) => f.decision?.scope === scope).map((f) => f.decision!.value);
+    assert.deepEqual(decided("range"), ["51.77.8.0/24"]);
+    // OVH: no real visitor came from it; Orange: many did, so never the whole AS.
+    assert.deepEqual(decided("as"), ["16276"]);
+    const ips = new Set(decided("ip"));
+    assert.ok(ips.size >= 300, `${ips.size} addresses decided`);
+    for (const ip of ips) assert.ok(ip.startsWith("81.20.") || ip.startsWith("51.77."), ip);
+    assert.ok(found.every((f) => f.decision === undefined || f.decision.action === "challenge"));
+
+    const now = start + 10 * MIN;
+    assert.equal(d.classify("route:/search", "51.77.8.200", 16276, now), "concentrated-network");
+    assert.equal(d.classify("route:/search", "51.77.99.1", 16276, now), "concentrated-network");
+    // Spread over Orange, the surge is not concentrated: everyone else is challenged.
+    assert.equal(mode.isConcentrated, false);
+    assert.equal(d.classify("route:/search", "81.10.3.4", 3215, now), "under-attack");
+    assert.equal(d.classify("route:/", "81.10.3.4", 3215, now), "normal");
+  });
+
+  it("ends the mode once the rate has been back to normal for the cooldown", () => {
+    const d = new SurgeDetector(config, asLookup);
+    const start = T0 + 60 * MIN;
+    const found = run(d, merge(visitors(T0, 100, 20), botnet(start, 5)));
+    const ends = found.filter((f) => f.decision === undefined && f.reason.includes("no longer"));
+    assert.equal(ends.length, 1);
+    assert.ok(ends[0]!.at >= start + 15 * MIN && ends[0]!.at <= start + 17 * MIN);
+    assert.equal(d.mode("route:/search", T0 + 100 * MIN).underAttack, false);
+  });
+
+  it("watches forms: a flood of submissions from one network", () => {
+    const d = new SurgeDetector(
+      SurgeConfigSchema.parse({ min_rate: 20, range: { min_hits: 10 } }),
+      asLookup,
+    );
+    const events: Event[] = [];
+    for (let m = 0; m < 40; m++)
+      for (let k = 0; k < 3; k++)
+        events.push(submit(T0 + m * MIN + k * 1000, `81.10.${m}.${k + 1}`, "petition"));
+    for (let s = 0; s < 120; s++)
+      events.push(submit(T0 + 40 * MIN + s * 500, `51.77.9.${(s % 30) + 1}`, "petition"));
+    const found = run(d, events);
+    assert.equal(d.mode("form:petition", T0 + 41 * MIN).underAttack, true);
+    assert.ok(
+      found.some((f) => f.decision?.scope === "range" && f.decision.value === "51.77.9.0/24"),
+    );
+    const ips = found.filter((f) => f.decision?.scope === "ip").map((f) => f.decision!.value);
+    assert.ok(ips.length >= 25 && ips.every((ip) => ip.startsWith("51.77.9.")), ips.join());
+    assert.equal(d.mode("form:petition", T0 + 41 * MIN).isConcentrated, true);
+    assert.equal(d.classify("form:petition", "81.10.1.1", 3215, T0 + 41 * MIN), "normal");
+  });
+
+  it("never decides on a whole AS without an AS look-up or a learned baseline", () => {
+    const d = new SurgeDetector(config);
+    const found = run(d, merge(visitors(T0, 70, 20), botnet(T0 + 60 * MIN, 5)));
+    assert.ok(!found.some((f) => f.decision?.scope === "as"));
+    assert.ok(found.some((f) => f.decision?.scope === "range"));
+  });
+
+  it("keeps its memory within the configured caps", () => {
+    const d = new SurgeDetector(SurgeConfigSchema.parse({ max_addresses: 500, max_targets: 10 }));
+    const out: SurgeFinding[] = [];
+    for (let i = 0; i < 5000; i++)
+      d.process(http(T0 + i * 10, `198.51.${i >> 8}.${i & 255}`, `/p${i}/x`), out);
+    const s = d.stats();
+    assert.ok(s.addresses <= 500, `${s.addresses} addresses`);
+    assert.ok(s.targets <= 11, `${s.targets} targets`);
+  });
+});
+
+describe("surge findings in the pipeline", () => {
+  it("become decisions through the same policy as scenario triggers", async () => {
+    let n = 0;
+    const newId = () => `d${++n}`;
+    const cfg = defaultConfig();
+    const detection = await buildDetection(cfg, [], newId, {}, { config, asLookup });
+    assert.ok(detection.surge);
+    const decisions: Decision[] = [];
+    const pipeline = new Pipeline({
+      ...detection,
+      newId,
+      output: {
+        decision: (d) => decisions.push(d),
+        ended: () => undefined,
+        alert: () => undefined,
+      },
+    });
+    for (const e of merge(visitors(T0, 70, 20), botnet(T0 + 60 * MIN, 5))) pipeline.ingest(e);
+    assert.ok(decisions.some((d) => d.scope === "range" && d.value === "51.77.8.0/24"));
+    assert.ok(decisions.some((d) => d.scope === "as" && d.value === "16276"));
+    assert.ok(
+      decisions.every((d) => d.scenario === "surge" && d.expiresAt === d.createdAt + 3_600_000),
+    );
+    assert.equal(pipeline.book.on("range", "51.77.8.0/24", T0 + 65 * MIN).length, 1);
+    assert.equal(detection.surge.mode("route:/search", T0 + 65 * MIN).underAttack, true);
+  });
+
+  it("can be turned off", async () => {
+    const off = SurgeConfigSchema.parse({ enabled: false });
+    const detection = await buildDetection(defaultConfig(), [], () => "x", {}, { config: off });
+    assert.equal(detection.surge, undefined);
+    assert.deepEqual(detection.detectors, []);
+  });
+});

@@ -1,0 +1,551 @@
+/**
+ * Surge detection per form and per HTTP route: the rate against its learned baseline, the share
+ * of first-seen addresses, the concentration by /24 (/48) and AS; the under-attack mode the
+ * guard reads, and the decisions on the networks and addresses that carry the surge.
+ *
+ * Synchronous, time read only from the events (replay equals live), memory bounded by the
+ * configured caps. Its state is not checkpointed: after a restart the baselines learn again.
+ */
+import type { Action, AlertEvidence, Event, Scope } from "../../core/index.ts";
+import { formatDuration, parseDuration } from "../../core/index.ts";
+import { ipPrefix } from "../../net/index.ts";
+import type { AsLookup } from "../ports.ts";
+import { RouteNormalizer } from "./route.ts";
+import type { SurgeConfig } from "./surge-config.ts";
+
+/** What a surge is measured on: a form (`form:petition`) or an HTTP route (`route:/search`). */
+export type SurgeTarget = `form:${string}` | `route:${string}`;
+
+export interface ConcentratedNetwork {
+  readonly scope: "range" | "as";
+  /** `203.0.113.0/24`, `2001:db8:1::/48`, or the AS number as text. */
+  readonly value: string;
+  /** Its share of the target's hits over the last interval or two. */
+  readonly share: number;
+}
+
+export interface SurgeMode {
+  readonly underAttack: boolean;
+  /** When the surge began (event time). */
+  readonly since?: number;
+  /** The networks carrying the surge; empty when it is spread. */
+  readonly concentrated: readonly ConcentratedNetwork[];
+  /** Whether the concentrated networks carry most of the surge (else everyone is suspect). */
+  readonly isConcentrated: boolean;
+}
+
+/**
+ * The guard's question for one submission or request: `concentrated-network` (its network
+ * carries the surge: challenge it), `under-attack` (the target is flooded from everywhere:
+ * challenge everyone), or `normal`.
+ */
+export type SurgeClass = "normal" | "concentrated-network" | "under-attack";
+
+/** Structurally the pipeline's `Finding` (src/daemon/pipeline.ts), which this module may not import. */
+export interface SurgeFinding {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly value: string;
+  readonly at: number;
+  readonly tzOffset: number;
+  readonly count: number;
+  readonly reason: string;
+  readonly evidence: readonly AlertEvidence[];
+  readonly decision?: {
+    readonly action: Action;
+    readonly scope: Scope;
+    readonly value: string;
+    readonly durationMs: number;
+  };
+}
+
+/** Name of the alerts and decisions this detector raises. */
+export const SURGE_NAME = "surge";
+
+const NOT_UNDER_ATTACK: SurgeMode = Object.freeze({
+  underAttack: false,
+  concentrated: Object.freeze([]),
+  isConcentrated: false,
+});
+
+/** What the detector remembers of an address: when it was first seen, and its recent footprint. */
+interface Addr {
+  first: number;
+  last: number;
+  /** Start of the activity window the counts below cover. */
+  win: number;
+  pages: number;
+  assets: number;
+  /** Hits on targets while they were under attack. */
+  surge: number;
+  /** An address decision was asked for until then. */
+  flagged: number;
+}
+
+interface Target {
+  readonly key: SurgeTarget;
+  readonly form: boolean;
+  start: number;
+  cur: number;
+  base: number;
+  hist: number;
+  last: number;
+  attack: boolean;
+  since: number;
+  calm: number;
+  /** Address → hits, this interval and the previous one. */
+  hits: Map<string, number>;
+  prev: Map<string, number>;
+  /** Decayed hits per AS before the surge, and their total. */
+  asBase: Map<number, number>;
+  asTotal: number;
+  mode: SurgeMode;
+  ranges: Set<string>;
+  asns: Set<number>;
+  /** Network decisions already asked for, until when. */
+  decided: Map<string, number>;
+  nextEval: number;
+}
+
+interface Settings {
+  readonly intervalMs: number;
+  readonly cooldownMs: number;
+  readonly evaluateMs: number;
+  readonly graceMs: number;
+  readonly knownMs: number;
+  readonly asMemoryMs: number;
+  readonly addressWindowMs: number;
+  readonly rangeMs: number;
+  readonly asMs: number;
+  readonly addressMs: number;
+}
+
+const ms = (d: string): number => parseDuration(d)!;
+/** Most distinct addresses one target counts per interval (more are counted, not told apart). */
+const MAX_INTERVAL_ADDRESSES = 50_000;
+const MAX_AS_BASELINE = 5_000;
+const SWEEP_MS = 600_000;
+const OTHER_ROUTE: SurgeTarget = "route:(other)";
+
+export class SurgeDetector {
+  readonly #c: SurgeConfig;
+  readonly #s: Settings;
+  readonly #as: AsLookup | undefined;
+  readonly #routes: RouteNormalizer;
+  readonly #targets = new Map<SurgeTarget, Target>();
+  readonly #addrs = new Map<string, Addr>();
+  #nextSweep = 0;
+
+  constructor(config: SurgeConfig, asLookup?: AsLookup) {
+    this.#c = config;
+    this.#as = asLookup;
+    this.#routes = new RouteNormalizer(config.routes, config.static_extensions);
+    this.#s = Object.freeze({
+      intervalMs: ms(config.interval),
+      cooldownMs: ms(config.cooldown),
+      evaluateMs: ms(config.evaluate_every),
+      graceMs: ms(config.first_seen_grace),
+      knownMs: ms(config.known_for),
+      asMemoryMs: ms(config.as.baseline_memory),
+      addressWindowMs: ms(config.address.window),
+      rangeMs: ms(config.range.duration),
+      asMs: ms(config.as.duration),
+      addressMs: ms(config.address.duration),
+    });
+  }
+
+  /** The target an event counts for, or undefined (static assets, other event types). */
+  targetOf(e: Event): SurgeTarget | undefined {
+    if (e.type === "http.request") {
+      const p = e.fields.path;
+      if (typeof p !== "string") return undefined;
+      const r = this.#routes.of(p);
+      return r.kind === "page" ? `route:${r.route}` : undefined;
+    }
+    if (e.type === "form.submit" || e.type === "signup") {
+      const f = e.fields.form;
+      return typeof f === "string" && f !== "" ? `form:${f}` : undefined;
+    }
+    return undefined;
+  }
+
+  /** Counts one event; pushes alerts and decision wishes into `out`. */
+  process(e: Event, out: SurgeFinding[]): void {
+    const ip = e.ip;
+    if (ip === undefined || !this.#c.enabled) return;
+    const t = e.time;
+    if (t >= this.#nextSweep) {
+      if (this.#nextSweep !== 0) this.sweep(t);
+      this.#nextSweep = t + SWEEP_MS;
+    }
+    let key: SurgeTarget;
+    if (e.type === "http.request") {
+      const p = e.fields.path;
+      if (typeof p !== "string") return;
+      const r = this.#routes.of(p);
+      if (r.kind === "static") {
+        this.#touch(ip, t).assets++;
+        return;
+      }
+      key = `route:${r.route}`;
+    } else if (e.type === "form.submit" || e.type === "signup") {
+      const f = e.fields.form;
+      if (typeof f !== "string" || f === "") return;
+      key = `form:${f}`;
+    } else return;
+
+    const a = this.#touch(ip, t);
+    a.pages++;
+    const tg = this.#target(key, t);
+    this.#roll(tg, t, e, out);
+    tg.cur++;
+    tg.last = t;
+    const h = tg.hits.get(ip);
+    if (h !== undefined) tg.hits.set(ip, h + 1);
+    else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) tg.hits.set(ip, 1);
+
+    if (!tg.attack && this.#surging(tg)) this.#begin(tg, e, out);
+    if (!tg.attack) return;
+    a.surge++;
+    if (this.#c.address.enabled && a.flagged <= t && this.#marked(tg, a)) {
+      a.flagged = t + this.#s.addressMs;
+      const ad = this.#c.address;
+      out.push({
+        name: SURGE_NAME,
+        scope: "ip",
+        value: ip,
+        at: t,
+        tzOffset: e.tzOffset,
+        count: a.surge,
+        reason: tg.form
+          ? `${tg.key} under attack: ${a.surge} submissions from an address first seen in the surge`
+          : `${tg.key} under attack: ${a.surge} hits on routes under attack, ${a.assets} assets, of ${a.pages} pages, from an address first seen in the surge`,
+        evidence: [{ event: e.id, time: t, ip }],
+        decision: { action: ad.action, scope: "ip", value: ip, durationMs: this.#s.addressMs },
+      });
+    }
+    if (t >= tg.nextEval) this.#evaluate(tg, e, out);
+  }
+
+  /** The target's mode at `now`: what the guard reads on every assessment. */
+  mode(target: SurgeTarget, now: number): SurgeMode {
+    const tg = this.#targets.get(target);
+    if (tg === undefined || !tg.attack || now - tg.last > this.#s.cooldownMs)
+      return NOT_UNDER_ATTACK;
+    return tg.mode;
+  }
+
+  /** Cheap (two set look-ups): runs on every assessment. `asn` from the guard's AS look-up. */
+  classify(target: SurgeTarget, ip: string, asn: number | undefined, now: number): SurgeClass {
+    const tg = this.#targets.get(target);
+    if (tg === undefined || !tg.attack || now - tg.last > this.#s.cooldownMs) return "normal";
+    if (asn !== undefined && tg.asns.has(asn)) return "concentrated-network";
+    if (tg.ranges.size > 0 && tg.ranges.has(networkOf(ip))) return "concentrated-network";
+    return tg.mode.isConcentrated ? "normal" : "under-attack";
+  }
+
+  /** Sizes, for metrics and the memory benchmark. */
+  stats(): { targets: number; addresses: number; underAttack: SurgeTarget[] } {
+    return {
+      targets: this.#targets.size,
+      addresses: this.#addrs.size,
+      underAttack: [...this.#targets.values()].filter((t) => t.attack).map((t) => t.key),
+    };
+  }
+
+  /** Forgets addresses not seen for `known_for`, idle targets and expired network marks. */
+  sweep(now: number): void {
+    const horizon = now - this.#s.knownMs;
+    for (const [ip, a] of this.#addrs) if (a.last < horizon) this.#addrs.delete(ip);
+    for (const [k, tg] of this.#targets) {
+      if (tg.last < horizon) {
+        this.#targets.delete(k);
+        continue;
+      }
+      for (const [n, until] of tg.decided) if (until <= now) tg.decided.delete(n);
+    }
+  }
+
+  #touch(ip: string, t: number): Addr {
+    const m = this.#addrs;
+    let a = m.get(ip);
+    if (a === undefined) {
+      if (m.size >= this.#c.max_addresses) {
+        const oldest = m.keys().next();
+        if (oldest.done !== true) m.delete(oldest.value);
+      }
+      a = { first: t, last: t, win: t, pages: 0, assets: 0, surge: 0, flagged: 0 };
+      m.set(ip, a);
+      return a;
+    }
+    // Re-inserted now and then, so that the first evicted are the least recently active.
+    if (t - a.last > 3_600_000) {
+      m.delete(ip);
+      m.set(ip, a);
+    }
+    if (t > a.last) a.last = t;
+    if (t - a.win > this.#s.addressWindowMs) {
+      a.win = t;
+      a.pages = 0;
+      a.assets = 0;
+      a.surge = 0;
+    }
+    return a;
+  }
+
+  #target(key: SurgeTarget, t: number): Target {
+    let tg = this.#targets.get(key);
+    if (tg !== undefined) return tg;
+    if (this.#targets.size >= this.#c.max_targets) {
+      tg = this.#targets.get(OTHER_ROUTE);
+      if (tg !== undefined) return tg;
+      key = OTHER_ROUTE;
+    }
+    tg = {
+      key,
+      form: key.startsWith("form:"),
+      start: t - (t % this.#s.intervalMs),
+      cur: 0,
+      base: 0,
+      hist: 0,
+      last: t,
+      attack: false,
+      since: 0,
+      calm: 0,
+      hits: new Map(),
+      prev: new Map(),
+      asBase: new Map(),
+      asTotal: 0,
+      mode: NOT_UNDER_ATTACK,
+      ranges: new Set(),
+      asns: new Set(),
+      decided: new Map(),
+      nextEval: 0,
+    };
+    this.#targets.set(key, tg);
+    return tg;
+  }
+
+  /** Closes the intervals that ended before `t`: the baseline learns, or the surge may end. */
+  #roll(tg: Target, t: number, e: Event, out: SurgeFinding[]): void {
+    const iv = this.#s.intervalMs;
+    if (t < tg.start + iv) return;
+    const steps = Math.floor((t - tg.start) / iv);
+    const closed = tg.cur;
+    if (!tg.attack) {
+      const alpha = this.#c.alpha;
+      for (let k = 0; k < Math.min(steps, 500); k++) {
+        const c = k === 0 ? closed : 0;
+        tg.base = tg.hist === 0 ? c : tg.base * (1 - alpha) + c * alpha;
+        tg.hist++;
+      }
+      this.#learnAs(tg, steps);
+    } else {
+      const calmBelow = this.#c.end_factor * Math.max(tg.base, this.#c.min_rate / this.#c.factor);
+      if (closed < calmBelow || steps > 1) {
+        if (tg.calm === 0) tg.calm = closed < calmBelow ? tg.start : tg.start + iv;
+        if (t - tg.calm >= this.#s.cooldownMs) this.#end(tg, t, e, out);
+      } else tg.calm = 0;
+    }
+    const old = tg.prev;
+    tg.prev = steps === 1 ? tg.hits : old;
+    if (steps === 1) {
+      old.clear();
+      tg.hits = old;
+    } else {
+      tg.prev.clear();
+      tg.hits.clear();
+    }
+    tg.start += steps * iv;
+    tg.cur = 0;
+  }
+
+  /** Each AS's share of the target's traffic, learned outside surges with a half-life. */
+  #learnAs(tg: Target, steps: number): void {
+    const as = this.#as;
+    if (as === undefined || !this.#c.as.enabled) return;
+    const fade = 0.5 ** ((steps * this.#s.intervalMs) / this.#s.asMemoryMs);
+    tg.asTotal *= fade;
+    for (const [n, v] of tg.asBase) tg.asBase.set(n, v * fade);
+    for (const [ip, h] of tg.hits) {
+      const info = as.lookup(ip);
+      if (info === undefined) continue;
+      tg.asBase.set(info.asn, (tg.asBase.get(info.asn) ?? 0) + h);
+    }
+    tg.asTotal += tg.cur;
+    if (tg.asBase.size > MAX_AS_BASELINE) {
+      const kept = [...tg.asBase].sort((x, y) => y[1] - x[1]).slice(0, MAX_AS_BASELINE * 0.8);
+      tg.asBase = new Map(kept);
+    }
+  }
+
+  #surging(tg: Target): boolean {
+    const c = this.#c;
+    if (tg.hist < c.warmup) return tg.cur >= c.new_target_rate;
+    return tg.cur >= c.min_rate && tg.cur > c.factor * tg.base;
+  }
+
+  #begin(tg: Target, e: Event, out: SurgeFinding[]): void {
+    tg.attack = true;
+    tg.since = e.time;
+    tg.calm = 0;
+    tg.nextEval = 0;
+    const usual = tg.hist < this.#c.warmup ? "little history" : `a usual ${tg.base.toFixed(1)}`;
+    out.push({
+      name: SURGE_NAME,
+      scope: "form",
+      value: tg.key,
+      at: e.time,
+      tzOffset: e.tzOffset,
+      count: tg.cur,
+      reason: `${tg.key} under attack: ${tg.cur} hits this ${formatDuration(this.#s.intervalMs)} against ${usual}`,
+      evidence: [{ event: e.id, time: e.time, ...(e.ip === undefined ? {} : { ip: e.ip }) }],
+    });
+  }
+
+  #end(tg: Target, t: number, e: Event, out: SurgeFinding[]): void {
+    out.push({
+      name: SURGE_NAME,
+      scope: "form",
+      value: tg.key,
+      at: t,
+      tzOffset: e.tzOffset,
+      count: 0,
+      reason: `${tg.key} no longer under attack (since ${new Date(tg.since).toISOString()}): back under ${this.#c.end_factor} × its usual rate for ${formatDuration(this.#s.cooldownMs)}`,
+      evidence: [],
+    });
+    tg.attack = false;
+    tg.calm = 0;
+    tg.mode = NOT_UNDER_ATTACK;
+    tg.ranges = new Set();
+    tg.asns = new Set();
+  }
+
+  /** Whether an address's behaviour during the surge marks it: first seen, and only the target. */
+  #marked(tg: Target, a: Addr): boolean {
+    if (a.first < tg.since - this.#s.graceMs) return false;
+    const c = this.#c.address;
+    if (tg.form) return a.surge >= c.min_form_hits;
+    return (
+      a.surge >= c.min_hits && a.assets <= c.max_assets && a.surge >= c.min_surge_share * a.pages
+    );
+  }
+
+  /** Measures the concentration over this interval and the last; asks for network decisions. */
+  #evaluate(tg: Target, e: Event, out: SurgeFinding[]): void {
+    const t = e.time;
+    tg.nextEval = t + this.#s.evaluateMs;
+    const as = this.#c.as.enabled ? this.#as : undefined;
+    const nets = new Map<string, { hits: number; addrs: number; fresh: number }>();
+    const asns = new Map<number, { hits: number; addrs: number; fresh: number }>();
+    const freshSince = tg.since - this.#s.graceMs;
+    let total = 0;
+    const count = (ip: string, h: number, distinct: boolean): void => {
+      total += h;
+      const fresh = distinct && (this.#addrs.get(ip)?.first ?? 0) >= freshSince ? 1 : 0;
+      const d = distinct ? 1 : 0;
+      const net = networkOf(ip);
+      const n = nets.get(net);
+      if (n === undefined) nets.set(net, { hits: h, addrs: d, fresh });
+      else {
+        n.hits += h;
+        n.addrs += d;
+        n.fresh += fresh;
+      }
+      const asn = as?.lookup(ip)?.asn;
+      if (asn === undefined) return;
+      const m = asns.get(asn);
+      if (m === undefined) asns.set(asn, { hits: h, addrs: d, fresh });
+      else {
+        m.hits += h;
+        m.addrs += d;
+        m.fresh += fresh;
+      }
+    };
+    for (const [ip, h] of tg.hits) count(ip, h, true);
+    for (const [ip, h] of tg.prev) count(ip, h, !tg.hits.has(ip));
+    if (total === 0) return;
+
+    const concentrated: ConcentratedNetwork[] = [];
+    const ranges = new Set<string>();
+    const asSet = new Set<number>();
+    const rc = this.#c.range;
+    if (rc.enabled) {
+      for (const [net, n] of nets) {
+        if (n.hits < rc.min_hits || n.addrs < rc.min_addresses) continue;
+        if (n.fresh < rc.min_first_seen * n.addrs) continue;
+        ranges.add(net);
+        concentrated.push({ scope: "range", value: net, share: n.hits / total });
+        this.#network(tg, e, out, "range", net, n, total, rc.action, this.#s.rangeMs, "");
+      }
+    }
+    const ac = this.#c.as;
+    if (as !== undefined && tg.asTotal >= ac.min_baseline_hits) {
+      for (const [asn, n] of asns) {
+        const baseShare = (tg.asBase.get(asn) ?? 0) / tg.asTotal;
+        if (n.hits < ac.min_share * total || n.addrs < ac.min_addresses) continue;
+        if (n.fresh < ac.min_first_seen * n.addrs || baseShare > ac.max_baseline_share) continue;
+        asSet.add(asn);
+        concentrated.push({ scope: "as", value: String(asn), share: n.hits / total });
+        const why = `, ${(baseShare * 100).toFixed(2)} % of the usual traffic`;
+        this.#network(tg, e, out, "as", String(asn), n, total, ac.action, this.#s.asMs, why);
+      }
+    }
+    let covered = 0;
+    if (concentrated.length > 0) {
+      const cover = (ip: string, h: number): void => {
+        if (ranges.has(networkOf(ip))) covered += h;
+        else if (asSet.size > 0) {
+          const asn = as?.lookup(ip)?.asn;
+          if (asn !== undefined && asSet.has(asn)) covered += h;
+        }
+      };
+      for (const [ip, h] of tg.hits) cover(ip, h);
+      for (const [ip, h] of tg.prev) cover(ip, h);
+    }
+    concentrated.sort((x, y) => y.share - x.share);
+    tg.ranges = ranges;
+    tg.asns = asSet;
+    tg.mode = Object.freeze({
+      underAttack: true,
+      since: tg.since,
+      concentrated: Object.freeze(concentrated),
+      isConcentrated: covered >= this.#c.concentrated_cover * total,
+    });
+  }
+
+  #network(
+    tg: Target,
+    e: Event,
+    out: SurgeFinding[],
+    scope: "range" | "as",
+    value: string,
+    n: { hits: number; addrs: number; fresh: number },
+    total: number,
+    action: Action,
+    durationMs: number,
+    why: string,
+  ): void {
+    const k = `${scope}:${value}`;
+    if ((tg.decided.get(k) ?? 0) > e.time) return;
+    tg.decided.set(k, e.time + durationMs);
+    const pct = ((n.hits / total) * 100).toFixed(1);
+    const fresh = Math.round((n.fresh / n.addrs) * 100);
+    out.push({
+      name: SURGE_NAME,
+      scope,
+      value,
+      at: e.time,
+      tzOffset: e.tzOffset,
+      count: n.hits,
+      reason: `${tg.key} under attack: ${scope === "as" ? "AS" : "range"} ${value} carries ${pct} % of it (${n.hits} hits from ${n.addrs} addresses, ${fresh} % first seen${why})`,
+      evidence: [{ event: e.id, time: e.time, ...(e.ip === undefined ? {} : { ip: e.ip }) }],
+      decision: { action, scope, value, durationMs },
+    });
+  }
+}
+
+/** The network an address is judged with: its /24 (IPv4) or /48 (IPv6). */
+export function networkOf(ip: string): string {
+  return ip.includes(":") ? ipPrefix(ip, 48) : `${ip.slice(0, ip.lastIndexOf("."))}.0/24`;
+}
