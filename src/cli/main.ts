@@ -33,6 +33,9 @@ usage: rempart <command> [options]
                    [--config FILE]      active decisions as a list (reads the database)
   alerts list [--scenario NAME] [--since 1h] [--limit N] [--json]
   keys create NAME --role admin|sensor|bouncer [--config FILE]
+  demo [--config FILE] [--listen 127.0.0.1:8090] [--api URL] [--key KEY] [--trust-forwarded-for]
+                                        serve example petition and sign-up pages that ask the
+                                        daemon's guard (a key is made with --config, else --key)
   mail release ACCOUNT [--delete] [--sender ADDRESS] [--postfix-config DIR]
                                         lift an account's hold/suspension and release (or delete)
                                         its messages in Postfix's hold queue
@@ -429,7 +432,13 @@ async function cmdMail(args: string[]): Promise<number> {
   return run(args);
 }
 
+async function cmdDemo(args: string[]): Promise<number> {
+  const { cmdDemo: run } = await import("./demo.ts");
+  return run(args);
+}
+
 const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
+  demo: cmdDemo,
   mail: cmdMail,
   start: cmdStart,
   replay: cmdReplay,
