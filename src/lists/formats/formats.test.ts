@@ -90,6 +90,10 @@ test("tor-exit: ExitAddress lines, IPv4 and IPv6, the relay as note", () => {
     { value: "185.220.101.4", note: "exit 00C4B4731658D3B4987132A3F77100CFCB190D97" },
     { value: "2a0b:f4c2::4", note: "exit 00C4B4731658D3B4987132A3F77100CFCB190D97" },
   ]);
+  const archived = LIST_FORMATS["tor-exit"](
+    `@type tordnsel 1.0\nDownloaded 2024-05-01 15:00:00\n${fixture("exit-addresses")}`,
+  );
+  assert.deepEqual(archived.ok && archived.value.entries, r.value.entries);
   const bad = LIST_FORMATS["tor-exit"]("ExitNode AB\nExitAdress 1.2.3.4 2024-05-01 13:08:49\n");
   assert.equal(bad.ok, false);
   if (!bad.ok) assert.equal(bad.error.line, 2);

@@ -1,7 +1,8 @@
 import { err } from "../../core/index.ts";
 import { ListBuilder, listLines, type ListParser } from "./list-builder.ts";
 
-const KEYWORDS = new Set(["ExitNode", "Published", "LastStatus", "ExitAddress"]);
+// `Downloaded` heads CollecTor's archived copies (after `@type tordnsel 1.0`).
+const KEYWORDS = new Set(["Downloaded", "ExitNode", "Published", "LastStatus", "ExitAddress"]);
 
 /**
  * The Tor Project's `exit-addresses` document: blocks of `ExitNode <fingerprint>`,
