@@ -7,4 +7,5 @@ export * from "./formats/index.ts";
 export { ListSourceSchema, ListsSchema, type ListSourceConfig } from "./list-config.ts";
 export { ListRefresher, type ListRuntime, type RefreshReport } from "./list-refresher.ts";
 export { startListRefresh, type ListService } from "./list-service.ts";
+export { EMPTY_STATE, loadState, saveState, type ListState } from "./list-state.ts";
 export { ListPublisher, type PublishedResponse } from "./publisher.ts";
