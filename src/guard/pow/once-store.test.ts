@@ -1,0 +1,58 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { MemoryOnceStore } from "./once-store.ts";
+import { onceStoreContract } from "./once-store-contract.ts";
+import { connectRedisOnceStore, type RedisOnceStoreHandle } from "./redis-once-store.ts";
+
+onceStoreContract("memory", () => Promise.resolve(new MemoryOnceStore()));
+
+const url = process.env["REMPART_TEST_REDIS_URL"];
+if (url === undefined || url === "") {
+  void describe("once-store contract: redis", () => {
+    void it("runs against a Redis server", {
+      skip: "set REMPART_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run the Redis suite",
+    });
+  });
+} else {
+  const handles: RedisOnceStoreHandle[] = [];
+  after(async () => {
+    await Promise.all(handles.map((h) => h.close()));
+  });
+  onceStoreContract("redis", async () => {
+    const handle = await connectRedisOnceStore(url, `rempart:test:once:${process.pid}:`);
+    handles.push(handle);
+    return handle.store;
+  });
+}
+
+void describe("MemoryOnceStore", () => {
+  const T = 1_600_000_000_000;
+
+  void it("stays within its bound, forgetting the oldest claim first", () => {
+    const store = new MemoryOnceStore({ maxEntries: 3 });
+    for (const k of ["a", "b", "c", "d"]) assert.equal(store.claimSync(k, T + 1000, T), true);
+    assert.equal(store.size, 3);
+    assert.equal(store.claimSync("a", T + 1000, T), true, "a was forgotten to make room");
+    assert.equal(store.claimSync("d", T + 1000, T), false, "d is still held");
+  });
+
+  void it("sweeps expired claims as time goes by", () => {
+    const store = new MemoryOnceStore();
+    for (let i = 0; i < 100; i++) store.claimSync(`k${i}`, T + 1000 + i, T);
+    assert.equal(store.size, 100);
+    store.claimSync("later", T + 10_000, T + 1050);
+    // k0…k50 expire at or before T + 1050.
+    assert.equal(store.size, 100 - 51 + 1);
+  });
+
+  void it("prefers dropping expired claims to forgetting live ones when full", () => {
+    const store = new MemoryOnceStore({ maxEntries: 3 });
+    store.claimSync("live", T + 10_000, T);
+    store.claimSync("short1", T + 100, T);
+    store.claimSync("short2", T + 100, T);
+    // The front sweep stops at "live"; the full sweep behind it drops the two expired ones.
+    assert.equal(store.claimSync("new", T + 10_000, T + 200), true);
+    assert.equal(store.claimSync("live", T + 10_000, T + 200), false);
+    assert.equal(store.size, 2);
+  });
+});
