@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { fingerprint, fingerprintFields } from "./fingerprint.ts";
+import { createFingerprint, fieldKind, fingerprint, fingerprintFields } from "./fingerprint.ts";
 import {
   compileFingerprints,
   DEFAULT_FINGERPRINTS,
@@ -101,5 +101,35 @@ describe("fingerprintFields", () => {
     const compiled = compileFingerprints(FingerprintsSchema.parse({ c: { fields: ["comment"] } }));
     assert.deepEqual(compiled, [{ name: "c", fields: ["comment"], kind: "generic" }]);
     assert.ok(Object.isFrozen(compiled[0]));
+  });
+});
+
+describe("createFingerprint", () => {
+  it("infers the kind from the field names of an identity", () => {
+    assert.equal(fieldKind("first_name"), "name");
+    assert.equal(fieldKind("lastName"), "name");
+    assert.equal(fieldKind("prénom"), "name");
+    assert.equal(fieldKind("comment"), "text");
+    assert.equal(fieldKind("city"), "generic");
+    assert.equal(fieldKind("username"), "generic");
+  });
+
+  it("fingerprints first_name+last_name as a name, comment as text, the same as fingerprint()", () => {
+    const fp = createFingerprint(KEY);
+    assert.equal(
+      fp("first_name+last_name", "Bezos Jeff"),
+      fp("first_name+last_name", "Jeff Bezos"),
+    );
+    assert.equal(
+      fp("first_name+last_name", "Jeff Bezos"),
+      fingerprint("first_name+last_name", "Jeff Bezos", { kind: "name", key: KEY }),
+    );
+    assert.equal(
+      fp("comment", "déso pas déso"),
+      fingerprint("comment", "Déso, pas déso", { kind: "text", key: KEY }),
+    );
+    assert.notEqual(fp("comment", "pas déso déso"), fp("comment", "déso pas déso"));
+    assert.equal(fp("city", "Pàris"), fingerprint("city", "paris", { kind: "generic", key: KEY }));
+    assert.equal(fp("comment", "..."), undefined);
   });
 });

@@ -73,3 +73,38 @@ export function fingerprintFields(
   }
   return out;
 }
+
+const NAME_FIELD =
+  /^(?:(?:first|last|given|family|full|middle|sur|maiden|display)?[_.-]?name|nom|pr[eé]nom|surname|firstname|lastname|fname|lname|forename)$/i;
+const TEXT_FIELD =
+  /^(?:comments?|message|msg|text|body|content|description|motivation|remarks?|notes?|subject|bio|about|commentaire|texte)$/i;
+
+/**
+ * The kind a field's name suggests: name-like fields (`first_name`, `nom`) are names, prose
+ * fields (`comment`, `message`) are text, anything else generic.
+ */
+export function fieldKind(field: string): FieldKind {
+  if (NAME_FIELD.test(field)) return "name";
+  return TEXT_FIELD.test(field) ? "text" : "generic";
+}
+
+/**
+ * A fingerprint function for an identity named by its fields joined with "+"
+ * (`first_name+last_name`): a name when every field is a name, text when any field is prose,
+ * generic otherwise. Kinds are remembered per identity name.
+ */
+export function createFingerprint(
+  key = "",
+): (identity: string, value: string) => string | undefined {
+  const kinds = new Map<string, FieldKind>();
+  return (identity, value) => {
+    let kind = kinds.get(identity);
+    if (kind === undefined) {
+      const ks = identity.split("+").map(fieldKind);
+      kind = ks.every((k) => k === "name") ? "name" : ks.includes("text") ? "text" : "generic";
+      if (kinds.size < 10_000) kinds.set(identity, kind);
+    }
+    const normal = normalizeText(value, kind);
+    return normal === "" ? undefined : digest(key, identity, normal);
+  };
+}

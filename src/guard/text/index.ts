@@ -1,4 +1,6 @@
 export {
+  createFingerprint,
+  fieldKind,
   fingerprint,
   fingerprintFields,
   type FieldFingerprint,
