@@ -31,6 +31,7 @@ export const DEFAULT_STATIC_EXTENSIONS: readonly string[] = Object.freeze([
 /** Routes are cut to this many segments and characters: attackers choose paths. */
 const MAX_SEGMENTS = 8;
 const MAX_LENGTH = 200;
+const CACHE = 4096;
 
 const NUMBER = /^\d+$/;
 const HEX = /^[0-9a-f]{8,}$/i;
@@ -57,6 +58,7 @@ const STATIC: RouteOf = Object.freeze({ kind: "static" });
 export class RouteNormalizer {
   readonly #patterns: readonly { readonly re: RegExp; readonly route: RouteOf }[];
   readonly #static: ReadonlySet<string>;
+  readonly #cache = new Map<string, RouteOf>();
 
   constructor(
     patterns: readonly string[] = [],
@@ -70,8 +72,22 @@ export class RouteNormalizer {
   }
 
   of(rawPath: string): RouteOf {
-    const q = rawPath.search(/[?#]/);
-    let path = q < 0 ? rawPath : rawPath.slice(0, q);
+    let q = rawPath.indexOf("?");
+    const h = rawPath.indexOf("#");
+    if (h >= 0 && (q < 0 || h < q)) q = h;
+    const path = q < 0 ? rawPath : rawPath.slice(0, q);
+    let r = this.#cache.get(path);
+    if (r === undefined) {
+      // Paths are the attacker's choice: a bounded memo, emptied when full.
+      if (this.#cache.size >= CACHE) this.#cache.clear();
+      r = this.#compute(path);
+      this.#cache.set(path, r);
+    }
+    return r;
+  }
+
+  #compute(raw: string): RouteOf {
+    let path = raw;
     if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
     if (!path.startsWith("/")) path = `/${path}`;
     for (const p of this.#patterns) if (p.re.test(path)) return p.route;
@@ -83,7 +99,7 @@ export class RouteNormalizer {
     for (const s of segments) route += `/${isIdSegment(s) ? ":id" : s}`;
     if (route === "") route = "/";
     if (route.length > MAX_LENGTH) route = route.slice(0, MAX_LENGTH);
-    return { kind: "page", route };
+    return Object.freeze({ kind: "page", route });
   }
 }
 

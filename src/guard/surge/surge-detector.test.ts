@@ -163,6 +163,13 @@ describe("SurgeDetector", () => {
     assert.ok(ips.length >= 25 && ips.every((ip) => ip.startsWith("51.77.9.")), ips.join());
     assert.equal(d.mode("form:petition", T0 + 41 * MIN).isConcentrated, true);
     assert.equal(d.classify("form:petition", "81.10.1.1", 3215, T0 + 41 * MIN), "normal");
+    // The guard may name the form alone.
+    assert.equal(
+      d.classify("petition", "51.77.9.77", undefined, T0 + 41 * MIN),
+      "concentrated-network",
+    );
+    assert.equal(d.mode("petition", T0 + 41 * MIN).underAttack, true);
+    assert.equal(d.mode("petition", T0 + 60 * MIN).underAttack, false, "stale after the cooldown");
   });
 
   it("never decides on a whole AS without an AS look-up or a learned baseline", () => {

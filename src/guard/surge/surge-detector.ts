@@ -7,7 +7,7 @@
  * configured caps. Its state is not checkpointed: after a restart the baselines learn again.
  */
 import type { Action, AlertEvidence, Event, Scope } from "../../core/index.ts";
-import { formatDuration, parseDuration } from "../../core/index.ts";
+import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
 import type { AsLookup } from "../ports.ts";
 import { RouteNormalizer } from "./route.ts";
@@ -70,6 +70,10 @@ const NOT_UNDER_ATTACK: SurgeMode = Object.freeze({
 
 /** What the detector remembers of an address: when it was first seen, and its recent footprint. */
 interface Addr {
+  readonly ip: string;
+  /** Its /24 (/48) and AS, found once, when a concentration is first measured with it. */
+  net: string;
+  asn: number;
   first: number;
   last: number;
   /** Start of the activity window the counts below cover. */
@@ -94,8 +98,8 @@ interface Target {
   since: number;
   calm: number;
   /** Address → hits, this interval and the previous one. */
-  hits: Map<string, number>;
-  prev: Map<string, number>;
+  hits: Map<Addr, number>;
+  prev: Map<Addr, number>;
   /** Decayed hits per AS before the surge, and their total. */
   asBase: Map<number, number>;
   asTotal: number;
@@ -200,9 +204,9 @@ export class SurgeDetector {
     this.#roll(tg, t, e, out);
     tg.cur++;
     tg.last = t;
-    const h = tg.hits.get(ip);
-    if (h !== undefined) tg.hits.set(ip, h + 1);
-    else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) tg.hits.set(ip, 1);
+    const h = tg.hits.get(a);
+    if (h !== undefined) tg.hits.set(a, h + 1);
+    else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) tg.hits.set(a, 1);
 
     if (!tg.attack && this.#surging(tg)) this.#begin(tg, e, out);
     if (!tg.attack) return;
@@ -227,17 +231,20 @@ export class SurgeDetector {
     if (t >= tg.nextEval) this.#evaluate(tg, e, out);
   }
 
-  /** The target's mode at `now`: what the guard reads on every assessment. */
-  mode(target: SurgeTarget, now: number): SurgeMode {
-    const tg = this.#targets.get(target);
+  /** The target's mode at `now` (a target, or a bare form id: `petition` is `form:petition`). */
+  mode(target: string, now: number): SurgeMode {
+    const tg = this.#targets.get(targetKey(target));
     if (tg === undefined || !tg.attack || now - tg.last > this.#s.cooldownMs)
       return NOT_UNDER_ATTACK;
     return tg.mode;
   }
 
-  /** Cheap (two set look-ups): runs on every assessment. `asn` from the guard's AS look-up. */
-  classify(target: SurgeTarget, ip: string, asn: number | undefined, now: number): SurgeClass {
-    const tg = this.#targets.get(target);
+  /**
+   * Cheap (two set look-ups): runs on every assessment. `target` as for `mode`; `asn` from the
+   * guard's AS look-up.
+   */
+  classify(target: string, ip: string, asn: number | undefined, now: number): SurgeClass {
+    const tg = this.#targets.get(targetKey(target));
     if (tg === undefined || !tg.attack || now - tg.last > this.#s.cooldownMs) return "normal";
     if (asn !== undefined && tg.asns.has(asn)) return "concentrated-network";
     if (tg.ranges.size > 0 && tg.ranges.has(networkOf(ip))) return "concentrated-network";
@@ -274,7 +281,18 @@ export class SurgeDetector {
         const oldest = m.keys().next();
         if (oldest.done !== true) m.delete(oldest.value);
       }
-      a = { first: t, last: t, win: t, pages: 0, assets: 0, surge: 0, flagged: 0 };
+      a = {
+        ip,
+        net: "",
+        asn: -1,
+        first: t,
+        last: t,
+        win: t,
+        pages: 0,
+        assets: 0,
+        surge: 0,
+        flagged: 0,
+      };
       m.set(ip, a);
       return a;
     }
@@ -367,10 +385,9 @@ export class SurgeDetector {
     const fade = 0.5 ** ((steps * this.#s.intervalMs) / this.#s.asMemoryMs);
     tg.asTotal *= fade;
     for (const [n, v] of tg.asBase) tg.asBase.set(n, v * fade);
-    for (const [ip, h] of tg.hits) {
-      const info = as.lookup(ip);
-      if (info === undefined) continue;
-      tg.asBase.set(info.asn, (tg.asBase.get(info.asn) ?? 0) + h);
+    for (const [a, h] of tg.hits) {
+      const asn = this.#locate(a).asn;
+      if (asn >= 0) tg.asBase.set(asn, (tg.asBase.get(asn) ?? 0) + h);
     }
     tg.asTotal += tg.cur;
     if (tg.asBase.size > MAX_AS_BASELINE) {
@@ -411,7 +428,7 @@ export class SurgeDetector {
       at: t,
       tzOffset: e.tzOffset,
       count: 0,
-      reason: `${tg.key} no longer under attack (since ${new Date(tg.since).toISOString()}): back under ${this.#c.end_factor} × its usual rate for ${formatDuration(this.#s.cooldownMs)}`,
+      reason: `${tg.key} no longer under attack (since ${formatTime(tg.since, e.tzOffset)}): back under ${this.#c.end_factor} × its usual rate for ${formatDuration(this.#s.cooldownMs)}`,
       evidence: [],
     });
     tg.attack = false;
@@ -435,35 +452,20 @@ export class SurgeDetector {
   #evaluate(tg: Target, e: Event, out: SurgeFinding[]): void {
     const t = e.time;
     tg.nextEval = t + this.#s.evaluateMs;
-    const as = this.#c.as.enabled ? this.#as : undefined;
-    const nets = new Map<string, { hits: number; addrs: number; fresh: number }>();
-    const asns = new Map<number, { hits: number; addrs: number; fresh: number }>();
+    const nets = new Map<string, NetCount>();
+    const asns = new Map<number, NetCount>();
     const freshSince = tg.since - this.#s.graceMs;
     let total = 0;
-    const count = (ip: string, h: number, distinct: boolean): void => {
+    const count = (a: Addr, h: number, distinct: boolean): void => {
       total += h;
-      const fresh = distinct && (this.#addrs.get(ip)?.first ?? 0) >= freshSince ? 1 : 0;
+      const fresh = distinct && a.first >= freshSince ? 1 : 0;
       const d = distinct ? 1 : 0;
-      const net = networkOf(ip);
-      const n = nets.get(net);
-      if (n === undefined) nets.set(net, { hits: h, addrs: d, fresh });
-      else {
-        n.hits += h;
-        n.addrs += d;
-        n.fresh += fresh;
-      }
-      const asn = as?.lookup(ip)?.asn;
-      if (asn === undefined) return;
-      const m = asns.get(asn);
-      if (m === undefined) asns.set(asn, { hits: h, addrs: d, fresh });
-      else {
-        m.hits += h;
-        m.addrs += d;
-        m.fresh += fresh;
-      }
+      this.#locate(a);
+      tally(nets, a.net, h, d, fresh);
+      if (a.asn >= 0) tally(asns, a.asn, h, d, fresh);
     };
-    for (const [ip, h] of tg.hits) count(ip, h, true);
-    for (const [ip, h] of tg.prev) count(ip, h, !tg.hits.has(ip));
+    for (const [a, h] of tg.hits) count(a, h, true);
+    for (const [a, h] of tg.prev) count(a, h, !tg.hits.has(a));
     if (total === 0) return;
 
     const concentrated: ConcentratedNetwork[] = [];
@@ -480,7 +482,7 @@ export class SurgeDetector {
       }
     }
     const ac = this.#c.as;
-    if (as !== undefined && tg.asTotal >= ac.min_baseline_hits) {
+    if (ac.enabled && this.#as !== undefined && tg.asTotal >= ac.min_baseline_hits) {
       for (const [asn, n] of asns) {
         const baseShare = (tg.asBase.get(asn) ?? 0) / tg.asTotal;
         if (n.hits < ac.min_share * total || n.addrs < ac.min_addresses) continue;
@@ -493,15 +495,8 @@ export class SurgeDetector {
     }
     let covered = 0;
     if (concentrated.length > 0) {
-      const cover = (ip: string, h: number): void => {
-        if (ranges.has(networkOf(ip))) covered += h;
-        else if (asSet.size > 0) {
-          const asn = as?.lookup(ip)?.asn;
-          if (asn !== undefined && asSet.has(asn)) covered += h;
-        }
-      };
-      for (const [ip, h] of tg.hits) cover(ip, h);
-      for (const [ip, h] of tg.prev) cover(ip, h);
+      for (const m of [tg.hits, tg.prev])
+        for (const [a, h] of m) if (ranges.has(a.net) || asSet.has(a.asn)) covered += h;
     }
     concentrated.sort((x, y) => y.share - x.share);
     tg.ranges = ranges;
@@ -514,13 +509,22 @@ export class SurgeDetector {
     });
   }
 
+  /** Finds an address's network and AS once. */
+  #locate(a: Addr): Addr {
+    if (a.net === "") {
+      a.net = networkOf(a.ip);
+      a.asn = this.#as?.lookup(a.ip)?.asn ?? -1;
+    }
+    return a;
+  }
+
   #network(
     tg: Target,
     e: Event,
     out: SurgeFinding[],
     scope: "range" | "as",
     value: string,
-    n: { hits: number; addrs: number; fresh: number },
+    n: NetCount,
     total: number,
     action: Action,
     durationMs: number,
@@ -543,6 +547,29 @@ export class SurgeDetector {
       decision: { action, scope, value, durationMs },
     });
   }
+}
+
+interface NetCount {
+  hits: number;
+  addrs: number;
+  fresh: number;
+}
+
+function tally<K>(m: Map<K, NetCount>, k: K, h: number, d: number, fresh: number): void {
+  const n = m.get(k);
+  if (n === undefined) m.set(k, { hits: h, addrs: d, fresh });
+  else {
+    n.hits += h;
+    n.addrs += d;
+    n.fresh += fresh;
+  }
+}
+
+/** A target as given, or a bare form id as its form target. */
+function targetKey(target: string): SurgeTarget {
+  return target.startsWith("form:") || target.startsWith("route:")
+    ? (target as SurgeTarget)
+    : `form:${target}`;
 }
 
 /** The network an address is judged with: its /24 (IPv4) or /48 (IPv6). */
