@@ -263,6 +263,10 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       send(res, 200, "text/javascript; charset=utf-8", widget);
       return;
     }
+    if (req.method === "GET" && path === "/favicon.ico") {
+      res.writeHead(204).end();
+      return;
+    }
     if (req.method === "GET" && path === "/demo.css") {
       send(res, 200, "text/css; charset=utf-8", css);
       return;
