@@ -98,6 +98,7 @@ describe("AsDatabase on a configured file", () => {
   it("refuses to start on a file it cannot use, naming it", async () => {
     const empty = await put("empty.csv", "# nothing\n", 1000);
     for (const [files, message] of [
+      [[], /no AS data file/],
       [[join(dir, "absent.csv")], /absent\.csv: cannot read it/],
       [[empty], /empty\.csv: no ranges at all/],
     ] as const) {

@@ -8,12 +8,21 @@ import { HostingClassifier, readHostingAsns } from "./hosting.ts";
 import type { AsConfig } from "./networks-config.ts";
 import { runPeriodically, type Periodic } from "./periodic.ts";
 
-/** The `@ip-location-db/asn` package's files: the default source. */
-export const PACKAGE_AS_FILES: readonly string[] = Object.freeze(
-  ["asn-ipv4.csv", "asn-ipv6.csv"].map((f) =>
-    fileURLToPath(import.meta.resolve(`@ip-location-db/asn/${f}`)),
-  ),
-);
+/**
+ * The `@ip-location-db/asn` package's files: the default source. Empty when the package is not
+ * installed, so that a configuration naming its own file works without it.
+ */
+export const PACKAGE_AS_FILES: readonly string[] = Object.freeze(resolvePackageFiles());
+
+function resolvePackageFiles(): string[] {
+  try {
+    return ["asn-ipv4.csv", "asn-ipv6.csv"].map((f) =>
+      fileURLToPath(import.meta.resolve(`@ip-location-db/asn/${f}`)),
+    );
+  } catch {
+    return [];
+  }
+}
 
 export interface AsDatabaseOptions {
   /** CSV files in ip-location-db's format, read in this order (an earlier file wins overlaps). */
@@ -58,7 +67,6 @@ export class AsDatabase implements AsLookup {
   #loading: Promise<AsReloadOutcome> | undefined;
 
   constructor(options: AsDatabaseOptions) {
-    if (options.files.length === 0) throw new Error("AsDatabase needs at least one file");
     this.#files = options.files;
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
@@ -119,6 +127,10 @@ export class AsDatabase implements AsLookup {
   }
 
   async #reload(force: boolean): Promise<AsReloadOutcome> {
+    if (this.#files.length === 0)
+      return this.#failed(
+        "no AS data file: the @ip-location-db/asn package is not installed and no file is configured",
+      );
     const stamp = await this.#stampOf();
     if (!stamp.ok) return this.#failed(stamp.error);
     if (!force && stamp.value === this.#stamp) return { kind: "unchanged" };
