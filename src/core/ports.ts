@@ -121,6 +121,98 @@ export interface DetectionStateRecord {
 }
 
 /**
+ * One account's trust state as stored (src/guard/accounts owns its meaning). Written only
+ * through `writeAccount`, which checks `version` so that two writers never lose each other's step.
+ */
+export interface AccountRecord {
+  readonly id: string;
+  readonly state: string;
+  /** When it entered `state`, ms. */
+  readonly since: number;
+  /** The state machine's other memory (resume state, flags, counters), as JSON. */
+  readonly memory: string;
+  /** The latest time the state accounts for (an event's time, or an expiry), ms. */
+  readonly lastTime: number;
+  /** How many history rows the account has; the next row is numbered `history + 1`. */
+  readonly history: number;
+  /** Starts at 1 with the first write; each write adds one. */
+  readonly version: number;
+  readonly updatedAt: number;
+}
+
+/** One cause applied to an account (an event, a verdict, a decision, an operator's action). */
+export interface AccountCauseRecord {
+  /** Unique per account: a second cause with the same id is a redelivery. */
+  readonly id: string;
+  readonly account: string;
+  /** The canonical cause (`payment.confirmed`), and the type it arrived as (`payments.paid_out`). */
+  readonly cause: string;
+  readonly type: string;
+  /** When it happened (its own time), ms. */
+  readonly time: number;
+  /** The resource it is about (`payment:PM123`), or "". */
+  readonly resource: string;
+  /** Who: the API key's name for operator actions, the service or provider otherwise. */
+  readonly by: string;
+  /** The rest (verdict, reason), as JSON. */
+  readonly detail: string;
+}
+
+/** One line of an account's history: a change of state, or a cause that changed nothing. */
+export interface AccountHistoryRecord {
+  readonly account: string;
+  /** 1, 2, 3… in the order they were recorded. */
+  readonly seq: number;
+  /** The time of the cause (or of the expiry), ms. */
+  readonly at: number;
+  /** The cause's id ("" for time). */
+  readonly event: string;
+  readonly cause: string;
+  readonly from: string;
+  readonly to: string;
+  /** `applied`: the state (or the state it resumes at) moved; `ignored`: nothing moved. */
+  readonly outcome: "applied" | "ignored";
+  readonly reason: string;
+  readonly by: string;
+  readonly recordedAt: number;
+}
+
+export interface AccountWrite {
+  /** The account as it is after this write; its `version` must be `expectedVersion + 1`. */
+  readonly account: AccountRecord;
+  /** The version read before; 0 when the account did not exist. */
+  readonly expectedVersion: number;
+  /** The cause being applied, stored unless its id was seen for this account. */
+  readonly cause?: AccountCauseRecord;
+  readonly history: readonly AccountHistoryRecord[];
+}
+
+/**
+ * `duplicate`: the cause's id was already stored for this account (nothing written).
+ * `conflict`: another writer changed the account since it was read (nothing written; read again).
+ */
+export type AccountWriteOutcome = "ok" | "duplicate" | "conflict";
+
+/** A payment provider's object (customer, mandate, payment) known to belong to an account. */
+export interface AccountLink {
+  readonly provider: string;
+  readonly kind: string;
+  readonly ref: string;
+  readonly account: string;
+  readonly createdAt: number;
+}
+
+/** A webhook event seen once, kept to recognise redeliveries. */
+export interface WebhookEventRecord {
+  readonly provider: string;
+  readonly id: string;
+  readonly receivedAt: number;
+  /** The account it was mapped to, or "" when none. */
+  readonly account: string;
+  readonly outcome: string;
+}
+
+/**
  * Everything that survives a restart. Implemented once with Kysely for SQLite and PostgreSQL;
  * both pass the same contract suite.
  *
@@ -149,6 +241,26 @@ export interface Storage {
   findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
   deleteApiKey(id: string): Promise<boolean>;
+
+  findAccount(id: string): Promise<AccountRecord | undefined>;
+  /** Accounts in `state` that entered it before `sinceBefore` (for the expiry sweep). */
+  listAccounts(query: {
+    readonly state: string;
+    readonly sinceBefore: number;
+    readonly limit: number;
+  }): Promise<AccountRecord[]>;
+  /** Every cause stored for the account, in no particular order. */
+  accountCauses(account: string): Promise<AccountCauseRecord[]>;
+  /** The newest `limit` history lines, newest first. */
+  accountHistory(account: string, limit: number): Promise<AccountHistoryRecord[]>;
+  /** Writes one step atomically (cause, history, account), or nothing: see the outcome. */
+  writeAccount(write: AccountWrite): Promise<AccountWriteOutcome>;
+  /** Stores links; a link already stored keeps its first account. */
+  addAccountLinks(links: readonly AccountLink[]): Promise<void>;
+  findAccountLink(provider: string, kind: string, ref: string): Promise<string | undefined>;
+  /** Records a webhook event; false when this provider's id was recorded before. */
+  addWebhookEvent(event: WebhookEventRecord): Promise<boolean>;
+  hasWebhookEvent(provider: string, id: string): Promise<boolean>;
 }
 
 export interface Checkpoint {

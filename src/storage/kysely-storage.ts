@@ -12,6 +12,12 @@ import {
   type Scope,
 } from "../core/index.ts";
 import type {
+  AccountCauseRecord,
+  AccountHistoryRecord,
+  AccountLink,
+  AccountRecord,
+  AccountWrite,
+  AccountWriteOutcome,
   AlertQuery,
   ApiKeyRecord,
   ApiRole,
@@ -20,10 +26,12 @@ import type {
   DetectionStateRecord,
   SourcePosition,
   Storage,
+  WebhookEventRecord,
 } from "../core/ports.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { BulkWriter, type BulkStatement } from "./bulk-writer.ts";
 import type {
+  AccountsTable,
   AlertsTable,
   Database,
   DecisionsTable,
@@ -37,6 +45,11 @@ const MAX_PARAMETERS = 32_766;
 
 const ORIGINS: readonly Origin[] = Object.freeze(["scenario", "manual", "import", "peer"]);
 const ROLES: readonly ApiRole[] = Object.freeze(["admin", "sensor", "bouncer"]);
+const OUTCOMES: readonly ("applied" | "ignored")[] = Object.freeze(["applied", "ignored"]);
+
+// Thrown inside a transaction to roll it back; recognised by identity, never escapes.
+const ROLLBACK_CONFLICT = new Error("account changed since it was read");
+const ROLLBACK_DUPLICATE = new Error("cause already applied");
 
 export interface KyselyStorageOptions {
   /** Stamps `updated_at` on positions (bookkeeping only; never read back by detection). */
@@ -235,6 +248,199 @@ export class KyselyStorage implements Storage {
     return this.#guard("deleteApiKey", async () => {
       const result = await this.#db.deleteFrom("api_keys").where("id", "=", id).executeTakeFirst();
       return result.numDeletedRows > 0n;
+    });
+  }
+
+  findAccount(id: string): Promise<AccountRecord | undefined> {
+    return this.#guard("findAccount", async () => {
+      const row = await this.#db
+        .selectFrom("accounts")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toAccount(row);
+    });
+  }
+
+  listAccounts(query: {
+    readonly state: string;
+    readonly sinceBefore: number;
+    readonly limit: number;
+  }): Promise<AccountRecord[]> {
+    return this.#guard("listAccounts", async () => {
+      const rows = await this.#db
+        .selectFrom("accounts")
+        .selectAll()
+        .where("state", "=", query.state)
+        .where("since", "<", query.sinceBefore)
+        .orderBy("since")
+        .orderBy("id")
+        .limit(query.limit)
+        .execute();
+      return rows.map(toAccount);
+    });
+  }
+
+  accountCauses(account: string): Promise<AccountCauseRecord[]> {
+    return this.#guard("accountCauses", async () => {
+      const rows = await this.#db
+        .selectFrom("account_causes")
+        .selectAll()
+        .where("account", "=", account)
+        .execute();
+      return rows.map((r) => Object.freeze({ ...r }));
+    });
+  }
+
+  accountHistory(account: string, limit: number): Promise<AccountHistoryRecord[]> {
+    return this.#guard("accountHistory", async () => {
+      const rows = await this.#db
+        .selectFrom("account_history")
+        .selectAll()
+        .where("account", "=", account)
+        .orderBy("seq", "desc")
+        .limit(limit)
+        .execute();
+      return rows.map((r) =>
+        Object.freeze({
+          account: r.account,
+          seq: r.seq,
+          at: r.at,
+          event: r.event,
+          cause: r.cause,
+          from: r.from_state,
+          to: r.to_state,
+          outcome: member(OUTCOMES, r.outcome, "account_history.outcome"),
+          reason: r.reason,
+          by: r.by,
+          recordedAt: r.recorded_at,
+        }),
+      );
+    });
+  }
+
+  writeAccount(write: AccountWrite): Promise<AccountWriteOutcome> {
+    return this.#guard("writeAccount", async () => {
+      const { account: a, expectedVersion, cause, history } = write;
+      if (a.version !== expectedVersion + 1)
+        throw new Error(`account version ${a.version} does not follow ${expectedVersion}`);
+      try {
+        await this.#db.transaction().execute(async (trx) => {
+          // The account row first: on PostgreSQL its update locks the row, so a concurrent
+          // writer waits here, then finds the version moved and backs off.
+          const row = fromAccount(a);
+          const moved =
+            expectedVersion === 0
+              ? await trx
+                  .insertInto("accounts")
+                  .values(row)
+                  .onConflict((oc) => oc.column("id").doNothing())
+                  .executeTakeFirst()
+                  .then((r) => Number(r.numInsertedOrUpdatedRows ?? 0n))
+              : await trx
+                  .updateTable("accounts")
+                  .set(row)
+                  .where("id", "=", a.id)
+                  .where("version", "=", expectedVersion)
+                  .executeTakeFirst()
+                  .then((r) => Number(r.numUpdatedRows));
+          if (moved !== 1) throw ROLLBACK_CONFLICT;
+          if (cause !== undefined) {
+            const inserted = await trx
+              .insertInto("account_causes")
+              .values({ ...cause })
+              .onConflict((oc) => oc.columns(["account", "id"]).doNothing())
+              .executeTakeFirst();
+            if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) throw ROLLBACK_DUPLICATE;
+          }
+          if (history.length > 0)
+            await trx
+              .insertInto("account_history")
+              .values(
+                history.map((h) => ({
+                  account: h.account,
+                  seq: h.seq,
+                  at: h.at,
+                  event: h.event,
+                  cause: h.cause,
+                  from_state: h.from,
+                  to_state: h.to,
+                  outcome: h.outcome,
+                  reason: h.reason,
+                  by: h.by,
+                  recorded_at: h.recordedAt,
+                })),
+              )
+              .execute();
+        });
+      } catch (e) {
+        if (e === ROLLBACK_CONFLICT) return "conflict";
+        if (e === ROLLBACK_DUPLICATE) return "duplicate";
+        throw e;
+      }
+      return "ok";
+    });
+  }
+
+  addAccountLinks(links: readonly AccountLink[]): Promise<void> {
+    return this.#guard("addAccountLinks", async () => {
+      const rows = uniqueBy(links, (l) => `${l.provider}\u0000${l.kind}\u0000${l.ref}`, "first");
+      if (rows.length === 0) return;
+      await this.#db
+        .insertInto("account_links")
+        .values(
+          rows.map((l) => ({
+            provider: l.provider,
+            kind: l.kind,
+            ref: l.ref,
+            account: l.account,
+            created_at: l.createdAt,
+          })),
+        )
+        .onConflict((oc) => oc.columns(["provider", "kind", "ref"]).doNothing())
+        .execute();
+    });
+  }
+
+  findAccountLink(provider: string, kind: string, ref: string): Promise<string | undefined> {
+    return this.#guard("findAccountLink", async () => {
+      const row = await this.#db
+        .selectFrom("account_links")
+        .select("account")
+        .where("provider", "=", provider)
+        .where("kind", "=", kind)
+        .where("ref", "=", ref)
+        .executeTakeFirst();
+      return row?.account;
+    });
+  }
+
+  addWebhookEvent(event: WebhookEventRecord): Promise<boolean> {
+    return this.#guard("addWebhookEvent", async () => {
+      const r = await this.#db
+        .insertInto("webhook_events")
+        .values({
+          provider: event.provider,
+          id: event.id,
+          received_at: event.receivedAt,
+          account: event.account,
+          outcome: event.outcome,
+        })
+        .onConflict((oc) => oc.columns(["provider", "id"]).doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+    });
+  }
+
+  hasWebhookEvent(provider: string, id: string): Promise<boolean> {
+    return this.#guard("hasWebhookEvent", async () => {
+      const row = await this.#db
+        .selectFrom("webhook_events")
+        .select("id")
+        .where("provider", "=", provider)
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row !== undefined;
     });
   }
 
@@ -492,6 +698,32 @@ function toAlert(r: Selectable<AlertsTable>): Alert {
     decisions: Object.freeze(
       jsonArray(r.decisions, "alerts.decisions").filter((d) => typeof d === "string"),
     ),
+  });
+}
+
+function fromAccount(a: AccountRecord): AccountsTable {
+  return {
+    id: a.id,
+    state: a.state,
+    since: a.since,
+    memory: a.memory,
+    last_time: a.lastTime,
+    history: a.history,
+    version: a.version,
+    updated_at: a.updatedAt,
+  };
+}
+
+function toAccount(r: Selectable<AccountsTable>): AccountRecord {
+  return Object.freeze({
+    id: r.id,
+    state: r.state,
+    since: r.since,
+    memory: r.memory,
+    lastTime: r.last_time,
+    history: r.history,
+    version: r.version,
+    updatedAt: r.updated_at,
   });
 }
 

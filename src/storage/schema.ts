@@ -9,6 +9,11 @@ export interface Database {
   source_positions: SourcePositionsTable;
   api_keys: ApiKeysTable;
   detection_state: DetectionStateTable;
+  accounts: AccountsTable;
+  account_causes: AccountCausesTable;
+  account_history: AccountHistoryTable;
+  account_links: AccountLinksTable;
+  webhook_events: WebhookEventsTable;
 }
 
 export interface DecisionsTable {
@@ -63,4 +68,58 @@ export interface DetectionStateTable {
   key: string;
   state: string;
   expires_at: number;
+}
+
+export interface AccountsTable {
+  id: string;
+  state: string;
+  since: number;
+  /** JSON object: the state machine's memory. */
+  memory: string;
+  last_time: number;
+  history: number;
+  version: number;
+  updated_at: number;
+}
+
+export interface AccountCausesTable {
+  account: string;
+  id: string;
+  cause: string;
+  type: string;
+  time: number;
+  resource: string;
+  by: string;
+  /** JSON object. */
+  detail: string;
+}
+
+export interface AccountHistoryTable {
+  account: string;
+  seq: number;
+  at: number;
+  event: string;
+  cause: string;
+  from_state: string;
+  to_state: string;
+  outcome: string;
+  reason: string;
+  by: string;
+  recorded_at: number;
+}
+
+export interface AccountLinksTable {
+  provider: string;
+  kind: string;
+  ref: string;
+  account: string;
+  created_at: number;
+}
+
+export interface WebhookEventsTable {
+  provider: string;
+  id: string;
+  received_at: number;
+  account: string;
+  outcome: string;
 }

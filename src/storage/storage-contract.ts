@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isRempartError, type Alert, type Decision } from "../core/index.ts";
 import type {
+  AccountCauseRecord,
+  AccountHistoryRecord,
+  AccountRecord,
   ApiKeyRecord,
   Checkpoint,
   DetectionStateRecord,
@@ -311,6 +314,106 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         }
       }));
 
+    void it("writes account steps atomically, refusing stale versions and repeated causes", () =>
+      withStorage(async (s) => {
+        const v1 = account({ version: 1, history: 1 });
+        const c1 = cause({ id: "sig-1" });
+        assert.equal(
+          await s.writeAccount({
+            account: v1,
+            expectedVersion: 0,
+            cause: c1,
+            history: [history({ seq: 1, event: "sig-1" })],
+          }),
+          "ok",
+        );
+        assert.deepEqual(await s.findAccount("acct-1"), v1);
+        assert.equal(await s.findAccount("nobody"), undefined);
+        // A second creation of the same account conflicts, and writes nothing.
+        assert.equal(
+          await s.writeAccount({
+            account: { ...v1, state: "active" },
+            expectedVersion: 0,
+            cause: cause({ id: "other" }),
+            history: [history({ seq: 2 })],
+          }),
+          "conflict",
+        );
+        // A cause seen before is a duplicate: the account row is not moved either.
+        const v2 = { ...v1, version: 2, history: 2, state: "active", since: 5_000 };
+        assert.equal(
+          await s.writeAccount({
+            account: v2,
+            expectedVersion: 1,
+            cause: c1,
+            history: [history({ seq: 2 })],
+          }),
+          "duplicate",
+        );
+        assert.deepEqual(await s.findAccount("acct-1"), v1);
+        const c2 = cause({ id: "EV2", cause: "email.confirmed", time: 5_000, by: "« app »" });
+        const h2 = history({ seq: 2, event: "EV2", from: "pending_email", to: "active" });
+        assert.equal(
+          await s.writeAccount({ account: v2, expectedVersion: 1, cause: c2, history: [h2] }),
+          "ok",
+        );
+        assert.equal(
+          await s.writeAccount({ account: v2, expectedVersion: 1, history: [] }),
+          "conflict",
+        );
+        assert.deepEqual(await s.findAccount("acct-1"), v2);
+        assert.deepEqual(
+          (await s.accountCauses("acct-1")).sort((a, b) => a.time - b.time),
+          [c1, c2],
+        );
+        assert.deepEqual(await s.accountHistory("acct-1", 10), [
+          h2,
+          history({ seq: 1, event: "sig-1" }),
+        ]);
+        assert.deepEqual(await s.accountHistory("acct-1", 1), [h2]);
+        assert.deepEqual(await s.accountCauses("nobody"), []);
+      }));
+
+    void it("lists accounts by state entered before a time, oldest first", () =>
+      withStorage(async (s) => {
+        for (const [id, state, since] of [
+          ["a", "pending_email", 3_000],
+          ["b", "pending_email", 1_000],
+          ["c", "active", 1_000],
+          ["d", "pending_email", 9_000],
+        ] as const)
+          await s.writeAccount({
+            account: account({ id, state, since }),
+            expectedVersion: 0,
+            history: [],
+          });
+        const ids = async (limit: number) =>
+          (await s.listAccounts({ state: "pending_email", sinceBefore: 5_000, limit })).map(
+            (a) => a.id,
+          );
+        assert.deepEqual(await ids(10), ["b", "a"]);
+        assert.deepEqual(await ids(1), ["b"]);
+      }));
+
+    void it("keeps the first account of a link, and webhook events once", () =>
+      withStorage(async (s) => {
+        const link = { provider: "gocardless", kind: "customer", ref: "CU1", createdAt: 1 };
+        await s.addAccountLinks([
+          { ...link, account: "first" },
+          { ...link, account: "second" },
+        ]);
+        await s.addAccountLinks([{ ...link, account: "third" }]);
+        await s.addAccountLinks([]);
+        assert.equal(await s.findAccountLink("gocardless", "customer", "CU1"), "first");
+        assert.equal(await s.findAccountLink("gocardless", "mandate", "CU1"), undefined);
+        const ev = { provider: "gocardless", id: "EV1", receivedAt: 1, account: "", outcome: "x" };
+        assert.equal(await s.hasWebhookEvent("gocardless", "EV1"), false);
+        assert.equal(await s.addWebhookEvent(ev), true);
+        assert.equal(await s.addWebhookEvent({ ...ev, outcome: "again" }), false);
+        assert.equal(await s.addWebhookEvent({ ...ev, provider: "hmac:shop" }), true);
+        assert.equal(await s.hasWebhookEvent("gocardless", "EV1"), true);
+      }));
+
     void it("migrates idempotently", () =>
       withStorage(async (s) => {
         await s.addDecisions([decision({ id: "before" })]);
@@ -370,6 +473,51 @@ function position(overrides: Partial<SourcePosition>): SourcePosition {
 
 function state(overrides: Partial<DetectionStateRecord>): DetectionStateRecord {
   return { scenario: "ssh-bf", key: "k", state: "{}", expiresAt: 10_000, ...overrides };
+}
+
+function account(overrides: Partial<AccountRecord>): AccountRecord {
+  return {
+    id: "acct-1",
+    state: "pending_email",
+    since: 1_000,
+    memory: '{"resume":"pending_email"}',
+    lastTime: 1_000,
+    history: 0,
+    version: 1,
+    updatedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+function cause(overrides: Partial<AccountCauseRecord>): AccountCauseRecord {
+  return {
+    id: "c",
+    account: "acct-1",
+    cause: "signup",
+    type: "signup",
+    time: 1_000,
+    resource: "",
+    by: "app",
+    detail: "{}",
+    ...overrides,
+  };
+}
+
+function history(overrides: Partial<AccountHistoryRecord>): AccountHistoryRecord {
+  return {
+    account: "acct-1",
+    seq: 1,
+    at: 1_000,
+    event: "",
+    cause: "signup",
+    from: "unknown",
+    to: "pending_email",
+    outcome: "applied",
+    reason: "signed up",
+    by: "app",
+    recordedAt: 1_700_000_000_000,
+    ...overrides,
+  };
 }
 
 function checkpoint(parts: Partial<Checkpoint>): Checkpoint {

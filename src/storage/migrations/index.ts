@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.ts";
+import { accounts } from "./0002-accounts.ts";
 
 /**
  * Every migration, in order. Names are never renamed or reused: they are recorded in the
@@ -7,6 +8,7 @@ import { initial } from "./0001-initial.ts";
  */
 const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
+  "0002-accounts": accounts,
 });
 
 // In code rather than read from a folder: no dynamic import of paths, and the list ships
