@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   INPUT_INVALID: "a request or event does not match its schema",
   DECISION_REFUSED: "a decision was refused by the safety policy (allowlist, range width)",
   NOT_FOUND: "the requested object does not exist",
+  WEBHOOK_SIGNATURE_INVALID: "a webhook's signature is missing, malformed, stale or wrong",
+  ACCOUNT_TRANSITION_REFUSED: "the account's state has no transition for this operator action",
   UNAUTHORIZED: "the API key is missing or unknown",
   FORBIDDEN: "the API key's role does not allow this operation",
   USAGE: "the command line is not valid",

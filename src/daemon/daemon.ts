@@ -35,6 +35,14 @@ import {
 import { Pipeline, type PipelineOutput } from "./pipeline.ts";
 import { openConfiguredStorage } from "./storage-config.ts";
 import { QueueWatch, readQueue } from "../mail/index.ts";
+import {
+  AccountBook,
+  AccountsConfigSchema,
+  machineOptions,
+  movesAccounts,
+  type AccountsConfig,
+} from "../guard/accounts/index.ts";
+import { WebhookReceiver, type WebhooksConfig } from "../guard/webhooks/index.ts";
 import type { ManualDecision, ManualOutcome, Runtime, RuntimeCounters } from "./runtime.ts";
 
 export interface DaemonOptions {
@@ -43,6 +51,10 @@ export interface DaemonOptions {
   readonly log?: (line: string) => void;
   /** Host addresses never banned; default the machine's interfaces. */
   readonly hostAddresses?: readonly string[];
+  /** Account states (guard.accounts); default AccountsConfigSchema's defaults. */
+  readonly accounts?: AccountsConfig;
+  /** Signed webhooks (guard.webhooks); none when absent. */
+  readonly webhooks?: WebhooksConfig;
 }
 
 interface Pending {
@@ -64,6 +76,9 @@ interface RunningSource {
   stop(): Promise<void>;
   lines(): number;
 }
+
+/** How often accounts left in pending_email are looked at for expiry. */
+const ACCOUNT_SWEEP_MS = 600_000;
 
 /** How soon a live event's consequences are committed. */
 const LIVE_COMMIT_MS = 50;
@@ -95,6 +110,10 @@ export class Daemon implements Runtime {
   #liveCommit: NodeJS.Timeout | undefined;
   #queueWatch: QueueWatch | undefined;
   readonly #listeners = new Set<(d: Decision, kind: "new" | "ended") => void>();
+  /** Accounts' trust states, moved by application events, webhooks and account decisions. */
+  readonly accounts: AccountBook;
+  webhooks: WebhookReceiver | undefined;
+  #accountSweep: NodeJS.Timeout | undefined;
 
   private constructor(
     config: Config,
@@ -102,7 +121,9 @@ export class Daemon implements Runtime {
     pipeline: Pipeline,
     clock: Clock,
     log: (line: string) => void,
+    accounts: AccountBook,
   ) {
+    this.accounts = accounts;
     this.config = config;
     this.storage = storage;
     this.#pipeline = pipeline;
@@ -130,7 +151,19 @@ export class Daemon implements Runtime {
         alert: () => undefined,
       };
       const pipeline = new Pipeline({ ...detection, newId: randomUUID, output });
-      const daemon = new Daemon(config, storage, pipeline, clock, log);
+      const accounts = new AccountBook({
+        storage,
+        machine: machineOptions(options.accounts ?? AccountsConfigSchema.parse({})),
+        newId: randomUUID,
+        now: () => clock.now(),
+      });
+      const daemon = new Daemon(config, storage, pipeline, clock, log, accounts);
+      if (options.webhooks !== undefined)
+        daemon.webhooks = new WebhookReceiver({
+          config: options.webhooks,
+          storage,
+          ingest: (events) => daemon.ingest(events),
+        });
       output.decision = (d) => daemon.#decided(d);
       output.ended = (d, at, why) => daemon.#ended(d, at, why);
       output.alert = (a) => daemon.#pending.alerts.push(a);
@@ -166,6 +199,10 @@ export class Daemon implements Runtime {
     this.#pending.decisions.push(d);
     this.feed.push("added", d, d.createdAt);
     for (const l of this.#listeners) l(d, "new");
+    if (movesAccounts(d))
+      void this.accounts
+        .apply({ kind: "decision", decision: d })
+        .catch((e: unknown) => this.#log(`rempart: account ${d.value}: ${String(e)}`));
   }
 
   #ended(d: Decision, at: number, why: "expired" | "replaced" | "deleted"): void {
@@ -210,6 +247,13 @@ export class Daemon implements Runtime {
         );
     }, 1000);
     this.#timer.unref();
+    // Reads expire accounts lazily; the sweep keeps their history right when nobody reads.
+    this.#accountSweep = setInterval(() => {
+      this.accounts
+        .sweep(this.clock.now())
+        .catch((e: unknown) => this.#log(`rempart: account expiry sweep: ${String(e)}`));
+    }, ACCOUNT_SWEEP_MS);
+    this.#accountSweep.unref();
     this.#lists = startListRefresh(this.config, this, this.#log);
     const qw = this.config.mail.queue_watch;
     if (qw !== undefined) {
@@ -389,6 +433,7 @@ export class Daemon implements Runtime {
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#accountSweep) clearInterval(this.#accountSweep);
     if (this.#liveCommit) clearTimeout(this.#liveCommit);
     await this.#lists?.stop();
     await this.#queueWatch?.stop();
@@ -449,6 +494,7 @@ export class Daemon implements Runtime {
     for (const e of sorted) this.#pipeline.ingest(e);
     this.#lastIngest = this.clock.now();
     await this.commit();
+    await this.accounts.applyEvents(sorted);
   }
 
   listAlerts(query: AlertQuery): Promise<Alert[]> {

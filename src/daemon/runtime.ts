@@ -15,6 +15,8 @@ import type {
   Storage,
 } from "../core/index.ts";
 import type { DecisionFeed, Subject } from "../decisions/index.ts";
+import type { AccountBook } from "../guard/accounts/index.ts";
+import type { WebhookReceiver } from "../guard/webhooks/index.ts";
 import type { GuardService } from "../guard/index.ts";
 
 export interface ManualDecision {
@@ -75,6 +77,10 @@ export interface Runtime {
   readonly feed: DecisionFeed;
   /** The active decisions now. */
   activeDecisions(): readonly Decision[];
+  /** Accounts' trust states (docs/guard-accounts.md); absent on a node that does not keep them. */
+  readonly accounts?: AccountBook | undefined;
+  /** Signed webhooks (GoCardless, generic HMAC); absent when none is configured. */
+  readonly webhooks?: WebhookReceiver | undefined;
   /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */
   readonly guard?: GuardService;
 }

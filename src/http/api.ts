@@ -27,6 +27,9 @@ import {
 import { TrustedProxies } from "./forward-auth.ts";
 import { bigIntToIp, normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
+import type { AccountView as AccountState } from "../guard/accounts/index.ts";
+import type { AccountHistoryRecord } from "../core/ports.ts";
+import type { WebhookOutcome } from "../guard/webhooks/index.ts";
 import type { GuardService, Submission } from "../guard/index.ts";
 import {
   ApiKeyVerifier,
@@ -509,6 +512,49 @@ function handlers(deps: HandlerDeps): Handlers {
       return { status: 200, headers: FORWARD_HEADERS("allow"), body: "" };
     },
 
+    getAccount: async ({ params, query, now }) => {
+      const accounts = accountsOf(runtime);
+      const account = await accounts.get(params.id, now);
+      if (account === undefined)
+        throw new HttpError(404, "NOT_FOUND", `no account ${quote(params.id)} is known`);
+      return json(200, accountView(account, await accounts.history(params.id, query.limit ?? 50)));
+    },
+
+    accountAction: async ({ params, body, caller, now }) => {
+      const accounts = accountsOf(runtime);
+      const outcome = await accounts.apply({
+        kind: "operator",
+        account: params.id,
+        action: body.action,
+        time: now,
+        by: caller?.name ?? "api",
+        reason: body.reason,
+      });
+      if (outcome.kind === "ignored")
+        throw new HttpError(409, "ACCOUNT_TRANSITION_REFUSED", outcome.message);
+      const account = await accounts.get(params.id, now);
+      return json(200, accountView(account!, await accounts.history(params.id, 50)));
+    },
+
+    gocardlessWebhook: async ({ request, now }) =>
+      webhookResponse(
+        await webhooksOf(runtime).gocardless(
+          request.body ?? new Uint8Array(),
+          headerOf(request),
+          now,
+        ),
+      ),
+
+    hmacWebhook: async ({ params, request, now }) =>
+      webhookResponse(
+        await webhooksOf(runtime).hmac(
+          params.name,
+          request.body ?? new Uint8Array(),
+          headerOf(request),
+          now,
+        ),
+      ),
+
     openapi: () => ({ status: 200, headers: JSON_HEADERS, body: openapi() }),
 
     metrics: () => metrics(),
@@ -516,6 +562,52 @@ function handlers(deps: HandlerDeps): Handlers {
 }
 
 const eventProblem = (e: ParseError): string => e.message;
+
+// ── Accounts and webhooks ──────────────────────────────────────────────────────────────────
+
+const accountView = (a: AccountState, history: readonly AccountHistoryRecord[]) => ({
+  account: a.id,
+  state: a.state,
+  since: formatTime(a.since, 0),
+  resume: a.resume,
+  payment_required: a.paymentRequired,
+  expires: a.expiresAt === undefined ? null : formatTime(a.expiresAt, 0),
+  history: history.map((h) => ({
+    seq: h.seq,
+    at: formatTime(h.at, 0),
+    event: h.event,
+    cause: h.cause,
+    from: h.from,
+    to: h.to,
+    outcome: h.outcome,
+    reason: h.reason,
+    by: h.by,
+  })),
+});
+
+function accountsOf(runtime: Runtime): NonNullable<Runtime["accounts"]> {
+  if (runtime.accounts === undefined)
+    throw new HttpError(503, "UNAVAILABLE", "accounts are not kept on this node");
+  return runtime.accounts;
+}
+
+function webhooksOf(runtime: Runtime): NonNullable<Runtime["webhooks"]> {
+  if (runtime.webhooks === undefined)
+    throw new HttpError(404, "NOT_FOUND", "no webhook is configured (guard.webhooks)");
+  return runtime.webhooks;
+}
+
+const headerOf =
+  (request: ApiRequest) =>
+  (name: string): string | undefined => {
+    const v = request.headers?.[name];
+    return typeof v === "string" ? v : v?.[0];
+  };
+
+function webhookResponse(outcome: WebhookOutcome): ApiResponse {
+  if (outcome.ok) return json(200, outcome.summary);
+  throw new HttpError(outcome.status, outcome.code, outcome.message);
+}
 
 // ── Dispatch ───────────────────────────────────────────────────────────────────────────────
 

@@ -214,7 +214,10 @@ const formIdParam = z
   .regex(/^[A-Za-z0-9_./-]{1,128}$/, {
     error: (iss) => `${quote(iss.input)} is not a form id (letters, digits, _ . / -, at most 128)`,
   })
-  .meta({ description: "The form's id, as configured under `guard.forms`.", examples: ["petition"] });
+  .meta({
+    description: "The form's id, as configured under `guard.forms`.",
+    examples: ["petition"],
+  });
 
 /** Most fields one submission may carry, and the longest value. */
 export const MAX_GUARD_FIELDS = 64;
@@ -247,6 +250,64 @@ const GuardSubmission = z.strictObject({
     .max(20_000)
     .optional()
     .meta({ description: "The ALTCHA widget's payload (the form's `altcha` field)." }),
+});
+
+// ── Accounts and webhooks (docs/guard-accounts.md) ───────────────────────────────────────
+
+const ACCOUNT_STATE_NAMES = [
+  "unknown",
+  "pending_email",
+  "email_verified",
+  "pending_payment",
+  "active",
+  "restricted",
+  "suspended",
+  "under_review",
+  "banned",
+  "closed",
+  "expired",
+] as const;
+
+export const AccountHistoryView = z.object({
+  seq: z.number().int(),
+  at: z.string().meta({ description: "ISO 8601 time of the cause (or of the expiry)." }),
+  event: z.string().meta({ description: "The cause's id (the event's, `op:…`, `decision:…`)." }),
+  cause: z.string().meta({ description: "`signup`, `payment.confirmed`, `operator.ban`, …" }),
+  from: z.enum(ACCOUNT_STATE_NAMES),
+  to: z.enum(ACCOUNT_STATE_NAMES),
+  outcome: z.enum(["applied", "ignored"]),
+  reason: z.string(),
+  by: z.string().meta({ description: "The service, provider, guard, clock or API key's name." }),
+});
+
+export const AccountView = z.object({
+  account: z.string(),
+  state: z.enum(ACCOUNT_STATE_NAMES),
+  since: z.string().meta({ description: "ISO 8601 time it entered this state." }),
+  resume: z
+    .enum(ACCOUNT_STATE_NAMES)
+    .meta({ description: "Where `restore` takes it while restricted, suspended, held or banned." }),
+  payment_required: z.boolean(),
+  expires: z
+    .string()
+    .nullable()
+    .meta({ description: "When a `pending_email` account expires by itself; else null." }),
+  history: z.array(AccountHistoryView).meta({ description: "Newest first, at most `limit`." }),
+});
+
+const WebhookSummaryView = z.object({
+  received: z.number().int(),
+  ingested: z.number().int(),
+  duplicates: z.number().int().meta({ description: "Events whose id was seen before." }),
+  unmapped: z.number().int().meta({ description: "Ingested events tied to no account." }),
+});
+
+const accountIdParam = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .meta({ description: "The account's name, as the application reports it (`actor.account`)." }),
 });
 
 // ── The table ──────────────────────────────────────────────────────────────────────────────
@@ -547,6 +608,74 @@ export const ROUTES = {
         description: "The alerts, newest first.",
         schema: z.object({ alerts: z.array(AlertView) }),
       },
+    },
+  },
+  getAccount: {
+    method: "GET",
+    path: "/v1/accounts/:id",
+    summary: "An account's trust state and history",
+    description:
+      "The state the account is in (pending_email, email_verified, pending_payment, active, " +
+      "restricted, suspended, under_review, banned, closed, expired), since when, and its " +
+      "history: every cause applied, the transition it made or why it was ignored. A " +
+      "`pending_email` account past its expiry is expired on read. See docs/guard-accounts.md.",
+    access: ["sensor"],
+    params: accountIdParam,
+    query: z.strictObject({ limit: limitParam(MAX_LIMIT, 50).optional() }),
+    responses: { 200: { description: "The account.", schema: AccountView } },
+  },
+  accountAction: {
+    method: "POST",
+    path: "/v1/accounts/:id/actions",
+    summary: "Review, restore, ban or close an account",
+    description:
+      "An operator's action, recorded in the account's history with the key's name and the " +
+      "reason. `restore` takes a restricted, suspended, held or banned account back where it " +
+      "was. An action the state has no transition for answers 409 ACCOUNT_TRANSITION_REFUSED " +
+      "(and is recorded as ignored).",
+    access: ["admin"],
+    params: accountIdParam,
+    body: z.strictObject({
+      action: z.enum(["review", "restore", "ban", "close"]),
+      reason: z.string().min(1).max(500),
+    }),
+    responses: {
+      200: { description: "Applied: the account as it is now.", schema: AccountView },
+      409: { description: "No transition from its state (ACCOUNT_TRANSITION_REFUSED)." },
+    },
+  },
+  gocardlessWebhook: {
+    method: "POST",
+    path: "/v1/webhooks/gocardless",
+    summary: "GoCardless's webhook",
+    description:
+      "Needs no key: authenticated by `Webhook-Signature`, the hex HMAC-SHA256 of the raw " +
+      "body with the endpoint's secret (`guard.webhooks.gocardless.secret`). The body is " +
+      'GoCardless\'s `{"events": [...]}`. Each event is taken once (by id), tied to an account ' +
+      "through the resource's metadata or a known link, and fed to detection and the account's " +
+      "state as `<resource>.<action>` (`payment.confirmed`). See docs/guard-accounts.md.",
+    access: "public",
+    responses: {
+      200: { description: "Taken (redeliveries too).", schema: WebhookSummaryView },
+      498: { description: "The signature is missing or wrong (WEBHOOK_SIGNATURE_INVALID)." },
+    },
+  },
+  hmacWebhook: {
+    method: "POST",
+    path: "/v1/webhooks/hmac/:name",
+    summary: "A generic HMAC-signed webhook carrying application events",
+    description:
+      "Needs no key: authenticated by an HMAC-SHA256 signature over the raw body (and a " +
+      "timestamp, when configured) as `guard.webhooks.hmac.<name>` says. The body is one " +
+      'application event, an array of them, or `{"events": [...]}`, in the format of ' +
+      "POST /v1/events; each event is taken once (by id). See docs/guard-accounts.md.",
+    access: "public",
+    params: z.strictObject({
+      name: z.string().regex(/^[a-z0-9_-]{1,40}$/, { error: "is not a webhook name" }),
+    }),
+    responses: {
+      200: { description: "Taken (redeliveries too).", schema: WebhookSummaryView },
+      401: { description: "The signature is missing, stale or wrong (WEBHOOK_SIGNATURE_INVALID)." },
     },
   },
   openapi: {

@@ -28,6 +28,14 @@ import {
   type Subject,
 } from "../decisions/index.ts";
 import { DetectionEngine, parseScenarios } from "../detection/index.ts";
+import {
+  AccountBook,
+  AccountsConfigSchema,
+  machineOptions,
+  movesAccounts,
+  type AccountsConfig,
+} from "../guard/accounts/index.ts";
+import { WebhookReceiver, type WebhooksConfig } from "../guard/webhooks/index.ts";
 import { openStorage } from "../storage/index.ts";
 
 /** Three form submissions from one address within a minute: challenge it for an hour. */
@@ -51,9 +59,21 @@ export interface TestRuntime extends Runtime {
   close(): Promise<void>;
 }
 
-export async function createTestRuntime(): Promise<TestRuntime> {
+/** What the guard's account and webhook parts are built with (both runtimes). */
+export interface TestRuntimeOptions {
+  readonly accounts?: AccountsConfig;
+  readonly webhooks?: WebhooksConfig;
+}
+
+export async function createTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
   const clock = new ManualClock(TEST_START);
   const storage: Storage = await openStorage({ kind: "sqlite", path: ":memory:" }, { clock });
+  const accounts = new AccountBook({
+    storage,
+    machine: machineOptions(options.accounts ?? AccountsConfigSchema.parse({})),
+    newId: randomUUID,
+    now: () => clock.now(),
+  });
   const loaded = parseScenarios(SCENARIO, "test-runtime.yaml");
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   const book = new DecisionBook();
@@ -71,6 +91,7 @@ export async function createTestRuntime(): Promise<TestRuntime> {
       decision: (d) => {
         pending.decisions.push(d);
         feed.push("added", d, d.createdAt);
+        if (movesAccounts(d)) void accounts.apply({ kind: "decision", decision: d });
       },
       ended: (d, at, why) => {
         if (why !== "expired") pending.deleted.push({ id: d.id, at });
@@ -93,9 +114,20 @@ export async function createTestRuntime(): Promise<TestRuntime> {
     });
   };
 
+  const ingest = async (events: readonly Event[]): Promise<void> => {
+    const sorted = [...events].sort((a, b) => a.time - b.time);
+    for (const e of sorted) pipeline.ingest(e);
+    await commit();
+    await accounts.applyEvents(sorted);
+  };
+
   return {
     clock,
     storage,
+    accounts,
+    ...(options.webhooks !== undefined && {
+      webhooks: new WebhookReceiver({ config: options.webhooks, storage, ingest }),
+    }),
     check: (subject: Subject) => book.match(subject, clock.now()),
     listDecisions: (query: DecisionQuery) => storage.listDecisions(query),
     async addDecision(wish: ManualDecision): Promise<ManualOutcome> {
@@ -126,10 +158,7 @@ export async function createTestRuntime(): Promise<TestRuntime> {
       await commit();
       return true;
     },
-    async ingest(events: readonly Event[]): Promise<void> {
-      for (const e of [...events].sort((a, b) => a.time - b.time)) pipeline.ingest(e);
-      await commit();
-    },
+    ingest,
     listAlerts: (query: AlertQuery) => storage.listAlerts(query),
     counters(): RuntimeCounters {
       const c = pipeline.counters;
@@ -158,7 +187,7 @@ export async function createTestRuntime(): Promise<TestRuntime> {
  * The daemon's own Runtime (src/daemon/daemon.ts) on SQLite in a temporary directory, with the
  * same scenario, no sources, and a manual clock: the API's tests run against both.
  */
-export async function createDaemonRuntime(): Promise<TestRuntime> {
+export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
   const dir = await mkdtemp(join(tmpdir(), "rempart-http-"));
   await writeFile(join(dir, "form-flood.yaml"), SCENARIO);
   const parsed = ConfigSchema.parse({
@@ -167,10 +196,17 @@ export async function createDaemonRuntime(): Promise<TestRuntime> {
   });
   const config: Config = { ...parsed, sources: [], origin: "test", autodetected: false };
   const clock = new ManualClock(TEST_START);
-  const daemon = await Daemon.open(config, { clock, hostAddresses: [], log: () => undefined });
+  const daemon = await Daemon.open(config, {
+    clock,
+    hostAddresses: [],
+    log: () => undefined,
+    ...options,
+  });
   return {
     clock,
     storage: daemon.storage,
+    accounts: daemon.accounts,
+    ...(daemon.webhooks !== undefined && { webhooks: daemon.webhooks }),
     check: (subject) => daemon.check(subject),
     listDecisions: (query) => daemon.listDecisions(query),
     addDecision: (wish) => daemon.addDecision(wish),
