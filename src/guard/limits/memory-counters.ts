@@ -1,0 +1,259 @@
+import type { Counters } from "../ports.ts";
+import { hllPosition, SlidingSketch } from "./hll.ts";
+import { KeyIndex } from "./key-index.ts";
+
+export interface MemoryCountersOptions {
+  /** The window, ms. It is cut into `slots` slots; counts are exact to one slot. */
+  readonly windowMs: number;
+  /** 1 … 1,000; 10 to 60 is the useful range. */
+  readonly slots: number;
+  /** Keys kept for `hit`, and separately for `distinct`; the least recently used go first. */
+  readonly maxKeys: number;
+  /** Members counted exactly per key before the estimate takes over (default 64). */
+  readonly exactBound?: number;
+  /**
+   * Keys whose distinct count is an estimate, at most (default 1,024); each holds at most
+   * (slots + 1) × 4 KiB. Past it, the key that turned into an estimate longest ago is dropped.
+   */
+  readonly maxSketches?: number;
+}
+
+export interface MemoryCountersStats {
+  readonly keys: number;
+  readonly distinctKeys: number;
+  readonly sketches: number;
+  /** Live keys dropped because `maxKeys` was reached (their counts restart from zero). */
+  readonly evictions: number;
+  readonly expirations: number;
+}
+
+/** A key's distinct members: exact (member → latest slot) until the bound, then a sketch. */
+class DistinctEntry {
+  head = -Infinity;
+  pruned = -Infinity;
+  readonly members = new Map<string, number>();
+  sketch: SlidingSketch | undefined;
+}
+
+/**
+ * Keys swept from the tail per call: more than one, so sweeping outpaces creation. A key goes
+ * once idle for two windows, so a hit that arrives up to a window late still finds its key.
+ */
+const SWEEP = 2;
+
+/**
+ * Sliding-window counters in process memory, the default backend. Each key holds one counter
+ * per slot in a shared typed-array slab, plus the running total, so a hit costs one map look-up
+ * and O(1) arithmetic (O(slots) at most when a key comes back after a long pause). Time is
+ * the `now` passed in, never the wall clock: a replay counts exactly as live did.
+ *
+ * The synchronous `hitSync`/`distinctSync` are the same operations without the promise, for
+ * callers on the hot path that know they hold the memory backend.
+ */
+export class MemoryCounters implements Counters {
+  readonly #slots: number;
+  readonly #slotMs: number;
+  readonly #bound: number;
+  readonly #maxSketches: number;
+  readonly #counts: KeyIndex;
+  #cells = new Uint32Array(0);
+  #head = new Float64Array(0);
+  #total = new Uint32Array(0);
+  readonly #distinct: KeyIndex;
+  readonly #entries: (DistinctEntry | undefined)[] = [];
+  /** Ids holding a sketch, oldest conversion first. */
+  readonly #sketches = new Set<number>();
+
+  constructor(options: MemoryCountersOptions) {
+    const { windowMs, slots, maxKeys } = options;
+    if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 1 || slots > 1000)
+      throw new RangeError("windowMs must be > 0 and slots an integer in 1 … 1000");
+    if (!Number.isInteger(maxKeys) || maxKeys < 1)
+      throw new RangeError("maxKeys must be a positive integer");
+    this.#slots = slots;
+    this.#slotMs = windowMs / slots;
+    this.#bound = options.exactBound ?? 64;
+    this.#maxSketches = options.maxSketches ?? 1024;
+    this.#counts = new KeyIndex(maxKeys, (capacity) => {
+      const cells = new Uint32Array(capacity * slots);
+      cells.set(this.#cells);
+      this.#cells = cells;
+      const head = new Float64Array(capacity);
+      head.set(this.#head);
+      this.#head = head;
+      const total = new Uint32Array(capacity);
+      total.set(this.#total);
+      this.#total = total;
+    });
+    this.#distinct = new KeyIndex(
+      maxKeys,
+      () => undefined,
+      (id) => {
+        const e = this.#entries[id];
+        if (e === undefined) return;
+        e.head = -Infinity;
+        e.pruned = -Infinity;
+        e.members.clear();
+        e.sketch = undefined;
+        this.#sketches.delete(id);
+      },
+    );
+  }
+
+  /** One key's hit; answers its count over the window, this hit included. */
+  hitOne(key: string, now: number): number {
+    const slots = this.#slots;
+    const slot = Math.floor(now / this.#slotMs);
+    this.#counts.sweep(slot - 2 * slots, SWEEP);
+    const id = this.#counts.touch(key, slot);
+    const base = id * slots;
+    const cells = this.#cells;
+    if (this.#counts.fresh) {
+      cells.fill(0, base, base + slots);
+      this.#head[id] = slot;
+      this.#total[id] = 0;
+    } else {
+      const head = this.#head[id]!;
+      if (slot > head) {
+        if (slot - head >= slots) {
+          cells.fill(0, base, base + slots);
+          this.#total[id] = 0;
+        } else {
+          let total = this.#total[id]!;
+          for (let s = head + 1; s <= slot; s++) {
+            const c = base + (s % slots);
+            total -= cells[c]!;
+            cells[c] = 0;
+          }
+          this.#total[id] = total;
+        }
+        this.#head[id] = slot;
+      } else if (slot <= head - slots) {
+        // Later than the window ending at the latest hit: too old to count.
+        return this.#total[id]!;
+      }
+    }
+    cells[base + (slot % slots)]!++;
+    return ++this.#total[id]!;
+  }
+
+  /** One key's count over the window, adding nothing. */
+  countOne(key: string, now: number): number {
+    const id = this.#counts.peek(key);
+    if (id === undefined) return 0;
+    const slots = this.#slots;
+    const slot = Math.floor(now / this.#slotMs);
+    const head = this.#head[id]!;
+    if (slot <= head) return this.#total[id]!;
+    if (slot - head >= slots) return 0;
+    // The window ends later than the latest hit: leave out the slots it has moved past.
+    const base = id * slots;
+    let total = this.#total[id]!;
+    for (let s = head - slots + 1; s <= slot - slots; s++)
+      total -= this.#cells[base + (s % slots)]!;
+    return total;
+  }
+
+  /** `count` without the promise; writes into `out` when given (no allocation). */
+  countSync(keys: readonly string[], now: number, out: number[] = []): number[] {
+    out.length = keys.length;
+    for (let i = 0; i < keys.length; i++) out[i] = this.countOne(keys[i]!, now);
+    return out;
+  }
+
+  count(keys: readonly string[], now: number): Promise<readonly number[]> {
+    return Promise.resolve(this.countSync(keys, now));
+  }
+
+  /** `hit` without the promise; writes into `out` when given (no allocation). */
+  hitSync(keys: readonly string[], now: number, out: number[] = []): number[] {
+    out.length = keys.length;
+    for (let i = 0; i < keys.length; i++) out[i] = this.hitOne(keys[i]!, now);
+    return out;
+  }
+
+  hit(keys: readonly string[], now: number): Promise<readonly number[]> {
+    return Promise.resolve(this.hitSync(keys, now));
+  }
+
+  /** One key's distinct count over the window, `member` included. */
+  distinctOne(key: string, member: string, now: number): number {
+    const slots = this.#slots;
+    const slot = Math.floor(now / this.#slotMs);
+    this.#distinct.sweep(slot - 2 * slots, SWEEP);
+    const id = this.#distinct.touch(key, slot);
+    let e = this.#entries[id];
+    if (e === undefined) this.#entries[id] = e = new DistinctEntry();
+    if (slot > e.head) {
+      // Idle for a whole window: nothing of the sketch is left, so count exactly again.
+      if (e.sketch !== undefined && slot - e.head >= slots) {
+        e.sketch = undefined;
+        this.#sketches.delete(id);
+      }
+      e.head = slot;
+    } else if (slot <= e.head - slots) {
+      return e.sketch?.estimate() ?? e.members.size;
+    }
+    if (e.sketch !== undefined) return e.sketch.add(hllPosition(member), slot);
+    const members = e.members;
+    if (e.head > e.pruned) {
+      const low = e.head - slots;
+      if (members.size > 0) {
+        members.forEach((s, m) => {
+          if (s <= low) members.delete(m);
+        });
+      }
+      e.pruned = e.head;
+    }
+    const seen = members.get(member);
+    if (seen === undefined || slot > seen) members.set(member, slot);
+    if (members.size <= this.#bound) return members.size;
+    return this.#toSketch(id, e);
+  }
+
+  /** `distinct` without the promise; writes into `out` when given (no allocation). */
+  distinctSync(keys: readonly string[], member: string, now: number, out: number[] = []): number[] {
+    out.length = keys.length;
+    for (let i = 0; i < keys.length; i++) out[i] = this.distinctOne(keys[i]!, member, now);
+    return out;
+  }
+
+  distinct(keys: readonly string[], member: string, now: number): Promise<readonly number[]> {
+    return Promise.resolve(this.distinctSync(keys, member, now));
+  }
+
+  /** Nothing to connect: here so the daemon drives both backends alike. */
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stats(): MemoryCountersStats {
+    return {
+      keys: this.#counts.size,
+      distinctKeys: this.#distinct.size,
+      sketches: this.#sketches.size,
+      evictions: this.#counts.evictions + this.#distinct.evictions,
+      expirations: this.#counts.expirations + this.#distinct.expirations,
+    };
+  }
+
+  #toSketch(id: number, e: DistinctEntry): number {
+    if (this.#sketches.size >= this.#maxSketches) {
+      const oldest = this.#sketches.values().next();
+      if (oldest.done !== true) this.#distinct.remove(oldest.value);
+    }
+    const sketch = new SlidingSketch(this.#slots);
+    let estimate = 0;
+    e.members.forEach((s, m) => {
+      estimate = sketch.add(hllPosition(m), s);
+    });
+    e.members.clear();
+    e.sketch = sketch;
+    this.#sketches.add(id);
+    return estimate;
+  }
+}
