@@ -16,4 +16,9 @@ execFileSync(
 cpSync(new URL("src/detection/scenarios/", root), new URL("dist/src/detection/scenarios/", root), {
   recursive: true,
 });
+// The curated list of hosting networks the AS look-up reads at start.
+cpSync(
+  new URL("src/guard/networks/hosting-asns.txt", root),
+  new URL("dist/src/guard/networks/hosting-asns.txt", root),
+);
 writeFileSync(new URL("dist/BUILT", root), `${new Date().toISOString()}\n`);

@@ -40,6 +40,8 @@ export async function runDaemon(config: Config): Promise<number> {
       log(`  ${s.name}: ${"paths" in s ? `${s.type} ${s.paths.join(", ")}` : "journald"}`);
   }
   for (const line of daemon.enforcers()) log(`enforcing: ${line}`);
+  const guard = daemon.guardDescription();
+  if (guard !== undefined) log(`assessing: ${guard} (POST /v1/guard/assess)`);
   log(`enforcing: decisions are served at ${server.url}/v1/check and ${server.url}/v1/decisions`);
   log(
     "           (application events: POST /v1/events; API document: /v1/openapi.json; metrics: /metrics)",

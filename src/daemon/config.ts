@@ -12,6 +12,8 @@ import { formatProblem, loadYamlFile } from "../config/load-yaml.ts";
 import { cidr, duration } from "../config/schemas.ts";
 import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
+import { GuardConfigSchema } from "../guard/compose.ts";
+import { SurgeConfigSchema } from "../guard/surge/index.ts";
 
 
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
@@ -118,6 +120,10 @@ export const ConfigSchema = z.strictObject({
     .default({}),
   /** Lists imported as decisions and kept current (docs/lists.md). */
   lists: ListsSchema,
+  /** Sign-up and form assessment (docs/guard.md). */
+  guard: GuardConfigSchema.prefault({}),
+  /** Surges per form and route, and the under-attack mode (docs/guard-surge.md). */
+  surge: SurgeConfigSchema.prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof ConfigSchema>;

@@ -37,13 +37,20 @@ import { openConfiguredStorage } from "./storage-config.ts";
 import { QueueWatch, readQueue } from "../mail/index.ts";
 import {
   AccountBook,
-  AccountsConfigSchema,
   machineOptions,
   movesAccounts,
   type AccountsConfig,
 } from "../guard/accounts/index.ts";
 import { WebhookReceiver, type WebhooksConfig } from "../guard/webhooks/index.ts";
 import type { ManualDecision, ManualOutcome, Runtime, RuntimeCounters } from "./runtime.ts";
+import {
+  eventFromSubmission,
+  GuardNetworks,
+  startGuard,
+  type GuardService,
+  type RunningGuard,
+} from "../guard/index.ts";
+import type { SurgeDetector } from "../guard/surge/index.ts";
 
 export interface DaemonOptions {
   readonly clock?: Clock;
@@ -109,6 +116,10 @@ export class Daemon implements Runtime {
   #lastIngest = 0;
   #liveCommit: NodeJS.Timeout | undefined;
   #queueWatch: QueueWatch | undefined;
+  #networks: GuardNetworks | undefined;
+  #surge: SurgeDetector | undefined;
+  #guard: RunningGuard | undefined;
+  #guardService: GuardService | undefined;
   readonly #listeners = new Set<(d: Decision, kind: "new" | "ended") => void>();
   /** Accounts' trust states, moved by application events, webhooks and account decisions. */
   readonly accounts: AccountBook;
@@ -138,11 +149,14 @@ export class Daemon implements Runtime {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const storage = await openConfiguredStorage(config);
     try {
+      // The AS data is made before detection (surge detection reads it), loaded at start.
+      const networks = new GuardNetworks(config.guard.networks, config.data_dir, log);
       const detection = await buildDetection(
         config,
         options.hostAddresses ?? hostAddresses(),
         randomUUID,
         { trackChanges: true },
+        { config: config.surge, asLookup: networks.as },
       );
       // The pipeline is built before the daemon that receives its output.
       const output: PipelineOutput = {
@@ -153,14 +167,17 @@ export class Daemon implements Runtime {
       const pipeline = new Pipeline({ ...detection, newId: randomUUID, output });
       const accounts = new AccountBook({
         storage,
-        machine: machineOptions(options.accounts ?? AccountsConfigSchema.parse({})),
+        machine: machineOptions(options.accounts ?? config.guard.accounts),
         newId: randomUUID,
         now: () => clock.now(),
       });
       const daemon = new Daemon(config, storage, pipeline, clock, log, accounts);
-      if (options.webhooks !== undefined)
+      daemon.#networks = networks;
+      daemon.#surge = detection.surge;
+      const webhooks = options.webhooks ?? config.guard.webhooks;
+      if (webhooks.gocardless !== undefined || Object.keys(webhooks.hmac).length > 0)
         daemon.webhooks = new WebhookReceiver({
-          config: options.webhooks,
+          config: webhooks,
           storage,
           ingest: (events) => daemon.ingest(events),
         });
@@ -213,6 +230,7 @@ export class Daemon implements Runtime {
 
   /** Starts reading the configured sources and the expiry timer. */
   async start(): Promise<void> {
+    await this.#startGuard();
     const deps = {
       feed: this.feed,
       book: this.#pipeline.book,
@@ -437,6 +455,10 @@ export class Daemon implements Runtime {
     if (this.#liveCommit) clearTimeout(this.#liveCommit);
     await this.#lists?.stop();
     await this.#queueWatch?.stop();
+    await this.#networks?.stop();
+    await this.#guard
+      ?.stop()
+      .catch((err: unknown) => this.#log(`rempart: stopping the guard: ${String(err)}`));
     for (const s of this.#sources) await s.stop();
     for (const e of this.#enforcers)
       await e
@@ -449,6 +471,51 @@ export class Daemon implements Runtime {
   }
 
   // ── Runtime ──────────────────────────────────────────────────────────────────────────────
+
+  async #startGuard(): Promise<void> {
+    const networks = this.#networks!;
+    const book = this.#pipeline.book;
+    this.#guard = await startGuard(this.config.guard, {
+      dataDir: this.config.data_dir,
+      networks,
+      decisions: (subject, now) => book.match(subject, now),
+      asDecisions: (asn, now) => book.on("as", String(asn), now),
+      ...(this.#surge === undefined ? {} : { surge: this.#surge }),
+      live: true,
+      log: this.#log,
+    });
+    networks.watch(this.clock);
+    const guard = this.#guard.guard;
+    this.#guardService = {
+      // The submission feeds detection as an event, and moves its account, as in replay.
+      assess: async (s) => {
+        const a = await guard.assess(s);
+        this.#ingestLive(eventFromSubmission(s));
+        if (s.account !== undefined)
+          await this.accounts.apply({
+            kind: "verdict",
+            id: s.id,
+            account: s.account,
+            time: s.time,
+            verdict: a.verdict,
+            submission: s.kind,
+          });
+        return a;
+      },
+      challenge: (form, ip, now) => guard.challenge(form, ip, now),
+      token: (form, now) => guard.token(form, now),
+    };
+  }
+
+  /** The guard, once started. */
+  get guard(): GuardService | undefined {
+    return this.#guardService;
+  }
+
+  /** What the guard runs with, for the start-up message. */
+  guardDescription(): string | undefined {
+    return this.#guard?.describe();
+  }
 
   check(subject: Subject): readonly Decision[] {
     return this.#pipeline.book.match(subject, this.clock.now());

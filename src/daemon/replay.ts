@@ -11,7 +11,17 @@ import { buildDetection } from "./compose.ts";
 import type { Config } from "./config.ts";
 import { Pipeline } from "./pipeline.ts";
 import { alertLine, decisionLine, LineWriter, verdictLine } from "./replay-writer.ts";
-import { isAssessed, submissionFromEvent, type GuardService } from "../guard/index.ts";
+import {
+  GuardNetworks,
+  isAssessed,
+  startGuard,
+  submissionFromEvent,
+  type RunningGuard,
+} from "../guard/index.ts";
+
+/** Formats whose events carry addresses worth an AS look-up. */
+const USES_NETWORKS = new Set(["nginx", "apache", "json"]);
+const quiet = (): void => undefined;
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -20,14 +30,11 @@ export interface ReplayOptions {
   readonly year?: number;
   readonly timeZone?: string;
   readonly format?: string;
-  readonly config: Pick<Config, "scenarios" | "policy">;
+  /** With `guard` (and `data_dir`, where the guard's secret is), sign-ups and form posts get verdicts. */
+  readonly config: Pick<Config, "scenarios" | "policy"> &
+    Partial<Pick<Config, "guard" | "surge" | "data_dir">>;
   readonly hostAddresses: readonly string[];
   readonly output: Writable;
-  /**
-   * Builds the guard that answers sign-up and form events (their verdict lines), on the first
-   * such event, over the replay's own decisions. Without it, those events only feed detection.
-   */
-  readonly guard?: (pipeline: Pipeline) => Promise<GuardService>;
   /** Called now and then with the bytes read so far and in all (for a progress bar). */
   readonly progress?: (done: number, total: number) => void;
 }
@@ -77,7 +84,22 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   let seq = 0;
   const newId = (): string => `r${(++seq).toString(36)}`;
-  const detection = await buildDetection(options.config, options.hostAddresses, newId);
+  const cfg = options.config;
+  const dataDir = cfg.data_dir ?? "./data";
+  // The AS data is loaded only for the formats that use it (web logs, application events):
+  // a mail log replays without paying for it.
+  const networks =
+    cfg.guard === undefined ? undefined : new GuardNetworks(cfg.guard.networks, dataDir, quiet);
+  const detection = await buildDetection(
+    cfg,
+    options.hostAddresses,
+    newId,
+    {},
+    {
+      ...(cfg.surge === undefined ? {} : { config: cfg.surge }),
+      ...(networks === undefined ? {} : { asLookup: networks.as }),
+    },
+  );
   const writer = new LineWriter(options.output);
   const pipeline = new Pipeline({
     ...detection,
@@ -89,7 +111,17 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     },
   });
 
-  let guard: GuardService | undefined;
+  let guard: RunningGuard | undefined;
+  const startReplayGuard = (): Promise<RunningGuard> =>
+    startGuard(cfg.guard!, {
+      dataDir,
+      networks: networks!,
+      decisions: (subject, now) => pipeline.book.match(subject, now),
+      asDecisions: (asn, now) => pipeline.book.on("as", String(asn), now),
+      ...(detection.surge === undefined ? {} : { surge: detection.surge }),
+      live: false,
+      log: quiet,
+    });
   const sizes: number[] = [];
   for (const f of options.files) {
     const fh = await open(f, "r").catch((e: unknown) => {
@@ -120,6 +152,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         hint: "use syslog, postfix, dovecot, nginx, apache or json",
       });
     formats[file] = plugin.id;
+    if (networks !== undefined && USES_NETWORKS.has(plugin.id)) await networks.start();
     const parser: LineParser = plugin.create({
       ...(options.year === undefined ? {} : { year: options.year }),
       ...(options.timeZone === undefined ? {} : { timeZone: options.timeZone }),
@@ -144,11 +177,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             const e = events[j]!;
             // The verdict as the live API would have answered at that moment: before the
             // submission itself reaches detection, as live.
-            if (options.guard !== undefined && isAssessed(e)) {
+            if (networks !== undefined && isAssessed(e)) {
               const s = submissionFromEvent(e);
               if (s !== undefined) {
-                guard ??= await options.guard(pipeline);
-                writer.push(verdictLine(e, await guard.assess(s)));
+                guard ??= await startReplayGuard();
+                writer.push(verdictLine(e, await guard.guard.assess(s)));
               }
             }
             pipeline.ingest(e);
@@ -163,6 +196,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     doneBefore += sizes[i]!;
   }
   await writer.flush();
+  await guard?.stop();
   const c = pipeline.counters;
   return {
     lines,

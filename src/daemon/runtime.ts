@@ -82,5 +82,5 @@ export interface Runtime {
   /** Signed webhooks (GoCardless, generic HMAC); absent when none is configured. */
   readonly webhooks?: WebhookReceiver | undefined;
   /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */
-  readonly guard?: GuardService;
+  readonly guard?: GuardService | undefined;
 }

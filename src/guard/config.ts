@@ -31,8 +31,10 @@ export const FormSchema = z.strictObject({
   identities: z.array(z.array(fieldName).min(1).max(8)).max(8).default([]),
   require_token: z.boolean().default(true),
   require_pow: z.boolean().default(true),
-  min_fill: duration.default("3s"),
-  token_max_age: duration.default("2h"),
+  /** Default: `guard.form_token.min_fill`. */
+  min_fill: duration.optional(),
+  /** Default: `guard.form_token.max_age`. */
+  token_max_age: duration.optional(),
   /** The least a Tor exit gets. */
   tor: Verdict.default("challenge"),
   /** The least a hosting network gets at night. */
@@ -96,14 +98,20 @@ function validZone(zone: string): boolean {
   }
 }
 
-function formRules(f: FormConfig): FormRules {
+/** The form token's limits that apply where a form does not set its own. */
+export interface TokenLimits {
+  readonly minFillMs: number;
+  readonly maxAgeMs: number;
+}
+
+function formRules(f: FormConfig, token: TokenLimits): FormRules {
   return Object.freeze({
     kind: f.kind,
     identities: f.identities,
     requireToken: f.require_token,
     requirePow: f.require_pow,
-    minFillMs: parseDuration(f.min_fill)!,
-    tokenMaxAgeMs: parseDuration(f.token_max_age)!,
+    minFillMs: f.min_fill === undefined ? token.minFillMs : parseDuration(f.min_fill)!,
+    tokenMaxAgeMs: f.token_max_age === undefined ? token.maxAgeMs : parseDuration(f.token_max_age)!,
     tor: f.tor,
     hostingAtNight: f.hosting_at_night,
     uniqueEmail: f.unique_email,
@@ -116,7 +124,10 @@ function formRules(f: FormConfig): FormRules {
 }
 
 /** Compiles the section; a policy whose expression does not compile is a configuration error. */
-export function guardOptions(section: GuardSection): GuardOptions {
+export function guardOptions(
+  section: GuardSection,
+  token: TokenLimits = { minFillMs: 3000, maxAgeMs: 2 * 3_600_000 },
+): GuardOptions {
   const policies: GuardPolicy[] = section.policies.map((p, i) => {
     const r = compileFilter(p.when);
     if (!r.ok)
@@ -129,8 +140,8 @@ export function guardOptions(section: GuardSection): GuardOptions {
   });
   return {
     thresholds: section.thresholds,
-    defaults: formRules(section.defaults),
-    forms: new Map(Object.entries(section.forms).map(([id, f]) => [id, formRules(f)])),
+    defaults: formRules(section.defaults, token),
+    forms: new Map(Object.entries(section.forms).map(([id, f]) => [id, formRules(f, token)])),
     policies,
   };
 }

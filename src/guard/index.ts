@@ -17,6 +17,14 @@ export type {
 export { GuardSectionSchema, guardOptions, nightTest, type GuardSection } from "./config.ts";
 export { Guard, WEIGHTS, stronger, type GuardOptions, type GuardParts } from "./guard.ts";
 export { eventFromSubmission, isAssessed, submissionFromEvent } from "./submission.ts";
+export {
+  GuardConfigSchema,
+  GuardNetworks,
+  startGuard,
+  type GuardConfig,
+  type GuardDeps,
+  type RunningGuard,
+} from "./compose.ts";
 
 import type { Assessment, IssuedToken, PowChallenge, Submission } from "./ports.ts";
 

@@ -1,0 +1,150 @@
+/**
+ * Builds the guard from its configuration: the same for the daemon and for replay. Creating
+ * does no I/O; `GuardNetworks.start` loads the AS data and the Tor copy, `startGuard` reads the
+ * secret, the lists and opens the stores (Redis when configured).
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { parseDuration, type Clock, type Decision } from "../core/index.ts";
+import { AccountsConfigSchema } from "./accounts/index.ts";
+import { GuardSectionSchema, guardOptions, nightTest } from "./config.ts";
+import { createEmailSignals, EmailSignalsConfigSchema, normalizeEmail } from "./email/index.ts";
+import { Guard, type GuardParts } from "./guard.ts";
+import { CountersConfigSchema, createCounters } from "./limits/index.ts";
+import {
+  AsDatabase,
+  NetworksConfigSchema,
+  TorExits,
+  type NetworksConfig,
+} from "./networks/index.ts";
+import type { Periodic } from "./networks/index.ts";
+import {
+  createAltchaPow,
+  deriveGuardKeys,
+  loadGuardSecret,
+  openOnceStore,
+  PowConfigSchema,
+} from "./pow/index.ts";
+import { createFingerprint } from "./text/index.ts";
+import { WebhooksConfigSchema } from "./webhooks/index.ts";
+import { createFormTokens, FormTokenConfigSchema, formTokenLimits } from "./token/index.ts";
+
+/** The whole `guard` section: the judgement's own keys and each signal provider's. */
+export const GuardConfigSchema = GuardSectionSchema.extend({
+  pow: PowConfigSchema.prefault({}),
+  form_token: FormTokenConfigSchema.prefault({}),
+  networks: NetworksConfigSchema.prefault({}),
+  email: EmailSignalsConfigSchema.prefault({}),
+  counters: CountersConfigSchema.prefault({}),
+  accounts: AccountsConfigSchema.prefault({}),
+  webhooks: WebhooksConfigSchema.prefault({}),
+});
+export type GuardConfig = z.infer<typeof GuardConfigSchema>;
+
+/**
+ * The AS data and the Tor exits, made before detection (surge detection reads the AS) and
+ * loaded by `start` (look-ups answer nothing until then).
+ */
+export class GuardNetworks {
+  readonly as: AsDatabase;
+  readonly tor: TorExits;
+  readonly #config: NetworksConfig;
+  #started: Promise<void> | undefined;
+  readonly #watches: Periodic[] = [];
+
+  constructor(config: NetworksConfig, dataDir: string, log: (line: string) => void) {
+    this.#config = config;
+    this.as = AsDatabase.fromConfig(config.as, log);
+    this.tor = TorExits.fromConfig(config.tor, { dataDir, log });
+  }
+
+  /** Loads once, however often it is called. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      await this.as.start();
+      await this.tor.start();
+    })();
+    return this.#started;
+  }
+
+  /** Live only: reload the AS file when it changes, download the Tor list on schedule. */
+  watch(clock: Clock): void {
+    this.#watches.push(this.as.watch(this.#config.as.refresh), this.tor.watch(clock));
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.#watches.splice(0)) await w.stop();
+  }
+}
+
+export interface GuardDeps {
+  readonly dataDir: string;
+  readonly networks: GuardNetworks;
+  /** Active decisions on a subject, and on an AS. */
+  readonly decisions: GuardParts["decisions"];
+  readonly asDecisions: (asn: number, now: number) => readonly Decision[];
+  readonly surge?: GuardParts["surge"];
+  /** Live: MX look-ups run. Replay: they do not (today's DNS says nothing of old events). */
+  readonly live: boolean;
+  readonly log: (line: string) => void;
+}
+
+export interface RunningGuard {
+  readonly guard: Guard;
+  /** One line for the start-up message. */
+  describe(): string;
+  stop(): Promise<void>;
+}
+
+export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<RunningGuard> {
+  const secretFile = config.pow.secret_file ?? join(deps.dataDir, "guard.key");
+  // Replay writes nothing: without a secret on disk, nothing it reads was signed with one.
+  const secret =
+    deps.live || config.pow.secret !== undefined || existsSync(secretFile)
+      ? await loadGuardSecret(config.pow, deps.dataDir)
+      : randomBytes(32);
+  const keys = deriveGuardKeys(secret);
+  const redisUrl = config.counters.redis_url;
+  const once = await openOnceStore(config.pow, redisUrl);
+  const email = await createEmailSignals(config.email);
+  const onError = (e: Error): void => deps.log(`rempart: guard counters: ${e.message}`);
+  const short = createCounters(config.counters, parseDuration(config.windows.short)!, { onError });
+  const long = createCounters(config.counters, parseDuration(config.windows.long)!, { onError });
+  await Promise.all([short.start(), long.start()]);
+  await deps.networks.start();
+  // Fingerprints are keyed so that a name cannot be guessed back from its hash; the key comes
+  // from the guard's secret, the same on every node and in replay.
+  const fingerprintKey = createHmac("sha256", secret).update("rempart fingerprint").digest("hex");
+  const parts: GuardParts = {
+    pow: createAltchaPow(config.pow, secret, once.store),
+    tokens: createFormTokens(config.form_token, keys),
+    as: deps.networks.as,
+    tor: deps.networks.tor,
+    disposable: email.disposable,
+    ...(deps.live && email.mx !== undefined ? { mx: email.mx } : {}),
+    short,
+    long,
+    decisions: deps.decisions,
+    asDecisions: deps.asDecisions,
+    ...(deps.surge === undefined ? {} : { surge: deps.surge }),
+    fingerprint: createFingerprint(fingerprintKey),
+    normalizeEmail: (a) => {
+      const r = normalizeEmail(a);
+      return r.ok ? r.value : undefined;
+    },
+    isNight: nightTest(config.night),
+  };
+  const guard = new Guard(parts, guardOptions(config, formTokenLimits(config.form_token)));
+  return {
+    guard,
+    describe: () =>
+      `guard: ${Object.keys(config.forms).length} form(s) configured, counters in ${config.counters.backend}, ` +
+      `proof-of-work store in ${config.pow.store}${deps.networks.tor.enabled ? ", Tor exit list" : ""}`,
+    async stop() {
+      email.close();
+      await Promise.all([short.close(), long.close(), once.close()]);
+    },
+  };
+}
