@@ -1,0 +1,216 @@
+/**
+ * The guard's counters: CPU per key for `hit` (7 keys a call) and `distinct` (3 keys a call)
+ * with 100k and 1M live keys in memory, and the heap each key costs; then, when
+ * REMPART_TEST_REDIS_URL is set, Redis calls/s and latency over loopback with N calls in flight.
+ *
+ *   node --expose-gc bench/guard-limits.ts [memory|redis|all=all]
+ */
+import { randomBytes } from "node:crypto";
+import { createClient } from "redis";
+import { MemoryCounters, RedisCounters } from "../src/guard/limits/index.ts";
+
+const what = process.argv[2] ?? "all";
+const gc = (globalThis as { gc?: () => void }).gc;
+const T0 = 1_700_000_000_000;
+const WINDOW = 3_600_000;
+const SLOTS = 20;
+
+const cpuNs = (run: () => void): number => {
+  const start = process.cpuUsage();
+  run();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) * 1000;
+};
+
+/** The JS heap plus the typed arrays' buffers, which live outside it. */
+const heap = (): number => {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
+/** `n` distinct keys shaped like the guard's (address, /24, AS, domain, fingerprint, form). */
+function keys(n: number): string[] {
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    switch (i % 7) {
+      case 0:
+        out[i] = `ip:${10 + (i >>> 24)}.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`;
+        break;
+      case 1:
+        out[i] = `ip24:${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}.0`;
+        break;
+      case 2:
+        out[i] = `ip64:2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::`;
+        break;
+      case 3:
+        out[i] = `as:${64_512 + i}`;
+        break;
+      case 4:
+        out[i] = `edom:d${i}.example`;
+        break;
+      case 5:
+        out[i] = `fp:name:${i.toString(36).padStart(12, "0")}`;
+        break;
+      default:
+        out[i] = `form:f${i}`;
+    }
+  }
+  return out;
+}
+
+function memory(live: number): void {
+  const before = heap();
+  const all = keys(live);
+  const withStrings = heap();
+  const c = new MemoryCounters({ windowMs: WINDOW, slots: SLOTS, maxKeys: live });
+  // Spread over the first half of the window, so every key stays live.
+  const spread = WINDOW / 2 / live;
+  for (let i = 0; i < live; i++) c.hitOne(all[i]!, T0 + i * spread);
+  const filled = heap();
+  const now0 = T0 + WINDOW / 2;
+
+  const calls = 200_000;
+  const batch = new Array<string>(7);
+  const out: number[] = [];
+  let x = 12345;
+  const hitNs = cpuNs(() => {
+    for (let n = 0; n < calls; n++) {
+      for (let k = 0; k < 7; k++) {
+        x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+        batch[k] = all[x % live]!;
+      }
+      c.hitSync(batch, now0 + n, out);
+    }
+  });
+  const asyncNs = cpuNs(() => {
+    for (let n = 0; n < calls / 4; n++) void c.hit(batch, now0 + calls + n);
+  });
+
+  // Distinct: a third of the keys get a few members each; a few fingerprints go past the bound.
+  const d = new MemoryCounters({ windowMs: WINDOW, slots: SLOTS, maxKeys: live });
+  const dBefore = heap();
+  const dKeys = Math.floor(live / 3);
+  for (let i = 0; i < dKeys; i++) d.distinctOne(all[i]!, `192.0.2.${i & 255}`, T0 + i * spread);
+  const dFilled = heap();
+  const members = Array.from({ length: 4096 }, (_, i) => `198.51.${i >>> 8}.${i & 255}`);
+  const triple = new Array<string>(3);
+  const distinctNs = cpuNs(() => {
+    for (let n = 0; n < calls; n++) {
+      for (let k = 0; k < 3; k++) {
+        x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+        // One call in 50 goes to one of 20 hot fingerprints that pass the bound.
+        triple[k] = n % 50 === 0 ? `fp:hot:${x % 20}` : all[x % dKeys]!;
+      }
+      d.distinctSync(triple, members[x & 4095]!, now0 + n, out);
+    }
+  });
+  const round = (v: number): number => Math.round(v);
+  console.log(
+    JSON.stringify({
+      backend: "memory",
+      live_keys: live,
+      slots: SLOTS,
+      hit_ns_per_key: round(hitNs / calls / 7),
+      hit_7_keys_us: +(hitNs / calls / 1000).toFixed(2),
+      hit_async_ns_per_call: round(asyncNs / (calls / 4)),
+      heap_bytes_per_key_counters: round((filled - withStrings) / live),
+      heap_bytes_per_key_strings: round((withStrings - before) / live),
+      distinct_ns_per_key: round(distinctNs / calls / 3),
+      distinct_3_keys_us: +(distinctNs / calls / 1000).toFixed(2),
+      heap_bytes_per_distinct_key_1_member: round((dFilled - dBefore) / dKeys),
+      stats: c.stats(),
+      distinct_stats: d.stats(),
+    }),
+  );
+}
+
+async function redis(url: string): Promise<void> {
+  const prefix = `rempart-bench:${randomBytes(4).toString("hex")}:`;
+  const c = new RedisCounters({ url, keyPrefix: prefix, windowMs: WINDOW, slots: SLOTS });
+  await c.start();
+  const all = keys(100_000);
+  const seconds = 3;
+  for (const [kind, inFlight] of [
+    ["hit", 1],
+    ["hit", 8],
+    ["hit", 32],
+    ["hit", 128],
+    ["distinct", 32],
+  ] as const) {
+    const latencies: number[] = [];
+    const stopAt = performance.now() + seconds * 1000;
+    let x = 99;
+    let n = 0;
+    const worker = async (): Promise<void> => {
+      while (performance.now() < stopAt) {
+        const size = kind === "hit" ? 7 : 3;
+        const batch = new Array<string>(size);
+        for (let k = 0; k < size; k++) {
+          x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0;
+          batch[k] = all[x % all.length]!;
+        }
+        const t = performance.now();
+        const now = T0 + n++;
+        if (kind === "hit") await c.hit(batch, now);
+        else await c.distinct(batch, `198.51.100.${x & 255}`, now);
+        latencies.push(performance.now() - t);
+      }
+    };
+    const cpu = process.cpuUsage();
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    const used = process.cpuUsage(cpu);
+    latencies.sort((a, b) => a - b);
+    const at = (q: number): number =>
+      +latencies[Math.floor(q * (latencies.length - 1))]!.toFixed(3);
+    console.log(
+      JSON.stringify({
+        backend: "redis",
+        call: kind === "hit" ? "hit 7 keys" : "distinct 3 keys",
+        in_flight: inFlight,
+        calls_per_s: Math.round(latencies.length / seconds),
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        node_cpu_us_per_call: Math.round((used.user + used.system) / latencies.length),
+      }),
+    );
+  }
+  await c.close();
+  const client = createClient({ url });
+  client.on("error", () => undefined);
+  await client.connect();
+  let bytes = 0;
+  let sampled = 0;
+  for (const key of all.slice(0, 700)) {
+    const used = await client.memoryUsage(`${prefix}c:${key}`);
+    if (used !== null) {
+      bytes += used;
+      sampled++;
+    }
+  }
+  let deleted = 0;
+  for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (batch.length > 0) deleted += await client.del(batch);
+  }
+  await client.close();
+  console.log(
+    JSON.stringify({
+      backend: "redis",
+      memory_usage_bytes_per_counter_key: Math.round(bytes / Math.max(1, sampled)),
+      sampled,
+      keys_deleted: deleted,
+    }),
+  );
+}
+
+if (gc === undefined) console.error("run with --expose-gc for the heap figures");
+if (what === "memory" || what === "all") {
+  memory(100_000);
+  memory(1_000_000);
+}
+if (what === "redis" || what === "all") {
+  const url = process.env["REMPART_TEST_REDIS_URL"];
+  if (url === undefined || url === "") console.error("REMPART_TEST_REDIS_URL unset: no Redis run");
+  else await redis(url);
+}
