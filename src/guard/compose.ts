@@ -51,11 +51,13 @@ export class GuardNetworks {
   readonly as: AsDatabase;
   readonly tor: TorExits;
   readonly #config: NetworksConfig;
+  readonly #log: (line: string) => void;
   #started: Promise<void> | undefined;
   readonly #watches: Periodic[] = [];
 
   constructor(config: NetworksConfig, dataDir: string, log: (line: string) => void) {
     this.#config = config;
+    this.#log = log;
     this.as = AsDatabase.fromConfig(config.as, log);
     this.tor = TorExits.fromConfig(config.tor, { dataDir, log });
   }
@@ -65,6 +67,11 @@ export class GuardNetworks {
     this.#started ??= (async () => {
       await this.as.start();
       await this.tor.start();
+      // A local list is read now (replay reads no URL: it would be today's list anyway).
+      if (this.#config.tor.file !== undefined) {
+        const r = await this.tor.refresh(Date.now());
+        if (r.outcome === "failed") this.#log(`rempart: Tor exit list: ${r.message ?? "failed"}`);
+      }
     })();
     return this.#started;
   }
