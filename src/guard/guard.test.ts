@@ -135,7 +135,8 @@ void describe("the guard", () => {
     const { guard } = setup(PETITION);
     const bare = without(person(), "token", "altcha");
     const a = await guard.assess(bare);
-    assert.notEqual(a.verdict, "allow");
+    assert.equal(a.verdict, "challenge", "asked to do the page's work, not held for an e-mail");
+    assert.ok(a.challenge !== undefined);
     assert.ok(a.reasons.includes("token-missing") && a.reasons.includes("pow-missing"));
     assert.ok(a.score >= 0.6, `score ${a.score}`);
   });

@@ -394,6 +394,11 @@ export class Guard {
           : score >= thresholds.challenge
             ? "challenge"
             : "allow";
+    // A post that did none of the page's work (no valid token, no solution) is asked to do it
+    // before anything is held for an e-mail: holding it would send a confirmation mail to
+    // whatever address a script made up (90,000 of them in seed 004).
+    if (verdict === "verify" && seen.token?.ok !== true && seen.pow?.ok !== true)
+      verdict = "challenge";
     verdict = stronger(verdict, seen.floor);
     const matched: string[] = [];
     if (policies.length > 0) {
