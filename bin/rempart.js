@@ -14,9 +14,12 @@ function buildIsFresh() {
   const stamp = at("../dist/BUILT");
   if (!existsSync(stamp)) return false;
   const built = statSync(stamp).mtimeMs;
-  const src = at("../src/");
-  for (const name of readdirSync(src, { recursive: true })) {
-    if (statSync(src + name).mtimeMs > built) return false;
+  for (const dir of ["../src/", "../clients/js/src/"]) {
+    const root = at(dir);
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root, { recursive: true })) {
+      if (statSync(root + name).mtimeMs > built) return false;
+    }
   }
   return true;
 }
