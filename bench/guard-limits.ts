@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
+import { formatDuration } from "../src/core/index.ts";
 import { MemoryCounters, RedisCounters } from "../src/guard/limits/index.ts";
 
 const what = process.argv[2] ?? "all";
@@ -183,7 +184,7 @@ async function redis(url: string): Promise<void> {
   let bytes = 0;
   let sampled = 0;
   for (const key of all.slice(0, 700)) {
-    const used = await client.memoryUsage(`${prefix}c:${key}`);
+    const used = await client.memoryUsage(`${prefix}${formatDuration(WINDOW)}/${SLOTS}:c:${key}`);
     if (used !== null) {
       bytes += used;
       sampled++;

@@ -69,6 +69,21 @@ if (skip !== undefined || url === undefined) {
   void describe("RedisCounters", () => {
     const prefix = `rempart-test:${randomBytes(6).toString("hex")}:`;
 
+    void it("keeps counters over different windows apart under one prefix", async () => {
+      const short = new RedisCounters({ url, keyPrefix: prefix, windowMs: 60_000, slots: 20 });
+      const long = new RedisCounters({ url, keyPrefix: prefix, windowMs: 86_400_000, slots: 24 });
+      try {
+        const t = 1_700_000_000_000;
+        await short.hit(["ip:192.0.2.1"], t);
+        assert.deepEqual(await long.hit(["ip:192.0.2.1"], t + 120_000), [1]);
+        assert.deepEqual(await short.count(["ip:192.0.2.1"], t + 120_000), [0]);
+        assert.deepEqual(await long.count(["ip:192.0.2.1"], t + 120_000), [1]);
+      } finally {
+        await Promise.all([short.close(), long.close()]);
+        await dropPrefix(url, prefix);
+      }
+    });
+
     void it("keeps one hash per counter key and one set per distinct key, under the prefix", async () => {
       const c = new RedisCounters({ url, keyPrefix: prefix, windowMs: 60_000, slots: 20 });
       const client = createClient({ url });
@@ -78,12 +93,9 @@ if (skip !== undefined || url === undefined) {
         await c.hit(["ip:192.0.2.1", "as:64500"], 1_700_000_000_000);
         await c.distinct(["fp:a"], "192.0.2.1", 1_700_000_000_000);
         const keys = (await client.keys(`${prefix}*`)).sort();
-        assert.deepEqual(keys, [
-          `${prefix}c:as:64500`,
-          `${prefix}c:ip:192.0.2.1`,
-          `${prefix}d:fp:a`,
-        ]);
-        const ttl = await client.pTTL(`${prefix}c:as:64500`);
+        const ns = `${prefix}1m/20:`;
+        assert.deepEqual(keys, [`${ns}c:as:64500`, `${ns}c:ip:192.0.2.1`, `${ns}d:fp:a`]);
+        const ttl = await client.pTTL(`${ns}c:as:64500`);
         assert.ok(ttl > 60_000 && ttl <= 63_000, `TTL ${ttl} is not window + one slot`);
       } finally {
         await c.close();

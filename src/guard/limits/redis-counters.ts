@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
 import { createClient } from "redis";
-import { RempartError } from "../../core/index.ts";
+import { formatDuration, RempartError } from "../../core/index.ts";
 import type { Counters } from "../ports.ts";
 import { COUNT_SCRIPT, DISTINCT_SCRIPT, HIT_SCRIPT } from "./redis-scripts.ts";
 
 export interface RedisCountersOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
   readonly url: string;
-  /** Put before every key (default `rempart:`), so several uses share one database. */
+  /**
+   * Put before every key (default `rempart:`), then the window's shape (`1h/20:`), so that
+   * several uses and several windows share one database.
+   */
   readonly keyPrefix?: string;
   readonly windowMs: number;
   readonly slots: number;
@@ -75,7 +78,8 @@ export class RedisCounters implements Counters {
     if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 1 || slots > 1000)
       throw new RangeError("windowMs must be > 0 and slots an integer in 1 … 1000");
     this.#where = redactUrl(options.url);
-    this.#prefix = options.keyPrefix ?? "rempart:";
+    // The window's shape is part of every key: counters over other windows never mix.
+    this.#prefix = `${options.keyPrefix ?? "rempart:"}${formatDuration(windowMs)}/${slots}:`;
     this.#slots = slots;
     this.#slotMs = windowMs / slots;
     this.#ttl = String(Math.ceil(windowMs + this.#slotMs));
