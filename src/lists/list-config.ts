@@ -1,10 +1,7 @@
 import { z } from "zod";
+import { duration } from "../config/schemas.ts";
 import { ACTIONS, parseDuration } from "../core/index.ts";
 import { LIST_FORMAT_NAMES } from "./formats/index.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "30s", "10m", "4h", "7d"',
-});
 
 /** One imported list in the configuration (`lists:`). */
 export const ListSourceSchema = z

@@ -3,11 +3,8 @@
  * 127.0.0.x code each kind of decision is published with. Checked without I/O, compiled once.
  */
 import { z } from "zod";
-import { ACTIONS, parseDuration, type Action } from "../../core/index.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "30s", "10m", "4h"',
-});
+import { duration } from "../../config/schemas.ts";
+import { ACTIONS, type Action } from "../../core/index.ts";
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/i;
 const hostname = z

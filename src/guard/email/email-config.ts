@@ -3,14 +3,11 @@
  * look-up's bounds. Checked without I/O; `createEmailSignals` does the reading at start.
  */
 import { z } from "zod";
+import { duration } from "../../config/schemas.ts";
 import { parseDuration } from "../../core/index.ts";
 import { DisposableDomains } from "./disposable-domains.ts";
 import { DnsMxChecker, type MxResolver } from "./mx-checker.ts";
 import { asciiDomain } from "./normalize-email.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "300ms", "10m", "1h"',
-});
 
 const domain = z.string().refine((s) => asciiDomain(s.trim()) !== undefined, {
   message: "expected a domain name such as mailinator.com",

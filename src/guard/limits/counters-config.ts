@@ -4,14 +4,11 @@
  * `start` to connect).
  */
 import { z } from "zod";
+import { duration } from "../../config/schemas.ts";
 import { parseDuration } from "../../core/index.ts";
 import type { Counters } from "../ports.ts";
 import { MemoryCounters } from "./memory-counters.ts";
 import { RedisCounters } from "./redis-counters.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "100ms", "1s"',
-});
 
 export const CountersConfigSchema = z
   .strictObject({

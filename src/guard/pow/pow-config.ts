@@ -5,15 +5,12 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { duration } from "../../config/schemas.ts";
 import { parseDuration } from "../../core/index.ts";
 import { ALTCHA_ALGORITHMS, AltchaPow, POW_DEFAULTS } from "./altcha-pow.ts";
 import { deriveGuardKeys, loadOrCreateSecret, parseSecret } from "./guard-secret.ts";
 import { MemoryOnceStore, type OnceStore } from "./once-store.ts";
 import { connectRedisOnceStore } from "./redis-once-store.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "30s", "10m", "4h"',
-});
 
 export const PowConfigSchema = z
   .strictObject({

@@ -1,11 +1,8 @@
 /** The `surge` configuration section: what a surge is, and what the under-attack mode does. */
 import { z } from "zod";
-import { parseDuration } from "../../core/index.ts";
+import { duration } from "../../config/schemas.ts";
 import { DEFAULT_STATIC_EXTENSIONS, ROUTE_PATTERN } from "./route.ts";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "30s", "10m", "4h", "7d"',
-});
 const share = z.number().min(0).max(1);
 const action = z.enum(["challenge", "ban", "throttle"]);
 

@@ -3,13 +3,10 @@
  * set its own (a one-field newsletter form is filled faster than a sign-up).
  */
 import { z } from "zod";
+import { duration } from "../../config/schemas.ts";
 import { parseDuration } from "../../core/index.ts";
 import type { GuardKeys } from "../pow/index.ts";
 import { FormTokens, HONEYPOT_NAMES } from "./form-tokens.ts";
-
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'expected a duration such as "3s", "10m", "2h"',
-});
 
 export const FormTokenConfigSchema = z.strictObject({
   /** Oldest token accepted: a form left open longer must be reloaded. */
