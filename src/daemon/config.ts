@@ -15,7 +15,6 @@ import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
 import { SurgeConfigSchema } from "../guard/surge/index.ts";
 
-
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
 
 const FileSourceSchema = z.strictObject({
