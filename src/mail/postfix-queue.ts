@@ -50,6 +50,9 @@ function run(command: string, args: readonly string[], input?: string): Promise<
           ),
         );
     });
+    // A tool that exits without reading its input (postqueue -j) closes the pipe: that EPIPE
+    // is not a failure (the exit code says whether it worked), and must not crash the process.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input ?? "");
   });
 }
