@@ -5,7 +5,7 @@
  * campaign, the targets, the reasons behind the misses and the replay's speed; exits 1 when a
  * target is missed.
  *
- *   node bench/guard-petition.ts [--real 30000] [--scale 1] [--seed 4] [--dir bench/out/guard-petition]
+ *   node bench/guard-petition.ts [--real 30000] [--scale 1] [--seed 4] [--config recommended|docs] [--dir bench/out/guard-petition]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -31,12 +31,14 @@ const { values } = parseArgs({
     real: { type: "string", default: "30000" },
     scale: { type: "string", default: "1" },
     seed: { type: "string", default: "4" },
+    config: { type: "string", default: "recommended" },
     dir: { type: "string", default: "bench/out/guard-petition" },
   },
 });
 const real = Number(values.real);
 const scale = Number(values.scale);
 const seed = Number(values.seed);
+const variant = values.config === "docs" ? "docs" : "recommended";
 const dir = resolve(values.dir);
 await mkdir(join(dir, "data"), { recursive: true });
 const events = join(dir, "petition.jsonl");
@@ -48,13 +50,13 @@ const genStart = performance.now();
 const browser = guardBrowser({ secret: BENCH_SECRET, rnd: prng(seed + 1000) });
 const written = await writePetition(events, truthFile, { real, scale, seed, browser });
 const genSeconds = (performance.now() - genStart) / 1000;
-await writeFile(config, benchConfig(join(dir, "data")));
+await writeFile(config, benchConfig(join(dir, "data"), undefined, variant));
 
 const run = await replayVerdicts(events, config, out);
 const truth = await readTruth(truthFile);
 const s = score(truth, run.verdicts);
 const targets = petitionTargets(s);
-const command = `node bench/guard-petition.ts --real ${real} --scale ${scale} --seed ${seed}`;
+const command = `node bench/guard-petition.ts --real ${real} --scale ${scale} --seed ${seed} --config ${variant}`;
 process.stdout.write(
   `## Petition replay (${command})\n\n` +
     `${written.events} events (${s.real.n} real signers, ${s.abuse.n} fakes); generated in ${genSeconds.toFixed(1)} s; ` +

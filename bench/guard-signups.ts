@@ -6,7 +6,7 @@
  * campaign, the targets, the reasons behind the misses and the replay's speed; exits 1 when a
  * target is missed.
  *
- *   node bench/guard-signups.ts [--real 1500] [--scale 1] [--seed 1] [--dir bench/out/guard-signups]
+ *   node bench/guard-signups.ts [--real 1500] [--scale 1] [--seed 1] [--config recommended|docs] [--dir bench/out/guard-signups]
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -20,6 +20,7 @@ import {
   readTruth,
   replayVerdicts,
   score,
+  SIGNUP_MISSES,
   signupTargets,
   table,
   targetLines,
@@ -32,12 +33,14 @@ const { values } = parseArgs({
     real: { type: "string", default: "1500" },
     scale: { type: "string", default: "1" },
     seed: { type: "string", default: "1" },
+    config: { type: "string", default: "recommended" },
     dir: { type: "string", default: "bench/out/guard-signups" },
   },
 });
 const real = Number(values.real);
 const scale = Number(values.scale);
 const seed = Number(values.seed);
+const variant = values.config === "docs" ? "docs" : "recommended";
 const dir = resolve(values.dir);
 await mkdir(join(dir, "data"), { recursive: true });
 const events = join(dir, "signups.jsonl");
@@ -50,13 +53,13 @@ const genStart = performance.now();
 const browser = guardBrowser({ secret: BENCH_SECRET, rnd: prng(seed + 1000) });
 const written = await writeSignups(events, truthFile, tor, { real, scale, seed, browser });
 const genSeconds = (performance.now() - genStart) / 1000;
-await writeFile(config, benchConfig(join(dir, "data"), tor));
+await writeFile(config, benchConfig(join(dir, "data"), tor, variant));
 
 const run = await replayVerdicts(events, config, out);
 const truth = await readTruth(truthFile);
-const s = score(truth, run.verdicts);
+const s = score(truth, run.verdicts, SIGNUP_MISSES);
 const targets = signupTargets(s);
-const command = `node bench/guard-signups.ts --real ${real} --scale ${scale} --seed ${seed}`;
+const command = `node bench/guard-signups.ts --real ${real} --scale ${scale} --seed ${seed} --config ${variant}`;
 process.stdout.write(
   `## Sign-ups replay (${command})\n\n` +
     `${written.events} events, ${written.assessed} sign-ups (${s.real.n} real, ${s.abuse.n} scripted); generated in ${genSeconds.toFixed(1)} s; ` +

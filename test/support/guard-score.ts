@@ -83,10 +83,21 @@ export interface Scores {
   /** Real, and abuse (fake or scripted), over every campaign. */
   readonly real: CampaignScore;
   readonly abuse: CampaignScore;
+  readonly rule: MissRule;
 }
 
-const isMiss = (truth: Truth["truth"], v: Verdict | "missing"): boolean =>
-  truth === "real" ? v !== "allow" : v === "allow" || v === "missing";
+/** Whether a verdict stops the abuse: for a petition anything but allow; for sign-ups, verify or deny. */
+export type Caught = (v: Verdict | "missing") => boolean;
+export const notAllowed: Caught = (v) => v !== "allow" && v !== "missing";
+export const heldOrDenied: Caught = (v) => v === "verify" || v === "deny";
+
+/** What counts as a miss: abuse not caught; a real person asked for more (petition) or denied (sign-ups). */
+export interface MissRule {
+  readonly caught: Caught;
+  readonly realMiss: Caught;
+}
+export const PETITION_MISSES: MissRule = { caught: notAllowed, realMiss: (v) => v !== "allow" };
+export const SIGNUP_MISSES: MissRule = { caught: heldOrDenied, realMiss: (v) => v === "deny" };
 
 function empty(campaign: string, truth: Truth["truth"]): CampaignScore {
   return {
@@ -99,11 +110,11 @@ function empty(campaign: string, truth: Truth["truth"]): CampaignScore {
   };
 }
 
-function add(s: CampaignScore, t: Truth, v: VerdictLine | undefined): void {
+function add(s: CampaignScore, t: Truth, v: VerdictLine | undefined, o: MissRule): void {
   const verdict = v?.verdict ?? "missing";
   s.n++;
   s.by[verdict]++;
-  if (isMiss(t.truth, verdict)) {
+  if (t.truth === "real" ? o.realMiss(verdict) : !o.caught(verdict)) {
     if (s.missIds.length < 5) s.missIds.push(t.id);
     for (const r of v?.reasons ?? ["(no verdict line)"])
       s.missReasons.set(r, (s.missReasons.get(r) ?? 0) + 1);
@@ -113,7 +124,11 @@ function add(s: CampaignScore, t: Truth, v: VerdictLine | undefined): void {
 }
 
 /** Joins verdicts and truth. An event without a verdict line counts as `missing` (a bug). */
-export function score(truth: readonly Truth[], verdicts: ReadonlyMap<string, VerdictLine>): Scores {
+export function score(
+  truth: readonly Truth[],
+  verdicts: ReadonlyMap<string, VerdictLine>,
+  rule: MissRule = PETITION_MISSES,
+): Scores {
   const byCampaign = new Map<string, CampaignScore>();
   const real = empty("all real", "real");
   const abuse = empty("all abuse", truth.find((t) => t.truth !== "real")?.truth ?? "fake");
@@ -121,13 +136,13 @@ export function score(truth: readonly Truth[], verdicts: ReadonlyMap<string, Ver
     let s = byCampaign.get(t.campaign);
     if (s === undefined) byCampaign.set(t.campaign, (s = empty(t.campaign, t.truth)));
     const v = verdicts.get(t.id);
-    add(s, t, v);
-    add(t.truth === "real" ? real : abuse, t, v);
+    add(s, t, v, rule);
+    add(t.truth === "real" ? real : abuse, t, v, rule);
   }
   const campaigns = [...byCampaign.values()].sort((a, b) =>
     a.truth === b.truth ? b.n - a.n : a.truth === "real" ? -1 : 1,
   );
-  return { campaigns, real, abuse };
+  return { campaigns, real, abuse, rule };
 }
 
 export const pct = (part: number, whole: number): number =>
@@ -149,14 +164,18 @@ export function table(s: Scores): string {
 export function missReport(s: Scores, top = 6): string {
   const out: string[] = [];
   for (const c of s.campaigns) {
-    const misses = c.truth === "real" ? c.n - c.by.allow : c.by.allow + c.by.missing;
+    const caught = VERDICTS.reduce((a, v) => a + (s.rule.caught(v) ? c.by[v] : 0), 0);
+    const misses =
+      c.truth === "real"
+        ? VERDICTS.reduce((a, v) => a + (s.rule.realMiss(v) ? c.by[v] : 0), 0)
+        : c.n - caught;
     if (misses === 0) continue;
     const reasons = [...c.missReasons.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([r, n]) => `${r} ${n}`)
       .join(", ");
-    const what = c.truth === "real" ? "asked for more" : "let through";
+    const what = c.truth === "real" ? "missed" : "let through";
     out.push(
       `- ${c.campaign}: ${misses} ${what}; reasons: ${reasons || "none"}; e.g. ${c.missIds.join(" ")}`,
     );
@@ -215,13 +234,34 @@ export function signupTargets(s: Scores): Target[] {
 /** The bench's guard secret: fixed, so the generated tokens and solutions verify in replay. */
 export const BENCH_SECRET = "5e1f0c2a9b7d4e6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
 
+/** Which guard configuration a bench replays with. */
+export type BenchVariant = "docs" | "recommended";
+
 /**
- * The configuration the benchmarks replay with: the guard as docs/guard.md recommends it for a
- * petition and a sign-up form, the bench's secret, and the generated Tor exit list.
+ * The configuration the benchmarks replay with, the bench's secret and the generated Tor exit
+ * list. `docs`: the example of docs/guard.md as it stands. `recommended`: what the benchmarks
+ * show a petition and a paid sign-up need (bench/guard-accuracy.md): a petition's identity is
+ * the signer's name only (short comments such as "Bravo" are shared by many real people), and
+ * a sign-up is held until its e-mail is confirmed or its payment clears (seed 001: nothing
+ * local tells a scripted sign-up through a residential proxy or a real bank account from a
+ * person; the payment does).
  */
-export function benchConfig(dataDir: string, torFile?: string): string {
+export function benchConfig(
+  dataDir: string,
+  torFile?: string,
+  variant: BenchVariant = "recommended",
+): string {
   const tor =
     torFile === undefined ? "" : `\n  networks:\n    tor: { file: ${JSON.stringify(torFile)} }`;
+  const identities =
+    variant === "docs" ? "[[first_name, last_name], [comment]]" : "[[first_name, last_name]]";
+  const held =
+    variant === "docs"
+      ? ""
+      : `
+    - name: signups-held-until-paid
+      when: 'type == "signup"'
+      verdict: verify`;
   return `data_dir: ${JSON.stringify(dataDir)}
 guard:
   pow: { secret: "${BENCH_SECRET}" }${tor}
@@ -229,7 +269,7 @@ guard:
   forms:
     petition:
       kind: form.submit
-      identities: [[first_name, last_name], [comment]]
+      identities: ${identities}
       unique_email: true
       email_weight: 0.5
       tor: challenge
@@ -243,6 +283,6 @@ guard:
   policies:
     - name: hosting-signups-at-night
       when: 'type == "signup" && fields.hosting && fields.night'
-      verdict: verify
+      verdict: verify${held}
 `;
 }

@@ -69,40 +69,95 @@ export interface PetitionOptions {
   readonly browser?: Browser;
 }
 
-const COMMENTS = [
-  "Boycottons Amazon pour Noël !",
-  "Soutenons nos libraires et nos commerces de proximité.",
-  "Je signe pour mes enfants.",
-  "Les petits commerces ont besoin de nous.",
-  "Noël sans Amazon, évidemment.",
-  "Enfin une pétition utile",
-  "Je suis libraire, merci pour cette initiative.",
-  "Achetons local !",
-  "Amazon ne paie pas ses impôts en France.",
-  "Pour des conditions de travail dignes dans les entrepôts.",
+/** Short comments many people write, word for word. */
+const SHORT_COMMENTS = [
   "Bravo",
-  "👍",
-  "Signé et partagé.",
-  "Support from Belgium!",
-  "Solidarité avec les commerçants",
-  "On peut très bien s'en passer.",
-  "Il était temps.",
-  "Je n'ai jamais commandé sur Amazon et je ne commencerai pas.",
-  "Pour l'emploi local",
   "Merci !",
-  "Greetings from Berlin, same fight here.",
-  "Les indépendants d'abord",
-  "Ma librairie de quartier m'a tout trouvé.",
-  "Et pourquoi pas toute l'année ?",
+  "👍",
+  "Signé.",
+  "Oui !",
+  "Boycott !",
+  "+1",
+  "Bien sûr",
+  "Merci",
+  "Bravo !",
+] as const;
+/** Pieces of longer comments: people say the same things, rarely with the same words. */
+const OPENERS = [
+  "",
+  "",
+  "",
+  "Je signe car ",
+  "Évidemment : ",
+  "Pour moi, ",
+  "Franchement, ",
+  "Parce que ",
+  "Simple : ",
+  "Je pense que ",
+] as const;
+const BODIES = [
+  "il faut soutenir nos libraires",
+  "les petits commerces ont besoin de nous",
+  "Amazon ne paie pas ses impôts en France",
+  "les conditions de travail dans les entrepôts sont indignes",
+  "on peut très bien s'en passer",
+  "acheter local fait vivre nos villes",
+  "mes enfants méritent un autre modèle",
+  "je suis libraire et je vois la différence",
+  "le commerce de proximité crée des emplois",
+  "la livraison gratuite a un coût caché",
+  "je n'ai jamais commandé chez eux",
+  "la concurrence est déloyale",
+  "Noël doit rester une fête locale",
+  "les indépendants d'abord",
+  "c'est une question de justice fiscale",
+  "l'écologie commence par nos achats",
+  "ma librairie de quartier m'a tout trouvé",
+  "il était temps d'agir",
+  "je veux des centres-villes vivants",
+  "the same fight goes on in my country",
+] as const;
+const CLOSERS = [
+  "",
+  "",
+  ".",
+  " !",
+  "...",
+  ". Merci pour l'initiative.",
+  ". Partagé autour de moi.",
+  ", et toute l'année.",
+  " 🙂",
+  ". Courage !",
+] as const;
+const PLACES = [
+  "Rennes",
+  "Lyon",
+  "Brest",
+  "Nantes",
+  "Lille",
+  "Grenoble",
+  "Montreuil",
+  "Bayonne",
+  "Nancy",
+  "Rouen",
+  "Tours",
+  "Arles",
+  "Liège",
+  "Genève",
 ] as const;
 
-/** What real people write: mostly nothing; otherwise a sentence, often with a personal twist. */
+/** What real people write: mostly nothing; a short word now and then; otherwise their own sentence. */
 function comment(rnd: Rnd): string {
   const r = rnd();
   if (r < 0.78) return "";
-  const c = pick(rnd, COMMENTS);
-  if (r < 0.92) return c;
-  return `${c} ${pick(rnd, ["Ma commune", "Mon village", "Ici à", "Depuis"])} ${pick(rnd, ["Rennes", "Lyon", "Brest", "Nantes", "Lille", "Grenoble", "Montreuil", "Bayonne", "Nancy", "Rouen", "Tours", "Arles"])}.`;
+  if (r < 0.86) return pick(rnd, SHORT_COMMENTS);
+  const opener = pick(rnd, OPENERS);
+  let body = pick(rnd, BODIES);
+  if (rnd() < 0.4) body += ` et ${pick(rnd, BODIES)}`;
+  let text = opener === "" ? body[0]!.toUpperCase() + body.slice(1) : opener + body;
+  text += pick(rnd, CLOSERS);
+  if (rnd() < 0.2) text += ` (${pick(rnd, PLACES)})`;
+  return text;
 }
 
 /** An address pool: each call answers the address one more signer uses. */

@@ -237,7 +237,7 @@ export function signupPlan(options: SignupOptions = {}): SignupLog {
     } else if (r < 0.97) {
       campaign = "real-vpn";
       ip = nets.v4(rnd, pick(rnd, HOSTING));
-    } else if (r < 0.99) {
+    } else if (r < 0.995) {
       campaign = "real-morocco";
       ip = nets.v4(rnd, pick(rnd, MOROCCO));
     } else {
