@@ -2,7 +2,7 @@
  * Ports: the interfaces the rest of Rempart implements. `core` depends on nothing in the
  * project; plugins implement these; `daemon` composes them.
  */
-import type { Action, Alert, Decision, Scope } from "./decision.ts";
+import type { Action, Alert, AlertEvidence, Decision, Scope } from "./decision.ts";
 import type { Event } from "./event.ts";
 import type { Result } from "./result.ts";
 
@@ -299,4 +299,42 @@ export interface Enforcer {
   /** Applies changes in order (deltas). A rejection makes the daemon resync later. */
   apply(changes: readonly DecisionChange[]): Promise<void>;
   stop(): Promise<void>;
+}
+
+// ── Detectors ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * What a detector found: an alert about `scope`/`value`, and maybe the decision it asks for.
+ * Scenario triggers become findings too, so both reach the policy through one path.
+ */
+export interface Finding {
+  /** The scenario or detector that found it: the alert's and the decision's `scenario`. */
+  readonly name: string;
+  /** What the alert is about. */
+  readonly scope: Scope;
+  readonly value: string;
+  /** Event time and its offset (the event that made it fire). */
+  readonly at: number;
+  readonly tzOffset: number;
+  readonly count: number;
+  /** One line for a person: what was seen, against what. */
+  readonly reason: string;
+  readonly evidence: readonly AlertEvidence[];
+  /** The decision wished for; the policy may still refuse or merge it. None: an alert only. */
+  readonly decision?: {
+    readonly action: Action;
+    readonly scope: Scope;
+    readonly value: string;
+    /** Automatic decisions always expire. */
+    readonly durationMs: number;
+  };
+}
+
+/**
+ * A detector besides the scenario engine (surge detection, say). Called synchronously for every
+ * event, in order, after the engine; it reads time only from the events and pushes what it
+ * found into `out`. It must not throw on any event and must keep its memory bounded.
+ */
+export interface Detector {
+  process(e: Event, out: Finding[]): void;
 }

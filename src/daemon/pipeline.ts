@@ -4,15 +4,16 @@
  */
 import {
   RecentKeys,
-  type Action,
   type Alert,
-  type AlertEvidence,
   type Decision,
+  type Detector,
   type Event,
-  type Scope,
+  type Finding,
 } from "../core/index.ts";
 import type { DecisionBook, DecisionPolicy } from "../decisions/index.ts";
 import type { DetectionEngine, Trigger } from "../detection/index.ts";
+
+export type { Detector, Finding } from "../core/index.ts";
 
 /** Where the pipeline's results go (the replay stream, the checkpoint, the enforcers). */
 export interface PipelineOutput {
@@ -30,42 +31,6 @@ export interface PipelineCounters {
   refused: number;
   merged: number;
   byType: Record<string, number>;
-}
-
-/**
- * What a detector found: an alert about `scope`/`value`, and maybe the decision it asks for.
- * Scenario triggers become findings too, so both reach the policy through one path.
- */
-export interface Finding {
-  /** The scenario or detector that found it: the alert's and the decision's `scenario`. */
-  readonly name: string;
-  /** What the alert is about. */
-  readonly scope: Scope;
-  readonly value: string;
-  /** Event time and its offset (the event that made it fire). */
-  readonly at: number;
-  readonly tzOffset: number;
-  readonly count: number;
-  /** One line for a person: what was seen, against what. */
-  readonly reason: string;
-  readonly evidence: readonly AlertEvidence[];
-  /** The decision wished for; the policy may still refuse or merge it. None: an alert only. */
-  readonly decision?: {
-    readonly action: Action;
-    readonly scope: Scope;
-    readonly value: string;
-    /** Automatic decisions always expire. */
-    readonly durationMs: number;
-  };
-}
-
-/**
- * A detector besides the scenario engine (surge detection, say). Called synchronously for every
- * event, in order, after the engine; it reads time only from the events and pushes what it
- * found into `out`. It must not throw on any event and must keep its memory bounded.
- */
-export interface Detector {
-  process(e: Event, out: Finding[]): void;
 }
 
 const EXPIRY_STEP_MS = 10_000;

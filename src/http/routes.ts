@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ACTIONS, SCOPES, parseDuration } from "../core/index.ts";
 import type { ApiRole } from "../core/ports.ts";
+import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
 import { normalizeIp, parseCidr } from "../net/index.ts";
 
 /**
@@ -254,27 +255,13 @@ const GuardSubmission = z.strictObject({
 
 // ── Accounts and webhooks (docs/guard-accounts.md) ───────────────────────────────────────
 
-const ACCOUNT_STATE_NAMES = [
-  "unknown",
-  "pending_email",
-  "email_verified",
-  "pending_payment",
-  "active",
-  "restricted",
-  "suspended",
-  "under_review",
-  "banned",
-  "closed",
-  "expired",
-] as const;
-
 export const AccountHistoryView = z.object({
   seq: z.number().int(),
   at: z.string().meta({ description: "ISO 8601 time of the cause (or of the expiry)." }),
   event: z.string().meta({ description: "The cause's id (the event's, `op:…`, `decision:…`)." }),
   cause: z.string().meta({ description: "`signup`, `payment.confirmed`, `operator.ban`, …" }),
-  from: z.enum(ACCOUNT_STATE_NAMES),
-  to: z.enum(ACCOUNT_STATE_NAMES),
+  from: z.enum(ACCOUNT_STATES),
+  to: z.enum(ACCOUNT_STATES),
   outcome: z.enum(["applied", "ignored"]),
   reason: z.string(),
   by: z.string().meta({ description: "The service, provider, guard, clock or API key's name." }),
@@ -282,10 +269,10 @@ export const AccountHistoryView = z.object({
 
 export const AccountView = z.object({
   account: z.string(),
-  state: z.enum(ACCOUNT_STATE_NAMES),
+  state: z.enum(ACCOUNT_STATES),
   since: z.string().meta({ description: "ISO 8601 time it entered this state." }),
   resume: z
-    .enum(ACCOUNT_STATE_NAMES)
+    .enum(ACCOUNT_STATES)
     .meta({ description: "Where `restore` takes it while restricted, suspended, held or banned." }),
   payment_required: z.boolean(),
   expires: z

@@ -6,7 +6,7 @@
  * Synchronous, time read only from the events (replay equals live), memory bounded by the
  * configured caps. Its state is not checkpointed: after a restart the baselines learn again.
  */
-import type { Action, AlertEvidence, Event, Scope } from "../../core/index.ts";
+import type { Action, Event, Finding } from "../../core/index.ts";
 import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
 import type { AsLookup } from "../ports.ts";
@@ -41,23 +41,8 @@ export interface SurgeMode {
  */
 export type SurgeClass = "normal" | "concentrated-network" | "under-attack";
 
-/** Structurally the pipeline's `Finding` (src/daemon/pipeline.ts), which this module may not import. */
-export interface SurgeFinding {
-  readonly name: string;
-  readonly scope: Scope;
-  readonly value: string;
-  readonly at: number;
-  readonly tzOffset: number;
-  readonly count: number;
-  readonly reason: string;
-  readonly evidence: readonly AlertEvidence[];
-  readonly decision?: {
-    readonly action: Action;
-    readonly scope: Scope;
-    readonly value: string;
-    readonly durationMs: number;
-  };
-}
+/** What the detector reports: the pipeline's `Finding` (src/core/ports.ts). */
+export type SurgeFinding = Finding;
 
 /** Name of the alerts and decisions this detector raises. */
 export const SURGE_NAME = "surge";
