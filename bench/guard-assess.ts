@@ -27,6 +27,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { DecisionBook } from "../src/decisions/index.ts";
 import { GuardConfigSchema, GuardNetworks, startGuard } from "../src/guard/compose.ts";
 import type { Submission } from "../src/guard/ports.ts";
 import {
@@ -339,8 +340,7 @@ async function inProcess(n: number): Promise<{
     const running = await startGuard(config, {
       dataDir: dir,
       networks,
-      decisions: () => [],
-      asDecisions: () => [],
+      book: new DecisionBook(),
       live: true,
       log,
     });

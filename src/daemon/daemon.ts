@@ -474,12 +474,10 @@ export class Daemon implements Runtime {
 
   async #startGuard(): Promise<void> {
     const networks = this.#networks!;
-    const book = this.#pipeline.book;
     this.#guard = await startGuard(this.config.guard, {
       dataDir: this.config.data_dir,
       networks,
-      decisions: (subject, now) => book.match(subject, now),
-      asDecisions: (asn, now) => book.on("as", String(asn), now),
+      book: this.#pipeline.book,
       ...(this.#surge === undefined ? {} : { surge: this.#surge }),
       live: true,
       log: this.#log,

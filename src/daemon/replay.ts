@@ -116,8 +116,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     startGuard(cfg.guard!, {
       dataDir,
       networks: networks!,
-      decisions: (subject, now) => pipeline.book.match(subject, now),
-      asDecisions: (asn, now) => pipeline.book.on("as", String(asn), now),
+      book: pipeline.book,
       ...(detection.surge === undefined ? {} : { surge: detection.surge }),
       live: false,
       log: quiet,

@@ -7,7 +7,8 @@ import { createHmac, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { parseDuration, type Clock, type Decision } from "../core/index.ts";
+import { parseDuration, type Clock } from "../core/index.ts";
+import type { DecisionBook } from "../decisions/index.ts";
 import { AccountsConfigSchema } from "./accounts/index.ts";
 import { GuardSectionSchema, guardOptions, nightTest } from "./config.ts";
 import { createEmailSignals, EmailSignalsConfigSchema, normalizeEmail } from "./email/index.ts";
@@ -89,9 +90,8 @@ export class GuardNetworks {
 export interface GuardDeps {
   readonly dataDir: string;
   readonly networks: GuardNetworks;
-  /** Active decisions on a subject, and on an AS. */
-  readonly decisions: GuardParts["decisions"];
-  readonly asDecisions: (asn: number, now: number) => readonly Decision[];
+  /** The active decisions: on a subject (address, ranges, account, e-mail), and on an AS. */
+  readonly book: Pick<DecisionBook, "match" | "on">;
   readonly surge?: GuardParts["surge"];
   /** Live: MX look-ups run. Replay: they do not (today's DNS says nothing of old events). */
   readonly live: boolean;
@@ -119,7 +119,13 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
   const onError = (e: Error): void => deps.log(`rempart: guard counters: ${e.message}`);
   const short = createCounters(config.counters, parseDuration(config.windows.short)!, { onError });
   const long = createCounters(config.counters, parseDuration(config.windows.long)!, { onError });
-  await Promise.all([short.start(), long.start()]);
+  // Redis out of reach at start does not stop the daemon: its client keeps trying, and until it
+  // answers the guard assesses without counts (reason `counters-unavailable`).
+  await Promise.all([short.start(), long.start()]).catch((e: unknown) =>
+    deps.log(
+      `rempart: guard counters: ${e instanceof Error ? e.message : String(e)}; assessing without counts until they answer`,
+    ),
+  );
   await deps.networks.start();
   // Fingerprints are keyed so that a name cannot be guessed back from its hash; the key comes
   // from the guard's secret, the same on every node and in replay.
@@ -133,8 +139,8 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
     ...(deps.live && email.mx !== undefined ? { mx: email.mx } : {}),
     short,
     long,
-    decisions: deps.decisions,
-    asDecisions: deps.asDecisions,
+    decisions: (subject, now) => deps.book.match(subject, now),
+    asDecisions: (asn, now) => deps.book.on("as", String(asn), now),
     ...(deps.surge === undefined ? {} : { surge: deps.surge }),
     fingerprint: createFingerprint(fingerprintKey),
     normalizeEmail: (a) => {

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import type { Decision } from "../core/index.ts";
 import { GuardSectionSchema, guardOptions } from "./config.ts";
 import { Guard, type GuardParts } from "./guard.ts";
+import { CountersConfigSchema, createCounters } from "./limits/index.ts";
 import type { AsInfo, Counters, PowCheck, Submission } from "./ports.ts";
 
 const T0 = Date.UTC(2020, 10, 18, 14, 0, 0); // 14:00 UTC: daytime
@@ -43,6 +44,7 @@ class FakeCounters implements Counters {
 }
 
 interface World {
+  counters?: { short: Counters; long: Counters };
   decisions: Decision[];
   as: Map<string, AsInfo>;
   tor: Set<string>;
@@ -79,8 +81,8 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
     tor: { has: (ip) => w.tor.has(ip) },
     disposable: { has: (d) => d === "yopmail.com" },
     mx: { check: (d) => Promise.resolve(d === "nomx.example" ? "none" : "ok") },
-    short: new FakeCounters(),
-    long: new FakeCounters(),
+    short: w.counters?.short ?? new FakeCounters(),
+    long: w.counters?.long ?? new FakeCounters(),
     decisions: (s) => w.decisions.filter((d) => d.scope === "ip" && d.value === s.ip),
     fingerprint: (field, value) => {
       const v = value.trim().toLowerCase();
@@ -256,6 +258,26 @@ void describe("the guard", () => {
     assert.equal(a.verdict, "deny");
     assert.ok(a.reasons.includes("policy:no-64500"));
     assert.equal((await guard.assess(person())).verdict, "allow");
+  });
+
+  void it("assesses without counts when Redis is out of reach, and says so", async () => {
+    // A real Redis client, pointed at a port nothing listens on.
+    const config = CountersConfigSchema.parse({
+      backend: "redis",
+      redis_url: "redis://127.0.0.1:1",
+      timeout: "100ms",
+    });
+    const short = createCounters(config, 600_000);
+    const long = createCounters(config, 86_400_000);
+    try {
+      await Promise.all([short.start(), long.start()]).catch(() => undefined);
+      const { guard } = setup(PETITION, { counters: { short, long } });
+      const a = await guard.assess(person());
+      assert.equal(a.verdict, "allow");
+      assert.ok(a.reasons.includes("counters-unavailable"), JSON.stringify(a));
+    } finally {
+      await Promise.all([short.close(), long.close()]);
+    }
   });
 
   void it("refuses a policy that does not compile, saying where", () => {

@@ -64,6 +64,7 @@ export const WEIGHTS = Object.freeze({
   "under-attack": 0.2,
   "concentrated-network": 0.35,
   night: 0.1,
+  "counters-unavailable": 0,
 });
 export type Reason = keyof typeof WEIGHTS;
 
@@ -215,16 +216,14 @@ export class Guard {
   async challenge(form: string, ip: string, now: number): Promise<PowChallenge> {
     const p = this.#parts;
     let level = 0;
-    const floor = this.#decisionFloor({ ip }, p.as?.lookup(ip), now);
+    const as = p.as?.lookup(ip);
+    const floor = this.#decisionFloor({ ip }, as, now);
     if (floor === "deny") level = 3;
     else if (floor !== "allow") level = 2;
     else if (p.tor?.has(ip) === true) level = 2;
-    else if (
-      p.surge !== undefined &&
-      p.surge.classify(form, ip, p.as?.lookup(ip)?.asn, now) !== "normal"
-    )
+    else if (p.surge !== undefined && p.surge.classify(form, ip, as?.asn, now) !== "normal")
       level = 2;
-    else if (p.as?.lookup(ip)?.hosting === true) level = 1;
+    else if (as?.hosting === true) level = 1;
     return p.pow.challenge(form, level, now);
   }
 
@@ -337,18 +336,28 @@ export class Guard {
       const fp = p.fingerprint(group.join("+"), value);
       if (fp !== undefined) identityKeys.push(`fp:${s.form}:${fp}`);
     }
+    // Counters in Redis may be out of reach: the assessment goes on without them (fail open),
+    // and says so.
+    const unavailable = (): number[] => {
+      add("counters-unavailable");
+      return [];
+    };
     const [shortCounts, identityCounts, spreads, emailCounts] = await Promise.all([
-      p.short.hit(shortKeys, now),
-      identityKeys.length > 0 ? p.long.hit(identityKeys, now) : Promise.resolve([] as number[]),
+      p.short.hit(shortKeys, now).catch(unavailable),
       identityKeys.length > 0
-        ? p.long.distinct(
-            identityKeys.map((k) => `${k}:ips`),
-            net,
-            now,
-          )
+        ? p.long.hit(identityKeys, now).catch(unavailable)
+        : Promise.resolve([] as number[]),
+      identityKeys.length > 0
+        ? p.long
+            .distinct(
+              identityKeys.map((k) => `${k}:ips`),
+              net,
+              now,
+            )
+            .catch(unavailable)
         : Promise.resolve([] as number[]),
       rules.uniqueEmail && seen.canonicalEmail !== undefined
-        ? p.long.count([`em:${s.form}:${seen.canonicalEmail}`], now)
+        ? p.long.count([`em:${s.form}:${seen.canonicalEmail}`], now).catch(unavailable)
         : Promise.resolve([] as number[]),
     ]);
     seen.addressCount = shortCounts[0] ?? 0;
@@ -428,7 +437,9 @@ export class Guard {
       rules.uniqueEmail &&
       seen.canonicalEmail !== undefined
     )
-      await this.#parts.long.hit([`em:${s.form}:${seen.canonicalEmail}`], s.time);
+      await this.#parts.long
+        .hit([`em:${s.form}:${seen.canonicalEmail}`], s.time)
+        .catch(() => undefined); // out of reach: the duplicate check fails open, as above
     const out: { -readonly [K in keyof Assessment]: Assessment[K] } = {
       verdict,
       score: Math.round(score * 1000) / 1000,

@@ -46,7 +46,9 @@ const skip =
 
 if (skip !== undefined || url === undefined) {
   void describe("counters contract: redis", () => {
-    void it("runs against a Redis server", { skip: skip ?? "no URL" });
+    void it("runs against a Redis server", {
+      skip: skip ?? "set REMPART_TEST_REDIS_URL to run the Redis counters suite",
+    });
   });
 } else {
   // One key prefix per test, deleted after it: parallel runs and crashed runs never collide.
