@@ -50,8 +50,14 @@ export interface RateState extends Base {
   base: number;
   /** Whole intervals of history behind `base`. */
   hist: number;
-  /** The busiest interval seen, fading with time: a newsletter's usual burst is normal for it. */
+  /**
+   * The busiest stretch seen, fading with time: a newsletter's usual burst is normal for it.
+   * Counted over two adjacent intervals, so a burst that straddles an interval's boundary
+   * counts whole, not as two halves that each look small.
+   */
   peak?: number;
+  /** The count of the interval just before the current one (0 when it was empty). */
+  prev?: number;
 }
 export type BucketState = LeakyState | WindowState | DistinctState | RateState;
 
@@ -211,7 +217,8 @@ function count(
         const steps = Math.floor((t - s.start) / sp.intervalMs);
         const cap = Math.min(steps, 500);
         const fade = 0.5 ** ((steps * sp.intervalMs) / sp.memoryMs);
-        s.peak = Math.max((s.peak ?? 0) * fade, s.cur);
+        s.peak = Math.max((s.peak ?? 0) * fade, (s.prev ?? 0) + s.cur);
+        s.prev = steps === 1 ? s.cur : 0;
         for (let k = 0; k < cap; k++) {
           const c = k === 0 ? s.cur : 0;
           s.base = s.hist === 0 ? c : s.base * (1 - sp.alpha) + c * sp.alpha;

@@ -236,3 +236,40 @@ test("scenario errors say file, line and what is wrong", () => {
     assert.match(text, /unknown key field "nope"/);
   }
 });
+
+test("a newsletter's usual burst that straddled an hour's boundary is still its usual burst", async () => {
+  // A week of 400-message mornings, each starting 2 minutes before the hour and so split 200/200
+  // between two hourly intervals; today the same 400 recipients go out within one interval.
+  const engine = await builtins();
+  const mail = (time: number, nrcpt: number): Event => ({
+    id: `m:${seq++}`,
+    type: "mail.submitted",
+    time,
+    tzOffset: 0,
+    service: "postfix",
+    account: "lettre@club1.example",
+    fields: { nrcpt },
+  });
+  const events: Event[] = [];
+  const today = T0 + 7 * 86_400_000 + 9 * 60 * MIN;
+  for (let day = 7; day >= 1; day--)
+    for (let k = 0; k < 400; k++)
+      events.push(mail(today - day * 86_400_000 - 2 * MIN + k * 600, 1));
+  const history = feed(engine, events);
+  assert.ok(
+    history.every((t) => t.event.time < today - 6 * 86_400_000),
+    "only the first morning, from an account with no history yet, looks unusual",
+  );
+  const burst = feed(engine, [mail(today + 5 * MIN, 400)]);
+  assert.deepEqual(
+    burst.map((t) => t.scenario.name),
+    [],
+    "400 recipients at once, as every morning: not a stolen account",
+  );
+  // Twice the usual burst is not usual.
+  const twice = feed(engine, [mail(today + 6 * MIN, 450), mail(today + 7 * MIN, 400)]);
+  assert.deepEqual(
+    twice.map((t) => t.scenario.name),
+    ["mail-account-recipients"],
+  );
+});

@@ -95,13 +95,16 @@ test(
     // The week of history is read before any mail is sent.
     const size = (await stat(historyFile)).size;
     const db = join(postfix.dir, "rempart", "rempart.db");
-    for (let i = 0; i < 600; i++) {
-      const row = new DatabaseSync(db, { readOnly: true })
-        .prepare("select max(offset) as o from source_positions where source = 'history'")
-        .get() as { o: number | null } | undefined;
-      if (row?.o === size) break;
-      await sleep(100);
+    let read: number | null | undefined;
+    for (let i = 0; i < 600 && read !== size; i++) {
+      if (i > 0) await sleep(100);
+      read = (
+        new DatabaseSync(db, { readOnly: true })
+          .prepare("select max(offset) as o from source_positions where source = 'history'")
+          .get() as { o: number | null } | undefined
+      )?.o;
     }
+    assert.equal(read, size, `the history is read before mail is sent\n${daemon.stderr()}`);
 
     const member = await postfix.send({
       user: "member@club1.example",
