@@ -1,6 +1,7 @@
 /**
  * In-process address look-ups against 1M mixed prefixes (issue 3's 10M look-ups/s target):
- * PrefixMap from text and from words, a Patricia trie on the same data (the design not taken),
+ * PrefixMap from text and from words (both families, each alone, and one look-up waiting on the
+ * last), a Patricia trie on the same data (a design not taken), 100 changes on the 1M map,
  * and DecisionBook.match({ ip }) with 1M active decisions, before (BigInt, commit d3fa6eb) and
  * after the PrefixMap, all in one run on the same data.
  *
@@ -23,6 +24,7 @@ import {
 } from "../src/net/index.ts";
 import { DecisionBook as BaselineBook } from "./lookup-baseline-book.ts";
 import { PatriciaTrie } from "./lookup-trie.ts";
+import { prng } from "../test/support/mail-log.ts";
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,13 +36,9 @@ const ROUNDS = arg("rounds", 5);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with node --expose-gc");
 
-let seed = 0x5eed;
-const rand32 = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (t ^ (t >>> 14)) >>> 0;
-};
+// The fixtures' mulberry32, as 32-bit words: the same data on every run.
+const rnd = prng(0x5eed);
+const rand32 = (): number => Math.floor(rnd() * 4294967296);
 const random = (): number => rand32() / 4294967296;
 const maskWord = (w: number, keep: number): number =>
   keep >= 32 ? w : keep <= 0 ? 0 : (w & (-1 << (32 - keep))) >>> 0;
@@ -104,9 +102,12 @@ for (let i = 0; i < Q; i++) {
   qText.push(Buffer.from(fam === 4 ? formatWords(w, 4) : v6Text(w, 128)).toString("latin1"));
 }
 
-const memory = (): number => {
-  gc();
-  gc();
+/** Heap plus typed arrays after full collections; freed array buffers go asynchronously. */
+const memory = async (): Promise<number> => {
+  for (let k = 0; k < 3; k++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 };
@@ -151,18 +152,18 @@ say(
 );
 
 // PrefixMap.
-let before = memory();
+let before = await memory();
 let t0 = performance.now();
 const map = new PrefixMap<number>();
 for (let i = 0; i < N; i++) map.set(pText[i]!, i);
 const mapBuild = performance.now() - t0;
-const mapBytes = memory() - before;
+const mapBytes = (await memory()) - before;
 say(
   `PrefixMap: ${map.size.toLocaleString("en")} entries, built in ${(mapBuild / 1000).toFixed(2)} s, ${mb(mapBytes)} (heap + typed arrays)`,
 );
 
 // The trie on the same prefixes, ids = prefix index.
-before = memory();
+before = await memory();
 t0 = performance.now();
 const trie4 = new PatriciaTrie(32);
 const trie6 = new PatriciaTrie(128);
@@ -170,7 +171,7 @@ for (let i = 0; i < N; i++)
   (pFamily[i] === 4 ? trie4 : trie6).insert(pWords.subarray(4 * i, 4 * i + 4), pBits[i]!, i);
 const trieBuild = performance.now() - t0;
 say(
-  `Patricia trie: ${(trie4.nodes + trie6.nodes).toLocaleString("en")} nodes, built in ${(trieBuild / 1000).toFixed(2)} s, ${mb(memory() - before)}`,
+  `Patricia trie: ${(trie4.nodes + trie6.nodes).toLocaleString("en")} nodes, built in ${(trieBuild / 1000).toFixed(2)} s, ${mb((await memory()) - before)}`,
 );
 
 // Both must give the same answers.
@@ -250,8 +251,84 @@ measure("Patricia trie longest(words)", Q, () => {
   return h;
 });
 
+const v4 = Int32Array.from(
+  [...qFamily.keys()].filter((i) => qFamily[i] === 4).map((i) => qWords[4 * i]! | 0),
+);
+const v6 = Uint32Array.from(
+  [...qFamily.keys()]
+    .filter((i) => qFamily[i] === 6)
+    .flatMap((i) => [...qWords.subarray(4 * i, 4 * i + 4)]),
+);
+measure("PrefixMap.longest4(words), IPv4 queries only", v4.length, () => {
+  let h = 0;
+  for (let i = 0; i < v4.length; i++) if (map.longest4(v4[i]!) !== undefined) h++;
+  return h;
+});
+measure("PrefixMap.longest6(words), IPv6 queries only", v6.length / 4, () => {
+  let h = 0;
+  for (let i = 0; i < v6.length; i += 4) {
+    one[0] = v6[i]!;
+    one[1] = v6[i + 1]!;
+    one[2] = v6[i + 2]!;
+    one[3] = v6[i + 3]!;
+    if (map.longest6(one) !== undefined) h++;
+  }
+  return h;
+});
+// Each address depends on the answer before: no overlap between look-ups, so this is the
+// latency a single check pays (the text loops above come close to it: parsing between two
+// look-ups leaves the processor no room to run ahead into the next one).
+const zero = new Int32Array(1);
+measure("PrefixMap.longest4, each query waiting on the last answer", v4.length, () => {
+  let h = 0;
+  const z = zero[0]!;
+  for (let i = 0; i < v4.length; i++) h += map.longest4(v4[i]! ^ (h & z)) ?? 0;
+  return h;
+});
+
+// 100 changes on the 1M map (50 new prefixes, 50 deletes of held ones, mixed as the data),
+// each followed by a look-up of an address it covers, which pays the rebuild of its /16.
+{
+  const fresh: string[] = [];
+  const w = new Uint32Array(4);
+  while (fresh.length < 50) {
+    const r = random();
+    const bits = r < 0.7 ? 32 : r < 0.9 ? 16 + Math.floor(random() * 9) : 0;
+    if (bits > 0) {
+      w[0] = maskWord(rand32(), bits);
+      fresh.push(bits === 32 ? formatWords(w, 4) : formatWords(w, 4, bits));
+    } else {
+      w[0] = 0x20000000 | (rand32() & 0x1fffffff);
+      for (let k = 1; k < 4; k++) w[k] = rand32();
+      fresh.push(v6Text(w, 128));
+    }
+  }
+  const held = Array.from({ length: 50 }, (_, k) => pText[Math.floor((k * N) / 50)]!);
+  const probe = (p: string): string => p.replace(/\/\d+$/, "");
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    for (let k = 0; k < 50; k++) {
+      map.set(fresh[k]!, -1);
+      map.longest(probe(fresh[k]!));
+      map.delete(held[k]!);
+      map.longest(probe(held[k]!));
+    }
+    times.push(performance.now() - t);
+    for (let k = 0; k < 50; k++) {
+      map.delete(fresh[k]!);
+      map.set(held[k]!, k);
+    }
+  }
+  times.sort((a, b) => a - b);
+  say("");
+  say(
+    `100 changes (50 sets, 50 deletes) on the 1M map, each followed by a look-up in the changed place: median ${times[2]!.toFixed(2)} ms (${times[0]!.toFixed(2)}–${times[4]!.toFixed(2)}), 5 runs`,
+  );
+}
+
 // DecisionBook with 1M active decisions: addresses as `ip`, the rest as `range`.
-before = memory();
+before = await memory();
 const decisions: Decision[] = [];
 for (let i = 0; i < N; i++) {
   const full = pBits[i] === (pFamily[i] === 4 ? 32 : 128);
@@ -272,23 +349,23 @@ for (let i = 0; i < N; i++) {
   );
 }
 say("");
-say(`${N.toLocaleString("en")} decision objects: ${mb(memory() - before)}`);
+say(`${N.toLocaleString("en")} decision objects: ${mb((await memory()) - before)}`);
 const subjects = qText.map((ip) => ({ ip }));
 const now = 1e12;
 
-before = memory();
+before = await memory();
 t0 = performance.now();
 const book = new DecisionBook();
 for (const d of decisions) book.add(d);
 say(
-  `DecisionBook (PrefixMap): built in ${((performance.now() - t0) / 1000).toFixed(2)} s, index ${mb(memory() - before)}`,
+  `DecisionBook (PrefixMap): built in ${((performance.now() - t0) / 1000).toFixed(2)} s, index ${mb((await memory()) - before)}`,
 );
-before = memory();
+before = await memory();
 t0 = performance.now();
 const old = new BaselineBook();
 for (const d of decisions) old.add(d);
 say(
-  `DecisionBook before (d3fa6eb): built in ${((performance.now() - t0) / 1000).toFixed(2)} s, index ${mb(memory() - before)}`,
+  `DecisionBook before (d3fa6eb): built in ${((performance.now() - t0) / 1000).toFixed(2)} s, index ${mb((await memory()) - before)}`,
 );
 
 const sample = Math.min(Q, 100_000);

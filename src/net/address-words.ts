@@ -12,39 +12,40 @@ export type AddressWords = Uint32Array;
 export const newAddressWords = (): AddressWords => new Uint32Array(5);
 
 const groups = new Int32Array(8);
+/** HEX[c]: the value of the hexadecimal digit c (an ASCII code), or -1. */
+const HEX = new Int8Array(128).fill(-1);
+for (let d = 0; d < 16; d++) {
+  HEX["0123456789abcdef".charCodeAt(d)] = d;
+  HEX["0123456789ABCDEF".charCodeAt(d)] = d;
+}
+/** The value parseV4 read, as int32 bits (a module variable: no boxing of a double). */
+let v4 = 0;
 
-/** The IPv4 address in `s[i, end)` as an unsigned number, or -1. Strict dotted quad. */
-function parseV4(s: string, i: number, end: number): number {
+/** Reads the IPv4 address in `s[i, end)` into `v4`; false when it is not a strict dotted quad. */
+function parseV4(s: string, i: number, end: number): boolean {
   let value = 0;
   let part = 0;
   let digits = 0;
   let dots = 0;
   for (; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
+    const d = s.charCodeAt(i) - 48;
+    if (d >>> 0 <= 9) {
+      if (digits > 0 && part === 0) return false; // a leading zero: 01.2.3.4 is not an address here
+      part = part * 10 + d;
+      if (part > 255) return false;
+      digits++;
+    } else {
+      if (d !== 46 - 48 || digits === 0 || dots === 3) return false;
+      value = (value << 8) | part;
       part = 0;
       digits = 0;
       dots++;
-      continue;
     }
-    const d = c - 48;
-    if (d < 0 || d > 9) return -1;
-    if (digits > 0 && part === 0) return -1; // a leading zero: 01.2.3.4 is not an address here
-    part = part * 10 + d;
-    if (part > 255) return -1;
-    digits++;
   }
-  if (digits === 0 || dots !== 3) return -1;
-  return value * 256 + part;
+  if (digits === 0 || dots !== 3) return false;
+  v4 = (value << 8) | part;
+  return true;
 }
-
-const hexValue = (c: number): number => {
-  if (c >= 48 && c <= 57) return c - 48;
-  const l = c | 32;
-  return l >= 97 && l <= 102 ? l - 87 : -1;
-};
 
 /** Parses the IPv6 address in `s[i, end)` into `out[0..3]`. */
 function parseV6(s: string, i: number, end: number, out: AddressWords): boolean {
@@ -56,34 +57,36 @@ function parseV6(s: string, i: number, end: number, out: AddressWords): boolean 
     i += 2;
   }
   while (i < end) {
+    const from = i;
     let v = 0;
-    let j = i;
-    for (; j < end && j - i < 5; j++) {
-      const h = hexValue(s.charCodeAt(j));
+    let c = 0;
+    for (; i < end; i++) {
+      c = s.charCodeAt(i);
+      const h = c < 128 ? HEX[c]! : -1;
       if (h < 0) break;
-      v = v * 16 + h;
+      v = (v << 4) | h;
     }
-    if (j === i || j - i > 4) return false;
-    if (j < end && s.charCodeAt(j) === 46) {
+    if (i === from || i - from > 4) {
+      // Five digits or more may still start an IPv4 tail (::ffff:12345 is not one either).
+      if (i === from || c !== 46) return false;
+    }
+    if (i < end && c === 46 /* . */) {
       // An IPv4 tail (::ffff:192.0.2.1, 64:ff9b::192.0.2.1) ends the address.
-      if (n > 6) return false;
-      const v4 = parseV4(s, i, end);
-      if (v4 < 0) return false;
-      groups[n++] = Math.floor(v4 / 65536);
+      if (n > 6 || !parseV4(s, from, end)) return false;
+      groups[n++] = v4 >>> 16;
       groups[n++] = v4 & 0xffff;
       break;
     }
     if (n === 8) return false;
     groups[n++] = v;
-    if (j === end) break;
-    if (s.charCodeAt(j) !== 58) return false;
-    j++;
-    if (j < end && s.charCodeAt(j) === 58) {
+    if (i === end) break;
+    if (c !== 58) return false;
+    i++;
+    if (i < end && s.charCodeAt(i) === 58) {
       if (gap >= 0) return false;
       gap = n;
-      j++;
-    } else if (j === end) return false;
-    i = j;
+      i++;
+    } else if (i === end) return false;
   }
   if (gap < 0) {
     if (n !== 8) return false;
@@ -106,40 +109,40 @@ function parseRange(s: string, i: number, end: number, out: AddressWords): 0 | 4
     i++;
     end--;
   }
-  // IPv4 has a dot within its first four characters and no colon.
+  // IPv4 has a dot within its first four characters and no colon before it.
   let isV4 = false;
-  for (let k = i; k < end && k < i + 4; k++) {
+  for (let k = i + 1; k < end && k < i + 4; k++) {
     const c = s.charCodeAt(k);
     if (c === 46) {
-      isV4 = true;
+      isV4 = s.charCodeAt(i) !== 58;
       break;
     }
     if (c === 58) break;
   }
   if (isV4) {
-    const v = parseV4(s, i, end);
-    if (v < 0) return 0;
-    out[0] = v;
+    if (!parseV4(s, i, end)) return 0;
+    out[0] = v4;
     out[1] = 0;
     out[2] = 0;
     out[3] = 0;
     return 4;
   }
-  for (let k = i; k < end; k++) {
-    if (s.charCodeAt(k) === 37 /* % */) {
-      if (k === i) return 0;
-      end = k;
-      break;
-    }
+  const zone = s.indexOf("%", i);
+  if (zone >= 0 && zone < end) {
+    if (zone === i) return 0;
+    end = zone;
   }
   if (!parseV6(s, i, end, out)) return 0;
-  if (out[0] === 0 && out[1] === 0 && out[2] === 0xffff) {
-    out[0] = out[3]!;
-    out[3] = 0;
-    out[2] = 0;
-    return 4;
-  }
-  return 6;
+  return unmapIPv4(out);
+}
+
+/** IPv6 words in `out` as their family: IPv4-mapped (`::ffff:a.b.c.d`) becomes IPv4 in place. */
+export function unmapIPv4(out: AddressWords): 4 | 6 {
+  if (out[0] !== 0 || out[1] !== 0 || out[2] !== 0xffff) return 6;
+  out[0] = out[3]!;
+  out[2] = 0;
+  out[3] = 0;
+  return 4;
 }
 
 /**

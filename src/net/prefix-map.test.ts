@@ -214,3 +214,158 @@ test("prefix map: the default routes, short prefixes across many /16s, and non-a
   assert.equal(map.longest4(0x0a010203), "host");
   assert.equal(map.longest6([0x20010db8, 0, 0, 1]), "any6");
 });
+
+// A second reference, on the parser's own words (proven against node:net above), so that
+// IPv4-mapped prefixes, bare addresses and /0 go through the map exactly as callers write them.
+interface WordEntry {
+  readonly family: 4 | 6;
+  readonly start: bigint;
+  readonly bits: number;
+  value: number;
+}
+const wordsOf = (text: string, prefix: boolean): WordEntry | undefined => {
+  const w = newAddressWords();
+  const family = prefix ? parsePrefixWords(text, w) : parseAddressWords(text, w);
+  if (family === 0) return undefined;
+  return { family, start: wordsToBigInt(w, family), bits: w[4]!, value: 0 };
+};
+const holds = (e: WordEntry, q: WordEntry): boolean =>
+  e.family === q.family && (q.start & refMask(e.bits, q.family)) === e.start;
+
+// Addresses in two crowded /16s (so members nest in one list), a few /8s, or anywhere.
+const anyV4 = fc
+  .tuple(
+    fc.constantFrom(0x0a010000, 0xc0a80000, 0x0a000000, 0x7f000000, 0),
+    fc.integer({ min: 0, max: 0xffffffff }),
+    fc.nat(0xffff),
+  )
+  .map(([base, any, low]) => {
+    const n =
+      base === 0
+        ? any >>> 0
+        : base === 0x0a000000
+          ? (base | (any & 0xffffff)) >>> 0
+          : (base | low) >>> 0;
+    return bigIntToIp(BigInt(n), 4);
+  });
+const anyV6 = fc
+  .tuple(
+    fc.constantFrom(0x20010db8n, 0x2a0104f8n, 0n),
+    fc.bigInt({ min: 0n, max: (1n << 96n) - 1n }),
+  )
+  .map(([top, low]) =>
+    bigIntToIp(top === 0n ? low << 32n : (top << 96n) | (low & ((1n << 96n) - 1n)), 6),
+  );
+/** A prefix as a caller may write it: CIDR, a bare address, or IPv4-mapped IPv6. */
+const anyPrefix = fc.oneof(
+  fc.tuple(anyV4, fc.integer({ min: 0, max: 32 })).map(([ip, bits]) => `${ip}/${bits}`),
+  fc.tuple(anyV4, fc.integer({ min: 14, max: 32 })).map(([ip, bits]) => `${ip}/${bits}`),
+  anyV4,
+  fc.tuple(anyV4, fc.integer({ min: 96, max: 128 })).map(([ip, bits]) => `::ffff:${ip}/${bits}`),
+  fc.tuple(anyV6, fc.integer({ min: 0, max: 128 })).map(([ip, bits]) => `${ip}/${bits}`),
+  anyV6,
+);
+const anyAddress = fc.oneof(
+  anyV4,
+  anyV6,
+  anyV4.map((ip) => `::ffff:${ip}`),
+);
+const step = fc.oneof(
+  { weight: 4, arbitrary: fc.tuple(fc.constant("set" as const), anyPrefix) },
+  { weight: 2, arbitrary: fc.tuple(fc.constant("delete" as const), anyPrefix) },
+  { weight: 2, arbitrary: fc.tuple(fc.constant("look" as const), anyAddress) },
+);
+
+test("prefix map: every look-up agrees with a naive reference through interleaved sets, deletes and look-ups", () => {
+  fc.assert(
+    fc.property(
+      fc.array(step, { maxLength: 200 }),
+      fc.array(anyAddress, { maxLength: 30 }),
+      (steps, tail) => {
+        const map = new PrefixMap<number>();
+        const ref: WordEntry[] = [];
+        const check = (ip: string): void => {
+          const q = wordsOf(ip, false)!;
+          const all = ref.filter((e) => holds(e, q)).sort((a, b) => b.bits - a.bits);
+          assert.deepEqual(
+            map.matches(ip),
+            all.map((e) => e.value),
+            ip,
+          );
+          assert.equal(map.longest(ip), all[0]?.value, ip);
+          const w = newAddressWords();
+          parseAddressWords(ip, w);
+          assert.equal(q.family === 4 ? map.longest4(w[0]!) : map.longest6(w), all[0]?.value, ip);
+        };
+        steps.forEach(([kind, text], i) => {
+          if (kind === "look") {
+            check(text);
+            return;
+          }
+          const p = wordsOf(text, true)!;
+          const at = ref.findIndex(
+            (e) => e.family === p.family && e.bits === p.bits && e.start === p.start,
+          );
+          if (kind === "set") {
+            assert.equal(map.set(text, i), true);
+            if (at >= 0) ref[at]!.value = i;
+            else ref.push({ ...p, value: i });
+          } else {
+            assert.equal(map.delete(text), at >= 0, text);
+            if (at >= 0) ref.splice(at, 1);
+          }
+          assert.equal(map.size, ref.length);
+        });
+        for (const e of ref) {
+          const text =
+            e.family === 4
+              ? `${bigIntToIp(e.start, 4)}/${e.bits}`
+              : `${bigIntToIp(e.start, 6)}/${e.bits}`;
+          assert.equal(map.get(text), e.value, text);
+          assert.equal(map.has(text), true, text);
+        }
+        for (const ip of [...tail, ...ref.map((e) => bigIntToIp(e.start, e.family))]) check(ip);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("prefix map: a /16 with more members than an interval can name (the slow path), through deletes", () => {
+  const map = new PrefixMap<number>();
+  // 40,000 addresses of 10.1.0.0/16 and ranges nesting over them and over the gaps.
+  const hosts = new Set<number>();
+  for (let i = 0; hosts.size < 40_000; i++) hosts.add(Math.imul(i, 40503) & 0xffff);
+  for (const h of hosts) map.set(`10.1.${h >>> 8}.${h & 255}`, h);
+  const ranges: [number, number][] = [
+    [16, 0],
+    [20, 0x3000],
+    [24, 0x3400],
+    [28, 0x3450],
+    [24, 0xfe00],
+  ];
+  for (const [bits, start] of ranges) map.set(`10.1.${start >>> 8}.${start & 255}/${bits}`, -bits);
+  const expect = (low: number): number[] => {
+    const out = hosts.has(low) ? [low] : [];
+    for (const [bits, start] of [...ranges].reverse())
+      if (low >>> (32 - bits) === start >>> (32 - bits)) out.push(-bits);
+    return out;
+  };
+  const probe = (): void => {
+    for (let k = 0; k < 3000; k++) {
+      const low = Math.imul(k, 2654435761) >>> 16;
+      const ip = `10.1.${low >>> 8}.${low & 255}`;
+      assert.deepEqual(map.matches(ip), expect(low), ip);
+      assert.equal(map.longest(ip), expect(low)[0], ip);
+    }
+  };
+  probe();
+  let n = 0;
+  for (const h of hosts) {
+    if (n++ % 3 !== 0) continue;
+    assert.equal(map.delete(`10.1.${h >>> 8}.${h & 255}`), true);
+    hosts.delete(h);
+  }
+  assert.equal(map.size, hosts.size + ranges.length);
+  probe();
+});

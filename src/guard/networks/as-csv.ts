@@ -1,5 +1,10 @@
 import { createReadStream } from "node:fs";
-import { newAddressWords, parseAddressWords, type AddressWords } from "../../net/index.ts";
+import {
+  newAddressWords,
+  parseAddressWords,
+  unmapIPv4,
+  type AddressWords,
+} from "../../net/index.ts";
 
 /**
  * The CSV of ip-location-db's `asn` package (and of any source in its format):
@@ -127,14 +132,7 @@ function parseBound(text: string, out: AddressWords): 0 | 4 | 6 {
     out[k] = Number(n % TWO_32);
     n /= TWO_32;
   }
-  if (out[0] === 0 && out[1] === 0 && out[2] === 0xffff) {
-    // IPv4-mapped is IPv4, as parseAddressWords has it.
-    out[0] = out[3]!;
-    out[2] = 0;
-    out[3] = 0;
-    return 4;
-  }
-  return 6;
+  return unmapIPv4(out);
 }
 
 /** Compares two addresses of the same family word by word. */
