@@ -90,6 +90,10 @@ export interface DecisionQuery {
   readonly action?: Action;
   /** Only decisions active at this time (not expired). */
   readonly activeAt?: number;
+  /** Only decisions no longer active at this time: expired by then, or deleted. */
+  readonly inactiveAt?: number;
+  /** Only decisions created after this time. */
+  readonly createdAfter?: number;
   readonly limit?: number;
 }
 
@@ -229,6 +233,12 @@ export interface Storage {
   addDecisions(decisions: readonly Decision[]): Promise<void>;
   deleteDecisions(ids: readonly string[], at: number): Promise<number>;
   listDecisions(query: DecisionQuery): Promise<Decision[]>;
+  /**
+   * Hands `each` the decisions `listDecisions` returns, in the same order, as they are read:
+   * how the daemon loads a million at start without holding them all as rows and copies.
+   * Repeated texts (scenario, reason) are shared among them. Resolves to how many.
+   */
+  forEachDecision(query: DecisionQuery, each: (d: Decision) => void): Promise<number>;
   /** How many decisions this subject received since `since` (for escalation). */
   countOffences(scope: Scope, value: string, since: number): Promise<number>;
 

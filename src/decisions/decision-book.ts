@@ -2,6 +2,9 @@
  * The active decisions, in memory, indexed for the questions enforcers and the API ask:
  * "what applies to this address / account / e-mail right now?". The store of record is the
  * database; this is its hot copy, rebuilt from it at start.
+ *
+ * Memory is the constraint (a million decisions must fit in a small daemon): every decision is
+ * in `#byId` and in exactly one of two indexes, both keyed by the decision's own strings.
  */
 import type { Decision, Scope } from "../core/index.ts";
 import { PrefixMap } from "../net/index.ts";
@@ -12,19 +15,34 @@ export interface Subject {
   readonly email?: string;
 }
 
-/** Decisions found by address: ranges, and addresses written as addresses. */
-const isIndexed = (d: Decision): boolean =>
+/** The decisions on one key: most keys carry one, so an array only when there are more. */
+type Held = Decision | Decision[];
+
+/** Decisions that may be found by address: ranges, and addresses written as addresses. */
+const mayIndex = (d: Decision): boolean =>
   d.scope === "range" || (d.scope === "ip" && !d.value.includes("/"));
 
-const subjectKey = (scope: Scope, value: string): string => `${scope}\u0000${value}`;
+const active = (d: Decision, now: number): boolean => d.expiresAt === null || d.expiresAt > now;
+
+/** `held` plus `d`, in order of addition. */
+const withDecision = (held: Held | undefined, d: Decision): Held =>
+  held === undefined ? d : Array.isArray(held) ? (held.push(d), held) : [held, d];
+
+/** `held` less the decision `id`; `held` itself when it was not there. */
+function withoutDecision(held: Held, id: string): Held | undefined {
+  if (!Array.isArray(held)) return held.id === id ? undefined : held;
+  const rest = held.filter((x) => x.id !== id);
+  return rest.length === held.length ? held : rest.length === 1 ? rest[0] : rest;
+}
 
 export class DecisionBook {
   readonly #byId = new Map<string, Decision>();
-  readonly #bySubject = new Map<string, Decision[]>();
   // Addresses and ranges by prefix: one look-up finds the address and every range holding it.
-  // Most prefixes carry one decision, so an array only when there are more.
-  readonly #prefixes = new PrefixMap<Decision | Decision[]>();
-  readonly #hits: (Decision | Decision[])[] = [];
+  // Two texts of one prefix ("2001:DB8::/32", "2001:db8::/32") share an entry: `on` compares text.
+  readonly #prefixes = new PrefixMap<Held>();
+  // Everything else (accounts, e-mails, domains, a value that is no address), by scope then value.
+  readonly #exact = new Map<Scope, Map<string, Held>>();
+  readonly #hits: Held[] = [];
   /** No decision expires before this: `expire` is free until then. */
   #nextExpiry = Infinity;
 
@@ -44,31 +62,38 @@ export class DecisionBook {
     if (this.#byId.has(d.id)) return;
     this.#byId.set(d.id, d);
     if (d.expiresAt !== null && d.expiresAt < this.#nextExpiry) this.#nextExpiry = d.expiresAt;
-    if (isIndexed(d)) {
+    if (mayIndex(d)) {
       const held = this.#prefixes.get(d.value);
-      if (held === undefined) this.#prefixes.set(d.value, d);
-      else if (Array.isArray(held)) held.push(d);
-      else this.#prefixes.set(d.value, [held, d]);
+      if (held !== undefined) {
+        this.#prefixes.set(d.value, withDecision(held, d));
+        return;
+      }
+      if (this.#prefixes.set(d.value, d)) return;
     }
-    const k = subjectKey(d.scope, d.value);
-    const list = this.#bySubject.get(k);
-    if (list) list.push(d);
-    else this.#bySubject.set(k, [d]);
+    let byValue = this.#exact.get(d.scope);
+    if (byValue === undefined) this.#exact.set(d.scope, (byValue = new Map<string, Held>()));
+    byValue.set(d.value, withDecision(byValue.get(d.value), d));
   }
 
   remove(id: string): Decision | undefined {
     const d = this.#byId.get(id);
     if (!d) return undefined;
     this.#byId.delete(id);
-    const k = subjectKey(d.scope, d.value);
-    const list = this.#bySubject.get(k)?.filter((x) => x.id !== id);
-    if (list && list.length > 0) this.#bySubject.set(k, list);
-    else this.#bySubject.delete(k);
-    if (isIndexed(d)) {
-      const held = this.#prefixes.get(d.value);
-      const rest = Array.isArray(held) ? held.filter((x) => x.id !== id) : [];
-      if (rest.length === 0) this.#prefixes.delete(d.value);
-      else this.#prefixes.set(d.value, rest.length === 1 ? rest[0]! : rest);
+    const byValue = this.#exact.get(d.scope);
+    const exact = byValue?.get(d.value);
+    if (exact !== undefined) {
+      const rest = withoutDecision(exact, id);
+      if (rest !== exact) {
+        if (rest === undefined) byValue!.delete(d.value);
+        else byValue!.set(d.value, rest);
+        return d;
+      }
+    }
+    const held = this.#prefixes.get(d.value);
+    if (held !== undefined) {
+      const rest = withoutDecision(held, id);
+      if (rest === undefined) this.#prefixes.delete(d.value);
+      else if (rest !== held) this.#prefixes.set(d.value, rest);
     }
     return d;
   }
@@ -90,9 +115,19 @@ export class DecisionBook {
 
   /** Decisions on exactly this scope and value that are active at `now`. */
   on(scope: Scope, value: string, now: number): Decision[] {
-    return (this.#bySubject.get(subjectKey(scope, value)) ?? []).filter(
-      (d) => d.expiresAt === null || d.expiresAt > now,
-    );
+    const out: Decision[] = [];
+    const exact = this.#exact.get(scope)?.get(value);
+    if (exact !== undefined) pushActive(out, exact, now);
+    if (scope === "range" || (scope === "ip" && !value.includes("/"))) {
+      const held = this.#prefixes.get(value);
+      if (held === undefined) return out;
+      if (!Array.isArray(held)) {
+        if (held.scope === scope && held.value === value && active(held, now)) out.push(held);
+      } else
+        for (const d of held)
+          if (d.scope === scope && d.value === value && active(d, now)) out.push(d);
+    }
+    return out;
   }
 
   /**
@@ -107,11 +142,7 @@ export class DecisionBook {
       // Not an address: only a decision on exactly that text can apply.
       if (this.#prefixes.matchInto(subject.ip, hits) < 0)
         out.push(...this.on("ip", subject.ip, now));
-      for (const h of hits) {
-        if (!Array.isArray(h)) {
-          if (h.expiresAt === null || h.expiresAt > now) out.push(h);
-        } else for (const d of h) if (d.expiresAt === null || d.expiresAt > now) out.push(d);
-      }
+      for (const h of hits) pushActive(out, h, now);
       hits.length = 0;
     }
     if (subject.account !== undefined) out.push(...this.on("account", subject.account, now));
@@ -123,4 +154,10 @@ export class DecisionBook {
     }
     return out;
   }
+}
+
+function pushActive(out: Decision[], held: Held, now: number): void {
+  if (!Array.isArray(held)) {
+    if (active(held, now)) out.push(held);
+  } else for (const d of held) if (active(d, now)) out.push(d);
 }

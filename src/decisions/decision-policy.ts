@@ -72,8 +72,12 @@ export class DecisionPolicy {
   readonly #allowAccounts: ReadonlySet<string>;
   readonly #book: DecisionBook;
   readonly #newId: () => string;
-  /** Subject → creation times of its earlier decisions (within the escalation memory). */
-  readonly #offences = new Map<string, number[]>();
+  /**
+   * Scope → value → creation times of its earlier decisions (within the escalation memory); one
+   * number for the usual single offence. Keyed by the decisions' own value strings: a million
+   * subjects restored at start cost no key copies.
+   */
+  readonly #offences = new Map<Scope, Map<string, number | number[]>>();
   #nextForget = 0;
 
   constructor(config: PolicyConfig, book: DecisionBook, newId: () => string) {
@@ -91,10 +95,13 @@ export class DecisionPolicy {
 
   /** Remembers an earlier decision for escalation (at start, from the store). */
   recordOffence(d: Pick<Decision, "scope" | "value" | "createdAt">): void {
-    const k = `${d.scope}\u0000${d.value}`;
-    const list = this.#offences.get(k);
-    if (list) list.push(d.createdAt);
-    else this.#offences.set(k, [d.createdAt]);
+    let byValue = this.#offences.get(d.scope);
+    if (byValue === undefined)
+      this.#offences.set(d.scope, (byValue = new Map<string, number | number[]>()));
+    const times = byValue.get(d.value);
+    if (times === undefined) byValue.set(d.value, d.createdAt);
+    else if (typeof times === "number") byValue.set(d.value, [times, d.createdAt]);
+    else times.push(d.createdAt);
   }
 
   /** Forgets offences older than the escalation memory (bounded memory); cheap between hours. */
@@ -102,11 +109,17 @@ export class DecisionPolicy {
     if (now < this.#nextForget) return;
     this.#nextForget = now + 3_600_000;
     const horizon = now - this.#config.escalation.memoryMs;
-    for (const [k, times] of this.#offences) {
-      const kept = times.filter((t) => t > horizon);
-      if (kept.length === 0) this.#offences.delete(k);
-      else if (kept.length !== times.length) this.#offences.set(k, kept);
-    }
+    for (const byValue of this.#offences.values())
+      for (const [value, times] of byValue) {
+        if (typeof times === "number") {
+          if (times <= horizon) byValue.delete(value);
+          continue;
+        }
+        const kept = times.filter((t) => t > horizon);
+        if (kept.length === 0) byValue.delete(value);
+        else if (kept.length !== times.length)
+          byValue.set(value, kept.length === 1 ? kept[0]! : kept);
+      }
   }
 
   /** Why a subject may never be acted on, or undefined when it may. */
@@ -148,9 +161,14 @@ export class DecisionPolicy {
     if (wish.durationMs === null && wish.origin === "scenario") {
       return { kind: "refused", reason: "an automatic decision must expire" };
     }
-    const k = `${wish.scope}\u0000${value}`;
     const horizon = wish.at - this.#config.escalation.memoryMs;
-    const offence = (this.#offences.get(k) ?? []).filter((t) => t > horizon).length;
+    const times = this.#offences.get(wish.scope)?.get(value);
+    const offence =
+      times === undefined
+        ? 0
+        : typeof times === "number"
+          ? Number(times > horizon)
+          : times.filter((t) => t > horizon).length;
     const esc = this.#config.escalation;
     const durationMs =
       wish.durationMs === null

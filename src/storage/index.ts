@@ -33,7 +33,7 @@ export async function openStorage(
 ): Promise<Storage> {
   const { db, label } =
     config.kind === "sqlite" ? await connectSqlite(config.path) : await connectPostgres(config);
-  const storage = new KyselyStorage(db, { label, ...options });
+  const storage = new KyselyStorage(db, { label, streams: config.kind === "sqlite", ...options });
   try {
     await storage.migrate();
   } catch (e) {

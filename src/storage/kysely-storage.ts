@@ -56,6 +56,13 @@ export interface KyselyStorageOptions {
   readonly clock?: Clock;
   /** Shown in error messages: "sqlite /var/lib/rempart/rempart.db", "postgres". */
   readonly label?: string;
+  /**
+   * The driver streams a query's rows (node:sqlite does; pg would need pg-cursor, which Rempart
+   * does not ship). Otherwise long reads go by pages.
+   */
+  readonly streams?: boolean;
+  /** Rows per page of a long read where the driver cannot stream (default 20,000). */
+  readonly pageRows?: number;
 }
 
 /**
@@ -67,12 +74,16 @@ export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
   readonly #clock: Clock;
   readonly #label: string;
+  readonly #streams: boolean;
+  readonly #pageRows: number;
   readonly #bulk = new BulkWriter(MAX_PARAMETERS);
 
   constructor(db: Kysely<Database>, options: KyselyStorageOptions = {}) {
     this.#db = db;
     this.#clock = options.clock ?? systemClock;
     this.#label = options.label ?? "database";
+    this.#streams = options.streams ?? false;
+    this.#pageRows = options.pageRows ?? 20_000;
   }
 
   async migrate(): Promise<void> {
@@ -123,21 +134,83 @@ export class KyselyStorage implements Storage {
 
   listDecisions(query: DecisionQuery): Promise<Decision[]> {
     return this.#guard("listDecisions", async () => {
-      let q = this.#db.selectFrom("decisions").selectAll();
-      if (query.scope !== undefined) q = q.where("scope", "=", query.scope);
-      if (query.value !== undefined) q = q.where("value", "=", query.value);
-      if (query.action !== undefined) q = q.where("action", "=", query.action);
-      const activeAt = query.activeAt;
-      if (activeAt !== undefined) {
-        q = q
-          .where("deleted_at", "is", null)
-          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", activeAt)]));
-      }
-      q = q.orderBy("created_at", "desc").orderBy("id", "desc");
-      if (query.limit !== undefined) q = q.limit(query.limit);
-      const rows = await q.execute();
-      return rows.map(toDecision);
+      const rows = await this.#decisions(query).execute();
+      return rows.map((r) => toDecision(r));
     });
+  }
+
+  async forEachDecision(query: DecisionQuery, each: (d: Decision) => void): Promise<number> {
+    // A failure of `each` is the caller's bug, not the database's: it leaves unwrapped.
+    let failed: { readonly error: unknown } | undefined;
+    const call = (d: Decision): boolean => {
+      try {
+        each(d);
+        return true;
+      } catch (error) {
+        failed = { error };
+        return false;
+      }
+    };
+    const strings = new SharedStrings();
+    const n = await this.#guard("forEachDecision", async () => {
+      let count = 0;
+      if (this.#streams) {
+        for await (const row of this.#decisions(query).stream()) {
+          if (!call(toDecision(row, strings))) break;
+          count++;
+        }
+        return count;
+      }
+      // By pages in the same order, each starting after the last row of the one before.
+      const limit = query.limit ?? Infinity;
+      let after: { readonly createdAt: number; readonly id: string } | undefined;
+      for (;;) {
+        const size = Math.min(this.#pageRows, limit - count);
+        let q = this.#decisions({ ...query, limit: size });
+        if (after !== undefined) {
+          const { createdAt, id } = after;
+          q = q.where((eb) =>
+            eb.or([
+              eb("created_at", "<", createdAt),
+              eb.and([eb("created_at", "=", createdAt), eb("id", "<", id)]),
+            ]),
+          );
+        }
+        const rows = await q.execute();
+        for (const row of rows) {
+          if (!call(toDecision(row, strings))) return count;
+          count++;
+        }
+        const last = rows.at(-1);
+        if (last === undefined || rows.length < size || count >= limit) return count;
+        after = { createdAt: last.created_at, id: last.id };
+      }
+    });
+    if (failed !== undefined) throw failed.error;
+    return n;
+  }
+
+  #decisions(query: DecisionQuery) {
+    let q = this.#db.selectFrom("decisions").selectAll();
+    if (query.scope !== undefined) q = q.where("scope", "=", query.scope);
+    if (query.value !== undefined) q = q.where("value", "=", query.value);
+    if (query.action !== undefined) q = q.where("action", "=", query.action);
+    const activeAt = query.activeAt;
+    if (activeAt !== undefined) {
+      q = q
+        .where("deleted_at", "is", null)
+        .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", activeAt)]));
+    }
+    const inactiveAt = query.inactiveAt;
+    if (inactiveAt !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb("deleted_at", "is not", null), eb("expires_at", "<=", inactiveAt)]),
+      );
+    }
+    if (query.createdAfter !== undefined) q = q.where("created_at", ">", query.createdAfter);
+    q = q.orderBy("created_at", "desc").orderBy("id", "desc");
+    if (query.limit !== undefined) q = q.limit(query.limit);
+    return q;
   }
 
   countOffences(scope: Scope, value: string, since: number): Promise<number> {
@@ -653,7 +726,19 @@ function fromDecision(d: Decision): DecisionsTable {
   };
 }
 
-function toDecision(r: Selectable<DecisionsTable>): Decision {
+/** Shares the repeated texts among the rows of one long read (bounded: reasons may be unique). */
+class SharedStrings {
+  readonly #seen = new Map<string, string>();
+
+  get(s: string): string {
+    const seen = this.#seen.get(s);
+    if (seen !== undefined) return seen;
+    if (this.#seen.size < 4096) this.#seen.set(s, s);
+    return s;
+  }
+}
+
+function toDecision(r: Selectable<DecisionsTable>, strings?: SharedStrings): Decision {
   return Object.freeze({
     id: r.id,
     action: member(ACTIONS, r.action, "decisions.action"),
@@ -662,8 +747,8 @@ function toDecision(r: Selectable<DecisionsTable>): Decision {
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     origin: member(ORIGINS, r.origin, "decisions.origin"),
-    scenario: r.scenario,
-    reason: r.reason,
+    scenario: strings ? strings.get(r.scenario) : r.scenario,
+    reason: strings ? strings.get(r.reason) : r.reason,
     offence: r.offence,
     tzOffset: r.tz_offset,
   });
@@ -739,8 +824,10 @@ function toApiKey(r: Selectable<Database["api_keys"]>): ApiKeyRecord {
 
 // The database is ours, but a value written by a newer version or by hand must fail loudly
 // here rather than travel on as a wrongly typed domain value.
+/** The list's own string, not the row's copy: a million rows then share one "ban". */
 function member<T extends string>(allowed: readonly T[], value: string, column: string): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T;
+  const i = (allowed as readonly string[]).indexOf(value);
+  if (i >= 0) return allowed[i]!;
   throw new Error(`unexpected value in ${column}: ${JSON.stringify(value)}`);
 }
 

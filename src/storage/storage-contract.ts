@@ -197,6 +197,64 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         assert.deepEqual(await s.listDecisions({ activeAt: 0 }), []);
       }));
 
+    void it("hands each decision over as listDecisions lists it, in order, by any query", () =>
+      withStorage(async (s) => {
+        // Equal creation times, so that the order rests on ids too; one deleted, one expired.
+        const ds = [
+          decision({ id: "a", createdAt: 1_000, expiresAt: 2_000 }),
+          decision({ id: "c", createdAt: 1_000, expiresAt: null, scope: "account" }),
+          decision({ id: "b", createdAt: 1_000, expiresAt: 9_000, reason: "other" }),
+          decision({ id: "e", createdAt: 1_200, expiresAt: 1_300 }),
+          decision({ id: "d", createdAt: 1_100, expiresAt: 9_000, value: "2001:db8::/48" }),
+          decision({ id: "f", createdAt: 1_300, expiresAt: 9_000, scenario: "x" }),
+        ];
+        await s.addDecisions(ds);
+        await s.deleteDecisions(["d"], 1_400);
+        for (const query of [
+          {},
+          { activeAt: 1_500 },
+          { createdAfter: 1_000 },
+          { createdAfter: 1_100, activeAt: 1_250 },
+          { inactiveAt: 1_500 },
+          { inactiveAt: 1_250, createdAfter: 1_000 },
+          { activeAt: 1_500, limit: 2 },
+          { limit: 4 },
+          { scope: "ip" as const },
+          { createdAfter: 5_000 },
+        ]) {
+          const got: Decision[] = [];
+          const n = await s.forEachDecision(query, (d) => got.push(d));
+          assert.deepEqual(got, await s.listDecisions(query), JSON.stringify(query));
+          assert.equal(n, got.length);
+        }
+        assert.deepEqual(
+          (await s.listDecisions({ createdAfter: 1_000 })).map((d) => d.id),
+          ["f", "e", "d"],
+        );
+        // Expired by then (a, e) or deleted (d): the complement of activeAt.
+        assert.deepEqual(
+          (await s.listDecisions({ inactiveAt: 2_000 })).map((d) => d.id),
+          ["e", "d", "a"],
+        );
+      }));
+
+    void it("forEachDecision: a failure of the callback stops the read and leaves unchanged", () =>
+      withStorage(async (s) => {
+        await s.addDecisions([decision({ id: "a" }), decision({ id: "b" })]);
+        const bug = new TypeError("bug");
+        let calls = 0;
+        await assert.rejects(
+          s.forEachDecision({}, () => {
+            calls++;
+            throw bug;
+          }),
+          (e: unknown) => e === bug,
+        );
+        assert.equal(calls, 1);
+        // The connection is free again.
+        assert.equal((await s.listDecisions({})).length, 2);
+      }));
+
     void it("counts offences since a time, expired and deleted ones included", () =>
       withStorage(async (s) => {
         await s.addDecisions([

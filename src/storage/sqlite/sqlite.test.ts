@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, it } from "node:test";
-import { isRempartError } from "../../core/index.ts";
+import { isRempartError, type Decision } from "../../core/index.ts";
 import { openStorage } from "../index.ts";
+import { KyselyStorage } from "../kysely-storage.ts";
+import { openSqlite } from "./sqlite-storage.ts";
 import { storageContract } from "../storage-contract.ts";
 
 storageContract("sqlite", async () => {
@@ -15,6 +17,41 @@ storageContract("sqlite", async () => {
     open: () => openStorage({ kind: "sqlite", path }),
     destroy: () => rm(dir, { recursive: true, force: true }),
   };
+});
+
+void describe("forEachDecision by pages (how drivers that cannot stream read)", () => {
+  void it("reads what listDecisions lists, in order, across pages and ties", async () => {
+    const s = new KyselyStorage(openSqlite(":memory:"), { streams: false, pageRows: 2 });
+    await s.migrate();
+    const ds: Decision[] = [];
+    for (let i = 0; i < 9; i++)
+      ds.push({
+        id: `d${(i * 7) % 9}`,
+        action: "ban",
+        scope: "ip",
+        value: `192.0.2.${i}`,
+        createdAt: 1_000 + (i % 3) * 100, // three decisions at each time
+        expiresAt: i % 4 === 0 ? 1_100 : null,
+        origin: "scenario",
+        scenario: "ssh-bf",
+        reason: i % 2 === 0 ? "even" : "odd",
+        offence: 0,
+        tzOffset: 0,
+      });
+    await s.addDecisions(ds);
+    for (const query of [
+      {},
+      { activeAt: 1_200 },
+      { limit: 4 },
+      { limit: 5 },
+      { createdAfter: 1_000 },
+    ]) {
+      const got: Decision[] = [];
+      assert.equal(await s.forEachDecision(query, (d) => got.push(d)), got.length);
+      assert.deepEqual(got, await s.listDecisions(query), JSON.stringify(query));
+    }
+    await s.close();
+  });
 });
 
 void describe("sqlite openStorage", () => {
