@@ -1,68 +1,123 @@
 #!/usr/bin/env bash
 # DNSBL benchmark: Rempart's dnsbl plugin (1M decisions in a DecisionBook) against rbldnsd
 # (Debian package, the same list as ip4trie/ip6trie zones), both asked by dnsperf (Debian
-# package) on loopback with the same query file, interleaved, RUNS times each. p99 comes from
-# dnsperf -v's per-query latencies. Appends a section to bench/RESULTS.md.
+# package) on loopback with the same query file. rbldnsd is single-threaded, so both servers
+# are pinned to the same core (SERVER_CPUS) and dnsperf to another (CLIENT_CPUS).
+#
+# After one warm-up pass through the query file for each server (Rempart's answer cache then
+# holds every name of the file, as a resolver's repeated questions would fill it), two phases,
+# runs interleaved:
+#   1. full speed: dnsperf's default of 100 queries outstanding; p99 there is mostly queueing;
+#   2. fixed rates: dnsperf -Q at each of RATE_PERCENTS % of rbldnsd's mean rate in phase 1; at
+#      a rate a server sustains, p99 is the latency of an answer, not the length of a queue.
+# p50/p99 come from dnsperf -v's per-query latencies; CPU µs/query from the server's
+# /proc/PID/stat (user + system, all threads). Inserts a dated sub-section at the end of the
+# DNSBL section of bench/RESULTS.md.
 #
 #   RUNS=2 SECONDS_PER_RUN=15 bench/dnsbl.sh
+#   Environment: RUNS (2), SECONDS_PER_RUN (15), RATE_PERCENTS ("80 40"), SERVER_CPUS (0),
+#   CLIENT_CPUS (1), REMPART_THREADS (1: dnsbl.threads; more only with as many SERVER_CPUS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 RUNS="${RUNS:-2}"
 LEN="${SECONDS_PER_RUN:-15}"
+RATE_PERCENTS="${RATE_PERCENTS:-80 40}"
+SERVER_CPUS="${SERVER_CPUS:-0}"
+CLIENT_CPUS="${CLIENT_CPUS:-1}"
+THREADS="${REMPART_THREADS:-1}"
 OUT=bench/out/dnsbl
-for p in rbldnsd dnsperf; do
-  command -v "$p" >/dev/null || { echo "dnsbl bench: needs $p (Debian package $p)"; exit 1; }
+for p in rbldnsd dnsperf taskset; do
+  command -v "$p" >/dev/null || { echo "dnsbl bench: needs $p"; exit 1; }
 done
 [ -f "$OUT/queries.txt" ] || node bench/dnsbl-gen.ts --entries 1000000 --queries 200000 --seed 1 --out "$OUT"
 
 R_PORT=25353
 B_PORT=25354
-node bench/dnsbl-server.ts "$OUT/list.txt" "$R_PORT" >"$OUT/rempart.log" 2>&1 &
+# The young generation the daemon runs with (bin/rempart.js): short scavenges, short pauses.
+taskset -c "$SERVER_CPUS" node --max-semi-space-size=1 bench/dnsbl-server.ts "$OUT/list.txt" "$R_PORT" "$THREADS" \
+  >"$OUT/rempart.log" 2>&1 &
 R_PID=$!
-(cd "$OUT" && exec rbldnsd -n -b "127.0.0.1/$B_PORT" -w . -t 60 -c 1h \
+(cd "$OUT" && exec taskset -c "$SERVER_CPUS" rbldnsd -n -b "127.0.0.1/$B_PORT" -w . -t 60 -c 1h \
   bl.example.org:ip4trie:v4.zone bl.example.org:ip6trie:v6.zone) >"$OUT/rbldnsd.log" 2>&1 &
 B_PID=$!
 trap 'kill $R_PID $B_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do grep -q '^ready' "$OUT/rempart.log" && break; sleep 1; done
 grep -q '^ready' "$OUT/rempart.log" || { cat "$OUT/rempart.log"; exit 1; }
-sleep 2
 
-# One dnsperf run: prints "qps p50_ms p99_ms completed lost".
+perf_client() { taskset -c "$CLIENT_CPUS" dnsperf -s 127.0.0.1 -d "$OUT/queries.txt" "$@"; }
+perf_client -p "$R_PORT" -n 1 >"$OUT/warmup-rempart.log" 2>&1
+perf_client -p "$B_PORT" -n 1 >"$OUT/warmup-rbldnsd.log" 2>&1
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# One dnsperf run: prints "qps p50_ms p99_ms completed lost cpu_us_per_query".
 measure() {
-  local port=$1 log=$2
-  dnsperf -s 127.0.0.1 -p "$port" -d "$OUT/queries.txt" -l "$LEN" -v >"$log" 2>&1
+  local port=$1 pid=$2 log=$3
+  shift 3
+  local t0 t1
+  t0=$(cpu_ticks "$pid")
+  perf_client -p "$port" -l "$LEN" -v "$@" >"$log" 2>&1
+  t1=$(cpu_ticks "$pid")
   local qps completed lost
   qps=$(awk '/Queries per second:/ {print $4}' "$log")
   completed=$(awk '/Queries completed:/ {print $3}' "$log")
   lost=$(awk '/Queries lost:/ {print $3}' "$log")
   awk '/^> / {print $NF}' "$log" | sort -g | awk -v qps="$qps" -v c="$completed" -v l="$lost" \
-    '{a[NR]=$1} END {printf "%.0f %.3f %.3f %s %s\n", qps, a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, c, l}'
+    -v cpu="$(((t1 - t0) * 1000000 / $(getconf CLK_TCK)))" \
+    '{a[NR]=$1} END {printf "%.0f %.3f %.3f %s %s %.1f\n", qps, a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, c, l, cpu/c}'
 }
 
 rows=()
+b_sum=0
 for run in $(seq 1 "$RUNS"); do
-  r=$(measure "$R_PORT" "$OUT/dnsperf-rempart-$run.log")
-  b=$(measure "$B_PORT" "$OUT/dnsperf-rbldnsd-$run.log")
-  echo "run $run: rempart $r | rbldnsd $b"
-  rows+=("| $run | Rempart dnsbl | ${r// / | } |" "| $run | rbldnsd | ${b// / | } |")
+  r=$(measure "$R_PORT" "$R_PID" "$OUT/dnsperf-max-rempart-$run.log")
+  b=$(measure "$B_PORT" "$B_PID" "$OUT/dnsperf-max-rbldnsd-$run.log")
+  echo "full speed, run $run: rempart $r | rbldnsd $b"
+  rows+=("| full speed | $run | Rempart dnsbl | ${r// / | } |" "| full speed | $run | rbldnsd | ${b// / | } |")
+  b_sum=$((b_sum + ${b%% *}))
 done
+rates=()
+for pct in $RATE_PERCENTS; do
+  rate=$((b_sum * pct / 100 / RUNS))
+  rates+=("\`-Q $rate\` ($pct %)")
+  for run in $(seq 1 "$RUNS"); do
+    r=$(measure "$R_PORT" "$R_PID" "$OUT/dnsperf-rate$pct-rempart-$run.log" -Q "$rate")
+    b=$(measure "$B_PORT" "$B_PID" "$OUT/dnsperf-rate$pct-rbldnsd-$run.log" -Q "$rate")
+    echo "at $rate q/s, run $run: rempart $r | rbldnsd $b"
+    rows+=("| $rate q/s | $run | Rempart dnsbl | ${r// / | } |" "| $rate q/s | $run | rbldnsd | ${b// / | } |")
+  done
+done
+
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 ready=$(grep '^ready' "$OUT/rempart.log")
 {
-  echo
-  echo "## DNSBL (\`bench/dnsbl.sh\`)"
-  echo
-  echo "### $(date -u '+%Y-%m-%d %H:%M UTC') — 1M entries, $RUNS runs of ${LEN} s each"
+  echo "### $(date -u '+%Y-%m-%d %H:%M UTC') — 1M entries, $RUNS runs of ${LEN} s per phase"
   echo
   echo "- machine: $(nproc) CPUs; load average at the end: $load (other sessions' work on the same cores)"
   echo "- versions: rbldnsd $(dpkg-query -W -f '${Version}' rbldnsd); dnsperf $(dpkg-query -W -f '${Version}' dnsperf); node $(node -v); rempart $(git rev-parse --short HEAD)$(git diff --quiet -- src/enforcers/dnsbl || echo -dirty)"
   echo "- data: \`node bench/dnsbl-gen.ts --entries 1000000 --queries 200000 --seed 1\` (70 % IPv4, 30 % IPv6, 10 % ranges; queries half listed, half random)"
-  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN bench/dnsbl.sh\`; dnsperf \`-s 127.0.0.1 -p PORT -d queries.txt -l $LEN -v\` (100 queries outstanding), runs interleaved"
+  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN bench/dnsbl.sh\`; servers pinned to CPU $SERVER_CPUS, dnsperf to CPU $CLIENT_CPUS (\`taskset\`); Rempart \`dnsbl.threads: $THREADS\`, \`node --max-semi-space-size=1\` as the daemon runs"
+  echo "- one warm-up pass (\`dnsperf -n 1\`) per server, then dnsperf \`-s 127.0.0.1 -p PORT -d queries.txt -l $LEN -v\`: full speed (100 queries outstanding), then fixed rates of rbldnsd's mean full-speed rate: ${rates[*]}; runs interleaved"
+  echo "- CPU µs/query: the server's user + system time over the run, divided by the queries completed"
   echo "- Rempart: $ready"
   echo
-  echo "| run | server | queries/s | p50 ms | p99 ms | completed | lost |"
-  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+  echo "| phase | run | server | queries/s | p50 ms | p99 ms | completed | lost | CPU µs/query |"
+  echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${rows[@]}"
-} >>bench/RESULTS.md
-tail -n $((2 * RUNS + 4)) bench/RESULTS.md
+  echo
+} >"$OUT/section.md"
+# The new sub-section goes at the end of the DNSBL section, before the next "## " heading.
+awk -v section="$OUT/section.md" '
+  function flush() { while ((getline line < section) > 0) print line; done = 1 }
+  /^## / && in_dnsbl && !done { flush() }
+  /^## / { in_dnsbl = ($0 ~ /^## DNSBL/); if (in_dnsbl) seen = 1 }
+  { print }
+  END {
+    if (done) exit
+    if (!seen) { print ""; print "## DNSBL (`bench/dnsbl.sh`)" }
+    print ""
+    flush()
+  }
+' bench/RESULTS.md >"$OUT/RESULTS.md.new"
+mv "$OUT/RESULTS.md.new" bench/RESULTS.md
+cat "$OUT/section.md"

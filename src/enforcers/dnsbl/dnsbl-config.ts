@@ -51,6 +51,11 @@ export const DnsblConfigSchema = z.strictObject({
   hostmaster: z.string().min(1).optional(),
   tcp_idle_timeout: duration.default("10s"),
   tcp_max_connections: z.number().int().min(1).max(65_535).default(256),
+  /**
+   * UDP sockets on the listen address (SO_REUSEPORT), each read and written by its own thread;
+   * the zone itself stays in the main thread. 1: one socket, no worker thread.
+   */
+  threads: z.number().int().min(1).max(64).default(1),
   /** Encoded answers kept per address; the cache is dropped on every change of decisions. */
   cache_entries: z.number().int().min(0).max(10_000_000).default(200_000),
 });

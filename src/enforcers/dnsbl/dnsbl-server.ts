@@ -2,18 +2,34 @@
  * The DNSBL zone on the network: UDP, and TCP with the 2-byte length prefix (several queries
  * per connection, answered in order, an idle timeout, a cap on connections). Both listen on the
  * same address and port.
+ *
+ * With `threads` > 1, worker threads (dnsbl-worker.ts) open more UDP sockets on the same address
+ * and port (SO_REUSEPORT: the kernel spreads clients over them) and do the receiving and
+ * sending; the zone stays here and answers their queries a batch at a time.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
+import { Worker } from "node:worker_threads";
 import type { DnsblZone } from "./dnsbl-zone.ts";
 import type { ListenAddress } from "./dnsbl-config.ts";
+import { literalAddress, type WorkerInit } from "./dnsbl-udp.ts";
 
 export interface DnsblServerOptions {
   readonly listen: ListenAddress;
   readonly tcpIdleMs: number;
   readonly tcpMaxConnections: number;
+  /** UDP sockets, each served by its own thread (this one and threads - 1 workers). */
+  readonly threads?: number;
   readonly log: (line: string) => void;
 }
+
+// The worker runs from the same tree as this file: the sources, or the build in dist/.
+const WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./dnsbl-worker.ts" : "./dnsbl-worker.js",
+  import.meta.url,
+);
+/** A worker that dies is started again after this long. */
+const RESTART_MS = 1000;
 
 /** A TCP client may not hold more unanswered bytes than one maximal message and its prefix. */
 const MAX_TCP_PENDING = 65_537;
@@ -24,8 +40,12 @@ export class DnsblServer {
   #udp: Socket | undefined;
   #tcp: Server | undefined;
   readonly #connections = new Set<TcpSocket>();
+  readonly #workers = new Set<Worker>();
+  /** Queries received by the worker threads' sockets and answered here. */
+  workerQueries = 0;
   #port = 0;
   #lastError = 0;
+  #running = false;
 
   constructor(zone: DnsblZone, options: DnsblServerOptions) {
     this.#zone = zone;
@@ -45,16 +65,28 @@ export class DnsblServer {
       this.#port = this.#udp.address().port;
       try {
         this.#tcp = await this.#bindTcp(host, this.#port);
-        return;
+        break;
       } catch (e) {
         await closeUdp(this.#udp);
         this.#udp = undefined;
         if (port !== 0 || attempt >= 10) throw e;
       }
     }
+    this.#running = true;
+    try {
+      const threads = this.#options.threads ?? 1;
+      await Promise.all(Array.from({ length: threads - 1 }, () => this.#startWorker()));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
   }
 
   async stop(): Promise<void> {
+    this.#running = false;
+    const workers = [...this.#workers];
+    this.#workers.clear();
+    await Promise.all(workers.map((w) => w.terminate()));
     for (const c of this.#connections) c.destroy();
     this.#connections.clear();
     const tcp = this.#tcp;
@@ -81,8 +113,75 @@ export class DnsblServer {
     }
   }
 
+  /** Starts one UDP worker; resolves when its socket listens. */
+  #startWorker(): Promise<void> {
+    const { host, family } = this.#options.listen;
+    const init: WorkerInit = { host, port: this.#port, family };
+    const worker = new Worker(WORKER_URL, { workerData: init });
+    this.#workers.add(worker);
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      worker.on("message", (msg: ArrayBuffer | string) => {
+        if (typeof msg !== "string") {
+          const out = this.#answerBatch(msg);
+          worker.postMessage(out, [out]);
+        } else if (msg === "listening") {
+          listening = true;
+          resolve();
+        } else reject(new Error(`dnsbl: udp worker: ${msg.replace(/^error /, "")}`));
+      });
+      worker.on("error", (e: Error) =>
+        this.#options.log(`rempart: dnsbl: udp worker: ${e.message}`),
+      );
+      worker.on("exit", (code) => {
+        if (!this.#workers.delete(worker)) return; // stopped
+        if (!listening) {
+          reject(new Error(`dnsbl: udp worker exited with code ${code} before listening`));
+          return;
+        }
+        this.#options.log(`rempart: dnsbl: udp worker exited (code ${code}); restarting`);
+        setTimeout(() => {
+          if (!this.#running) return;
+          this.#startWorker().catch((e: unknown) =>
+            this.#options.log(`rempart: dnsbl: ${e instanceof Error ? e.message : String(e)}`),
+          );
+        }, RESTART_MS).unref();
+      });
+    });
+  }
+
+  /** A worker's batch of queries in, their answers out, in the same order (see dnsbl-worker.ts). */
+  #answerBatch(batch: ArrayBuffer): ArrayBuffer {
+    const view = new Uint8Array(batch);
+    const answers: (Buffer | undefined)[] = [];
+    let bytes = 0;
+    for (let p = 0; p + 2 <= view.length;) {
+      const len = (view[p]! << 8) | view[p + 1]!;
+      const out = this.#answer(Buffer.from(batch, p + 2, len), false);
+      this.workerQueries++;
+      answers.push(out);
+      bytes += 2 + (out === undefined ? 0 : out.length);
+      p += 2 + len;
+    }
+    const out = new Uint8Array(bytes);
+    let p = 0;
+    for (const a of answers) {
+      const len = a === undefined ? 0 : a.length;
+      out[p] = len >> 8;
+      out[p + 1] = len;
+      if (a !== undefined) out.set(a, p + 2);
+      p += 2 + len;
+    }
+    return out.buffer;
+  }
+
   #bindUdp(host: string, port: number): Promise<Socket> {
-    const socket = createSocket({ type: this.#options.listen.family === 6 ? "udp6" : "udp4" });
+    const socket = createSocket({
+      type: this.#options.listen.family === 6 ? "udp6" : "udp4",
+      // Worker threads bind the same port: the kernel spreads clients over the sockets.
+      reusePort: (this.#options.threads ?? 1) > 1,
+      lookup: literalAddress,
+    });
     socket.on("message", (msg, rinfo) => {
       const out = this.#answer(msg, false);
       if (out !== undefined) socket.send(out, rinfo.port, rinfo.address);

@@ -3,14 +3,16 @@
  * out, with no I/O, so that the UDP and TCP servers share it and tests drive it directly.
  *
  * The hot path reads the query name in place (label offsets in a preallocated array, the
- * address built as a number or from nibbles), asks the DecisionBook on a cache miss, and copies
- * an answer section encoded once per listed address. The cache is dropped whenever the set of
- * decisions changes. Never throws on a packet: anything unreadable gets FORMERR or is dropped
- * when it has no header to answer.
+ * address built as 32-bit words from the octets or nibbles), finds the address's listing in a
+ * cache keyed by those words, asks the DecisionBook on a miss, and copies answer records encoded
+ * once: the A records once per set of codes, the TXT records once per listed address and only
+ * when asked. The cache is dropped whenever the set of decisions changes. Never throws on a
+ * packet: anything unreadable gets FORMERR or is dropped when it has no header to answer.
  */
 import type { Action, Clock, Decision } from "../../core/index.ts";
 import type { DecisionBook } from "../../decisions/index.ts";
 import { formatGroups } from "../../net/index.ts";
+import { AddressCache } from "./address-cache.ts";
 
 export const TYPE_A = 1;
 export const TYPE_NS = 2;
@@ -33,6 +35,7 @@ export const RCODE_REFUSED = 5;
 const TEST_LISTED = 0x7f000002;
 /** RFC 5782 §5: never listed. */
 const TEST_UNLISTED = 0x7f000001;
+const TEST_TEXT = "RFC 5782 test entry: always listed";
 
 const MAX_LABELS = 128;
 /** Our own UDP payload size when the client speaks EDNS (the DNS flag day 2020 value). */
@@ -62,16 +65,27 @@ export interface ZoneStats {
   cacheHits: number;
 }
 
-/** An encoded answer for one listed address: A then TXT records, names pointing at the question. */
+/**
+ * What one listed address answers: records whose owner name is a pointer to the question, with
+ * the zone's TTL (patched per answer).
+ */
 interface Listing {
-  /** The A records (owner name = pointer to offset 12). */
+  /** One A record per code, ascending; shared by every address listed with the same codes. */
   readonly a: Buffer;
-  readonly aCount: number;
-  readonly txt: Buffer;
-  readonly txtCount: number;
+  readonly count: number;
+  /** The decision behind each code, in the same order; empty for the RFC 5782 test entry. */
+  readonly decisions: readonly Decision[];
+  /** The address as the DecisionBook was asked, for `{ip}` in the TXT text. */
+  readonly ip: string;
   /** Earliest expiry of the decisions behind it (ms), or Infinity. */
   readonly expiresAt: number;
+  /** One TXT record per code, encoded on the first TXT or ANY query for the address. */
+  txt: Buffer | undefined;
+  /** A then TXT, for ANY. */
+  any: Buffer | undefined;
 }
+
+const TXT_FIELD = /\{(reason|scenario|action|ip|url)\}/;
 
 export class DnsblZone {
   readonly stats: ZoneStats = {
@@ -90,16 +104,23 @@ export class DnsblZone {
   readonly #zoneName: Buffer;
   readonly #actionCodes: ReadonlyMap<string, number>;
   readonly #scenarioCodes: ReadonlyMap<string, number>;
+  /** The TXT template split on its fields: literal, field, literal, field, …, literal. */
+  readonly #txtParts: readonly string[];
+  /** The lookup URL split on `{ip}`. */
+  readonly #urlParts: readonly string[] | undefined;
   readonly #nsRecords: Buffer;
   readonly #testListing: Listing;
   #soaRecord: Buffer;
+  #apexAny: Buffer;
   #serial: number;
   // Hot-path scratch: label offsets and lengths of the query being answered.
   readonly #labelStart = new Int32Array(MAX_LABELS);
   readonly #labelLen = new Int32Array(MAX_LABELS);
-  readonly #v4Cache = new Map<number, Listing | null>();
-  readonly #v6Cache = new Map<string, Listing | null>();
   readonly #groups = new Uint16Array(8);
+  /** Listings by address; null for an address that is not listed. */
+  readonly #cache: AddressCache<Listing | null>;
+  /** A records by set of codes (the codes joined by commas). */
+  readonly #aRecords = new Map<string, Buffer>();
 
   constructor(book: DecisionBook, clock: Clock, options: DnsblZoneOptions) {
     this.#book = book;
@@ -111,26 +132,38 @@ export class DnsblZone {
     this.#scenarioCodes = new Map(
       Object.entries(options.scenarioCodes).map(([k, v]) => [k, ipv4Number(v)]),
     );
+    const template = options.txt ?? (options.lookupUrl ? "{reason}; see {url}" : "{reason}");
+    this.#txtParts = template.split(TXT_FIELD);
+    this.#urlParts = options.lookupUrl?.split("{ip}");
+    this.#cache = new AddressCache(options.cacheEntries);
     this.#serial = Math.floor(clock.now() / 1000) >>> 0;
-    this.#soaRecord = this.#encodeSoa();
     this.#nsRecords = Buffer.concat(
       options.nameservers.map((ns) =>
         rr(this.#zoneName, TYPE_NS, options.ttl >= 3600 ? options.ttl : 3600, encodeName(ns)),
       ),
     );
-    this.#testListing = this.#encodeListing(
-      [{ code: TEST_LISTED, text: "RFC 5782 test entry: always listed" }],
-      Infinity,
-    );
+    this.#soaRecord = this.#encodeSoa();
+    this.#apexAny = Buffer.concat([this.#soaRecord, this.#nsRecords]);
+    const test = this.#encodeA([TEST_LISTED]);
+    const txt = rr(POINTER_TO_QUESTION, TYPE_TXT, options.ttl, txtData(TEST_TEXT));
+    this.#testListing = {
+      a: test,
+      count: 1,
+      decisions: [],
+      ip: "127.0.0.2",
+      expiresAt: Infinity,
+      txt,
+      any: Buffer.concat([test, txt]),
+    };
   }
 
   /** The decisions changed: answers computed before may be wrong now. */
   invalidate(): void {
-    this.#v4Cache.clear();
-    this.#v6Cache.clear();
+    this.#cache.clear();
     const serial = Math.floor(this.#clock.now() / 1000) >>> 0;
     this.#serial = serial > this.#serial ? serial : (this.#serial + 1) >>> 0;
     this.#soaRecord = this.#encodeSoa();
+    this.#apexAny = Buffer.concat([this.#soaRecord, this.#nsRecords]);
   }
 
   get serial(): number {
@@ -148,7 +181,7 @@ export class DnsblZone {
     this.stats.queries++;
     const opcode = (q[2]! >> 3) & 0x0f;
     if (opcode !== 0) return this.#header(q, tcp, RCODE_NOTIMP);
-    if (q.readUInt16BE(4) !== 1 || q.readUInt16BE(6) !== 0 || q.readUInt16BE(8) !== 0) {
+    if (q[4] !== 0 || q[5] !== 1 || q[6] !== 0 || q[7] !== 0 || q[8] !== 0 || q[9] !== 0) {
       this.stats.formErr++;
       return this.#header(q, tcp, RCODE_FORMERR);
     }
@@ -172,21 +205,20 @@ export class DnsblZone {
       if (pos - 12 > 255) return this.#formErr(q, tcp);
     }
     if (pos + 4 > q.length) return this.#formErr(q, tcp);
-    const qtype = q.readUInt16BE(pos);
-    const qclass = q.readUInt16BE(pos + 2);
+    const qtype = (q[pos]! << 8) | q[pos + 1]!;
+    const qclass = (q[pos + 2]! << 8) | q[pos + 3]!;
     const qEnd = pos + 4;
 
     // EDNS: an OPT record first in the additional section sets the client's UDP size.
     let edns = false;
     let limit = tcp ? 65_535 : 512;
-    const arCount = q.readUInt16BE(10);
-    if (arCount > 0) {
+    if (q[10] !== 0 || q[11] !== 0) {
       if (qEnd + 11 > q.length) return this.#formErr(q, tcp);
-      if (q[qEnd] === 0 && q.readUInt16BE(qEnd + 1) === TYPE_OPT) {
+      if (q[qEnd] === 0 && q[qEnd + 1] === 0 && q[qEnd + 2] === TYPE_OPT) {
         edns = true;
         if (q[qEnd + 6] !== 0) return this.#respond(q, qEnd, tcp, 0, edns, 1 /* BADVERS */);
         if (!tcp) {
-          const size = q.readUInt16BE(qEnd + 3);
+          const size = (q[qEnd + 3]! << 8) | q[qEnd + 4]!;
           limit = size < 512 ? 512 : size > EDNS_UDP_SIZE ? EDNS_UDP_SIZE : size;
         }
       }
@@ -211,71 +243,36 @@ export class DnsblZone {
     const prefix = n - z;
     if (prefix === 0) return this.#apex(q, qEnd, tcp, edns, limit, qtype);
 
+    const now = this.#clock.now();
     let listing: Listing | null = null;
     if (prefix === 4) {
       const v4 = this.#readV4(q);
-      if (v4 >= 0) listing = this.#lookupV4(v4);
+      if (v4 >= 0) listing = this.#lookupV4(v4, now);
     } else if (prefix === 32) {
-      listing = this.#lookupV6(q);
+      listing = this.#lookupV6(q, now);
     }
     if (listing === null) {
       this.stats.notListed++;
       return this.#respond(q, qEnd, tcp, RCODE_NXDOMAIN, edns, 0, undefined, 0, this.#soaRecord, 1);
     }
     this.stats.listed++;
-    const now = this.#clock.now();
     let ttl = this.#options.ttl;
     if (listing.expiresAt !== Infinity) {
       const left = Math.floor((listing.expiresAt - now) / 1000);
       if (left < ttl) ttl = left < 0 ? 0 : left;
     }
-    if (qtype === TYPE_A)
-      return this.#respond(
-        q,
-        qEnd,
-        tcp,
-        0,
-        edns,
-        0,
-        listing.a,
-        listing.aCount,
-        undefined,
-        0,
-        ttl,
-        limit,
-      );
-    if (qtype === TYPE_TXT)
-      return this.#respond(
-        q,
-        qEnd,
-        tcp,
-        0,
-        edns,
-        0,
-        listing.txt,
-        listing.txtCount,
-        undefined,
-        0,
-        ttl,
-        limit,
-      );
-    if (qtype === TYPE_ANY)
-      return this.#respond(
-        q,
-        qEnd,
-        tcp,
-        0,
-        edns,
-        0,
-        Buffer.concat([listing.a, listing.txt]),
-        listing.aCount + listing.txtCount,
-        undefined,
-        0,
-        ttl,
-        limit,
-      );
-    // The name exists, not with this type.
-    return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soaRecord, 1);
+    let records: Buffer;
+    let count = listing.count;
+    if (qtype === TYPE_A) records = listing.a;
+    else if (qtype === TYPE_TXT) records = this.#txtOf(listing);
+    else if (qtype === TYPE_ANY) {
+      records = listing.any ??= Buffer.concat([listing.a, this.#txtOf(listing)]);
+      count *= 2;
+    } else {
+      // The name exists, not with this type.
+      return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soaRecord, 1);
+    }
+    return this.#respond(q, qEnd, tcp, 0, edns, 0, records, count, undefined, 0, ttl, limit);
   }
 
   #apex(
@@ -287,23 +284,11 @@ export class DnsblZone {
     qtype: number,
   ): Buffer {
     this.stats.notListed++;
+    const ns = this.#options.nameservers.length;
     if (qtype === TYPE_SOA)
       return this.#respond(q, qEnd, tcp, 0, edns, 0, this.#soaRecord, 1, undefined, 0, -1, limit);
     if (qtype === TYPE_NS)
-      return this.#respond(
-        q,
-        qEnd,
-        tcp,
-        0,
-        edns,
-        0,
-        this.#nsRecords,
-        this.#options.nameservers.length,
-        undefined,
-        0,
-        -1,
-        limit,
-      );
+      return this.#respond(q, qEnd, tcp, 0, edns, 0, this.#nsRecords, ns, undefined, 0, -1, limit);
     if (qtype === TYPE_ANY)
       return this.#respond(
         q,
@@ -312,8 +297,8 @@ export class DnsblZone {
         0,
         edns,
         0,
-        Buffer.concat([this.#soaRecord, this.#nsRecords]),
-        1 + this.#options.nameservers.length,
+        this.#apexAny,
+        1 + ns,
         undefined,
         0,
         -1,
@@ -342,104 +327,125 @@ export class DnsblZone {
     return v;
   }
 
-  #lookupV4(v4: number): Listing | null {
+  #lookupV4(v4: number, now: number): Listing | null {
     if (v4 === TEST_LISTED) return this.#testListing;
     if (v4 === TEST_UNLISTED) return null;
-    const cached = this.#v4Cache.get(v4);
-    if (cached !== undefined) {
-      if (cached === null || cached.expiresAt > this.#clock.now()) {
-        this.stats.cacheHits++;
-        return cached;
-      }
+    const cached = this.#cache.get(0, 0, 0xffff, v4);
+    if (cached !== undefined && (cached === null || cached.expiresAt > now)) {
+      this.stats.cacheHits++;
+      return cached;
     }
     const ip = `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}`;
-    const listing = this.#listingFor(ip);
-    if (this.#options.cacheEntries > 0) {
-      if (this.#v4Cache.size >= this.#options.cacheEntries) this.#v4Cache.clear();
-      this.#v4Cache.set(v4, listing);
-    }
+    const listing = this.#listingFor(ip, now);
+    this.#cache.set(0, 0, 0xffff, v4, listing);
     return listing;
   }
 
   /** 32 one-nibble labels, least significant first; IPv4-mapped addresses are IPv4. */
-  #lookupV6(q: Buffer): Listing | null {
-    const g = this.#groups;
-    g.fill(0);
+  #lookupV6(q: Buffer, now: number): Listing | null {
+    let w0 = 0;
+    let w1 = 0;
+    let w2 = 0;
+    let w3 = 0;
     for (let i = 0; i < 32; i++) {
       if (this.#labelLen[i] !== 1) return null;
       const nibble = hexValue(q[this.#labelStart[i]!]!);
       if (nibble < 0) return null;
-      // Label i is nibble 31 - i from the top: group (31 - i) >> 2, shift by i & 3 nibbles.
-      g[(31 - i) >> 2] = g[(31 - i) >> 2]! | (nibble << ((i & 3) * 4));
+      // Label i is the i-th nibble from the bottom: word 3 holds labels 0–7, word 0 labels 24–31.
+      const bits = nibble << ((i & 7) * 4);
+      if (i < 8) w3 |= bits;
+      else if (i < 16) w2 |= bits;
+      else if (i < 24) w1 |= bits;
+      else w0 |= bits;
     }
-    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
-      return this.#lookupV4(g[6]! * 65536 + g[7]!);
-    const ip = formatGroups(g);
-    const cached = this.#v6Cache.get(ip);
-    if (cached !== undefined) {
-      if (cached === null || cached.expiresAt > this.#clock.now()) {
-        this.stats.cacheHits++;
-        return cached;
-      }
+    if (w0 === 0 && w1 === 0 && w2 === 0xffff) return this.#lookupV4(w3 >>> 0, now);
+    const cached = this.#cache.get(w0, w1, w2, w3);
+    if (cached !== undefined && (cached === null || cached.expiresAt > now)) {
+      this.stats.cacheHits++;
+      return cached;
     }
-    const listing = this.#listingFor(ip);
-    if (this.#options.cacheEntries > 0) {
-      if (this.#v6Cache.size >= this.#options.cacheEntries) this.#v6Cache.clear();
-      this.#v6Cache.set(ip, listing);
-    }
+    const g = this.#groups;
+    g[0] = w0 >>> 16;
+    g[1] = w0;
+    g[2] = w1 >>> 16;
+    g[3] = w1;
+    g[4] = w2 >>> 16;
+    g[5] = w2;
+    g[6] = w3 >>> 16;
+    g[7] = w3;
+    const listing = this.#listingFor(formatGroups(g), now);
+    this.#cache.set(w0, w1, w2, w3, listing);
     return listing;
   }
 
-  /** Asks the book; one A record per distinct code, one TXT per code. */
-  #listingFor(ip: string): Listing | null {
-    const now = this.#clock.now();
+  /** Asks the book: the first decision found for each code (most specific first). */
+  #listingFor(ip: string, now: number): Listing | null {
     const found = this.#book.match({ ip }, now);
     if (found.length === 0) return null;
-    const byCode = new Map<number, Decision>();
+    const codes: number[] = [];
+    const decisions: Decision[] = [];
     let expiresAt = Infinity;
     for (const d of found) {
       if (d.scope !== "ip" && d.scope !== "range") continue;
       const code = this.#scenarioCodes.get(d.scenario) ?? this.#actionCodes.get(d.action);
       if (code === undefined) continue;
       if (d.expiresAt !== null && d.expiresAt < expiresAt) expiresAt = d.expiresAt;
-      if (!byCode.has(code)) byCode.set(code, d);
+      let j = 0;
+      while (j < codes.length && codes[j]! < code) j++;
+      if (codes[j] === code) continue;
+      codes.splice(j, 0, code);
+      decisions.splice(j, 0, d);
     }
-    if (byCode.size === 0) return null;
-    const entries = [...byCode]
-      .sort((a, b) => a[0] - b[0])
-      .map(([code, d]) => ({ code, text: this.#text(d, ip) }));
-    return this.#encodeListing(entries, expiresAt);
+    if (codes.length === 0) return null;
+    return {
+      a: this.#encodeA(codes),
+      count: codes.length,
+      decisions,
+      ip,
+      expiresAt,
+      txt: undefined,
+      any: undefined,
+    };
+  }
+
+  /** The A records of a set of codes, encoded once per set. */
+  #encodeA(codes: readonly number[]): Buffer {
+    const key = codes.length === 1 ? String(codes[0]) : codes.join(",");
+    let a = this.#aRecords.get(key);
+    if (a === undefined) {
+      a = Buffer.concat(
+        codes.map((code) => {
+          const addr = Buffer.allocUnsafe(4);
+          addr.writeUInt32BE(code >>> 0);
+          return rr(POINTER_TO_QUESTION, TYPE_A, this.#options.ttl, addr);
+        }),
+      );
+      this.#aRecords.set(key, a);
+    }
+    return a;
+  }
+
+  #txtOf(listing: Listing): Buffer {
+    return (listing.txt ??= Buffer.concat(
+      listing.decisions.map((d) =>
+        rr(POINTER_TO_QUESTION, TYPE_TXT, this.#options.ttl, txtData(this.#text(d, listing.ip))),
+      ),
+    ));
   }
 
   #text(d: Decision, ip: string): string {
-    const url = this.#options.lookupUrl?.replaceAll("{ip}", ip) ?? "";
-    const template = this.#options.txt ?? (url ? "{reason}; see {url}" : "{reason}");
-    return template.replace(/\{(reason|scenario|action|ip|url)\}/g, (_m, key: string) => {
-      if (key === "reason") return d.reason;
-      if (key === "scenario") return d.scenario;
-      if (key === "action") return d.action;
-      if (key === "ip") return ip;
-      return url;
-    });
-  }
-
-  #encodeListing(entries: readonly { code: number; text: string }[], expiresAt: number): Listing {
-    const ttl = this.#options.ttl;
-    const a: Buffer[] = [];
-    const txt: Buffer[] = [];
-    for (const e of entries) {
-      const addr = Buffer.allocUnsafe(4);
-      addr.writeUInt32BE(e.code >>> 0);
-      a.push(rr(POINTER_TO_QUESTION, TYPE_A, ttl, addr));
-      txt.push(rr(POINTER_TO_QUESTION, TYPE_TXT, ttl, txtData(e.text)));
+    const parts = this.#txtParts;
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) {
+      const field = parts[i];
+      if (field === "reason") out += d.reason;
+      else if (field === "scenario") out += d.scenario;
+      else if (field === "action") out += d.action;
+      else if (field === "ip") out += ip;
+      else out += this.#urlParts?.join(ip) ?? "";
+      out += parts[i + 1]!;
     }
-    return Object.freeze({
-      a: Buffer.concat(a),
-      aCount: a.length,
-      txt: Buffer.concat(txt),
-      txtCount: txt.length,
-      expiresAt,
-    });
+    return out;
   }
 
   #encodeSoa(): Buffer {
@@ -495,6 +501,9 @@ export class DnsblZone {
    * Header, the question copied as sent (so its case, 0x20-randomised by resolvers, is kept),
    * then the given sections. `ttl` ≥ 0 overwrites the TTL of every answer record. When the
    * whole does not fit `limit`, the answer is truncated (TC) so that the client retries on TCP.
+   *
+   * A fresh buffer each time (a slice of Node's pool, no zeroing): a UDP send that the kernel
+   * cannot take at once is queued by libuv with the caller's bytes, so they must not be reused.
    */
   #respond(
     q: Buffer,
@@ -514,8 +523,8 @@ export class DnsblZone {
     const off = tcp ? 2 : 0;
     const qLen = qEnd - 12;
     const optLen = edns ? 11 : 0;
-    let anLen = answers?.length ?? 0;
-    let nsLen = authority?.length ?? 0;
+    let anLen = answers === undefined ? 0 : answers.length;
+    let nsLen = authority === undefined ? 0 : authority.length;
     let tc = false;
     if (12 + qLen + anLen + nsLen + optLen > limit) {
       tc = true;
@@ -526,15 +535,22 @@ export class DnsblZone {
     }
     const size = off + 12 + qLen + anLen + nsLen + optLen;
     const out = Buffer.allocUnsafe(size);
-    if (tcp) out.writeUInt16BE(size - 2, 0);
+    if (tcp) {
+      out[0] = (size - 2) >> 8;
+      out[1] = size - 2;
+    }
     out[off] = q[0]!;
     out[off + 1] = q[1]!;
     out[off + 2] = 0x80 | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q[2]! & 0x01);
     out[off + 3] = rcode;
-    out.writeUInt16BE(1, off + 4);
-    out.writeUInt16BE(anCount, off + 6);
-    out.writeUInt16BE(nsCount, off + 8);
-    out.writeUInt16BE(edns ? 1 : 0, off + 10);
+    out[off + 4] = 0;
+    out[off + 5] = 1;
+    out[off + 6] = anCount >> 8;
+    out[off + 7] = anCount;
+    out[off + 8] = nsCount >> 8;
+    out[off + 9] = nsCount;
+    out[off + 10] = 0;
+    out[off + 11] = edns ? 1 : 0;
     let p = off + 12;
     p += q.copy(out, p, 12, qEnd);
     if (answers !== undefined && anLen > 0) {
@@ -545,12 +561,16 @@ export class DnsblZone {
     if (authority !== undefined && nsLen > 0) p += authority.copy(out, p);
     if (edns) {
       out[p] = 0; // root name
-      out.writeUInt16BE(TYPE_OPT, p + 1);
-      out.writeUInt16BE(EDNS_UDP_SIZE, p + 3);
+      out[p + 1] = 0;
+      out[p + 2] = TYPE_OPT;
+      out[p + 3] = EDNS_UDP_SIZE >> 8;
+      out[p + 4] = EDNS_UDP_SIZE & 0xff;
       out[p + 5] = extRcode;
       out[p + 6] = 0; // version
-      out.writeUInt16BE(0, p + 7); // flags (DO never set: no DNSSEC)
-      out.writeUInt16BE(0, p + 9); // no options
+      out[p + 7] = 0; // flags (DO never set: no DNSSEC)
+      out[p + 8] = 0;
+      out[p + 9] = 0; // no options
+      out[p + 10] = 0;
     }
     return out;
   }
@@ -576,8 +596,11 @@ function rr(name: Buffer, type: number, ttl: number, data: Buffer): Buffer {
 function patchTtls(out: Buffer, start: number, end: number, ttl: number): void {
   let p = start;
   while (p + 12 <= end) {
-    out.writeUInt32BE(ttl >>> 0, p + 6);
-    p += 12 + out.readUInt16BE(p + 10);
+    out[p + 6] = ttl >>> 24;
+    out[p + 7] = ttl >>> 16;
+    out[p + 8] = ttl >>> 8;
+    out[p + 9] = ttl;
+    p += 12 + ((out[p + 10]! << 8) | out[p + 11]!);
   }
 }
 

@@ -36,6 +36,7 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
     listen,
     tcpIdleMs: parseDuration(config.tcp_idle_timeout)!,
     tcpMaxConnections: config.tcp_max_connections,
+    threads: config.threads,
     log: deps.log,
   });
   let unsubscribe: (() => void) | undefined;
@@ -44,7 +45,8 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
     get port() {
       return server.port;
     },
-    describe: () => `DNSBL zone ${config.zone} on ${config.listen} (UDP and TCP)`,
+    describe: () =>
+      `DNSBL zone ${config.zone} on ${config.listen} (UDP and TCP${config.threads > 1 ? `, ${config.threads} UDP threads` : ""})`,
     async start() {
       // Subscribe first: a change landing while the sockets open still drops the cache.
       unsubscribe = deps.feed.subscribe(() => zone.invalidate());
