@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   ACCOUNT_TRANSITION_REFUSED: "the account's state has no transition for this operator action",
   UNAUTHORIZED: "the API key is missing or unknown",
   FORBIDDEN: "the API key's role does not allow this operation",
+  RATE_LIMITED: "a public endpoint was asked too often from one address",
   USAGE: "the command line is not valid",
   UNAVAILABLE: "a dependency (database, peer program) is not available",
   INTERNAL: "an unexpected error inside Rempart (a bug): details are logged, never sent",

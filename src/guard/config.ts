@@ -73,6 +73,12 @@ export const GuardSectionSchema = z.strictObject({
   windows: z
     .strictObject({ short: duration.default("10m"), long: duration.default("1d") })
     .default({ short: "10m", long: "1d" }),
+  /**
+   * Challenges one address may fetch from the public `GET /v1/guard/challenge` per short window;
+   * past it, 429. Making one costs a key derivation: a flood must not take the daemon's CPU.
+   * 0: no limit.
+   */
+  challenges_per_address: z.number().int().min(0).default(600),
   /** The rules of a form the configuration does not name. */
   defaults: FormSchema.default(FormSchema.parse({})),
   forms: z.record(formId, FormSchema).default({}),
@@ -140,6 +146,7 @@ export function guardOptions(
   });
   return {
     thresholds: section.thresholds,
+    challengesPerAddress: section.challenges_per_address,
     defaults: formRules(section.defaults, token),
     forms: new Map(Object.entries(section.forms).map(([id, f]) => [id, formRules(f, token)])),
     policies,

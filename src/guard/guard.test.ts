@@ -280,6 +280,20 @@ void describe("the guard", () => {
     }
   });
 
+  void it("refuses challenges to an address past its limit, not to others", async () => {
+    const { guard } = setup({ challenges_per_address: 3 });
+    for (let i = 0; i < 3; i++)
+      assert.ok((await guard.challenge("petition", "192.0.2.7", T0 + i)) !== undefined);
+    assert.equal(await guard.challenge("petition", "192.0.2.7", T0 + 3), undefined);
+    assert.ok((await guard.challenge("petition", "192.0.2.8", T0 + 4)) !== undefined);
+  });
+
+  void it("does not limit challenges with challenges_per_address: 0", async () => {
+    const { guard } = setup({ challenges_per_address: 0 });
+    for (let i = 0; i < 1000; i++)
+      assert.ok((await guard.challenge("petition", "192.0.2.7", T0 + i)) !== undefined);
+  });
+
   void it("refuses a policy that does not compile, saying where", () => {
     assert.throws(
       () =>

@@ -156,6 +156,8 @@ export interface GuardParts {
 
 export interface GuardOptions {
   readonly thresholds: GuardThresholds;
+  /** Challenges one address may fetch per short window (0: no limit). */
+  readonly challengesPerAddress: number;
   readonly defaults: FormRules;
   readonly forms: ReadonlyMap<string, FormRules>;
   readonly policies: readonly GuardPolicy[];
@@ -212,9 +214,18 @@ export class Guard {
     return { ...this.#parts.tokens.issue(form, now), minFillMs: this.rules(form).minFillMs };
   }
 
-  /** The challenge a page's widget fetches: its work follows the address's risk. */
-  async challenge(form: string, ip: string, now: number): Promise<PowChallenge> {
+  /**
+   * The challenge a page's widget fetches: its work follows the address's risk. `undefined`
+   * when the address fetched more than its limit within the short window (counters out of
+   * reach do not refuse anyone).
+   */
+  async challenge(form: string, ip: string, now: number): Promise<PowChallenge | undefined> {
     const p = this.#parts;
+    const limit = this.#options.challengesPerAddress;
+    if (limit > 0) {
+      const [fetched = 0] = await p.short.hit([`challenge:${ip}`], now).catch(() => []);
+      if (fetched > limit) return undefined;
+    }
     let level = 0;
     const as = p.as?.lookup(ip);
     const floor = this.#decisionFloor({ ip }, as, now);

@@ -31,6 +31,7 @@ import type { Assessment, IssuedToken, PowChallenge, Submission } from "./ports.
 /** What the API and replay need of the guard (the daemon wraps a `Guard` to record events). */
 export interface GuardService {
   assess(s: Submission): Promise<Assessment>;
-  challenge(form: string, ip: string, now: number): Promise<PowChallenge>;
+  /** `undefined`: this address asked too often; it may ask again later. */
+  challenge(form: string, ip: string, now: number): Promise<PowChallenge | undefined>;
   token(form: string, now: number): IssuedToken & { readonly minFillMs: number };
 }

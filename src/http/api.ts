@@ -440,6 +440,13 @@ function handlers(deps: HandlerDeps): Handlers {
       if (ip === undefined)
         throw invalid("the client address is unknown, or a forwarding header is not an address");
       const challenge = await guardOf(runtime).challenge(query.form, ip, now);
+      if (challenge === undefined)
+        throw new HttpError(
+          429,
+          "RATE_LIMITED",
+          "too many challenges asked from this address; try again later",
+          { "retry-after": "30" },
+        );
       return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
     },
 

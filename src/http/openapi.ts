@@ -19,6 +19,7 @@ const ERRORS: Readonly<Record<number, string>> = {
   403: "The key's role does not allow this route (FORBIDDEN).",
   404: "Not found (NOT_FOUND).",
   422: "Refused by the safety policy (DECISION_REFUSED); the message says why.",
+  429: "Asked too often from this address (RATE_LIMITED); try again after `Retry-After` seconds.",
   500: "An internal error; details are in the daemon's log, never in the answer.",
 };
 
@@ -105,6 +106,7 @@ export function openApiDocument(
       ...(Array.isArray(spec.access) ? [403] : []),
       ...(spec.params !== undefined ? [404] : []),
       ...(name === "addDecision" ? [422] : []),
+      ...(name === "guardChallenge" ? [429] : []),
       500,
     ];
     for (const status of errors)

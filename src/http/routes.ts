@@ -558,7 +558,8 @@ export const ROUTES = {
     description:
       "The widget's `challengeurl`: needs no key. Its work follows the client address's risk " +
       "(the connection's peer, or the forwarded address when the peer is in " +
-      "`http.trusted_proxies`). Each solution is bound to its form and accepted once.",
+      "`http.trusted_proxies`). Each solution is bound to its form and accepted once. One " +
+      "address may fetch `guard.challenges_per_address` per short window.",
     access: "public",
     query: z.strictObject({ form: formIdParam }),
     responses: { 200: { description: "An ALTCHA v2 challenge (JSON, as the widget takes it)." } },

@@ -166,6 +166,8 @@ test(
         "    petition:",
         "      min_fill: 1s",
         "      identities: [[name], [comment]]",
+        // Low enough to reach in a test; the browser's own few fetches stay far below it.
+        "  challenges_per_address: 30",
         // A flood the test can afford: a few hundred posts in seconds, not thousands a minute.
         "surge:",
         "  interval: 10s",
@@ -304,6 +306,26 @@ test(
           "signed",
           `a person from another network during the flood (${p.seen})`,
         );
+      },
+    );
+
+    await t.test(
+      "(d) the public challenge endpoint refuses an address past its limit",
+      async () => {
+        const fetchChallenge = (ip: string): Promise<Response> =>
+          fetch(`${api}/v1/guard/challenge?form=petition`, { headers: { "x-forwarded-for": ip } });
+        for (let i = 0; i < 30; i++) {
+          const res = await fetchChallenge("203.0.113.77");
+          assert.equal(res.status, 200, `challenge ${i + 1} of the allowed 30`);
+          await res.arrayBuffer();
+        }
+        const refused = await fetchChallenge("203.0.113.77");
+        assert.equal(refused.status, 429);
+        assert.equal(refused.headers.get("retry-after"), "30");
+        assert.equal(((await refused.json()) as { code: string }).code, "RATE_LIMITED");
+        const other = await fetchChallenge("203.0.113.78");
+        assert.equal(other.status, 200, "another address is not refused");
+        await other.arrayBuffer();
       },
     );
   },

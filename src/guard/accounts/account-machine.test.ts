@@ -144,5 +144,8 @@ describe("account state machine", () => {
     assert.equal(canonicalCause("operator.ban"), undefined);
     assert.equal(canonicalCause("decision.ban"), undefined);
     assert.equal(canonicalCause("signup.denied"), undefined);
+    // Names an object inherits are no causes either.
+    for (const inherited of ["constructor", "toString", "__proto__", "hasOwnProperty"])
+      assert.equal(canonicalCause(inherited), undefined, inherited);
   });
 });

@@ -35,13 +35,9 @@ const HELD: readonly AccountState[] = ["suspended", "under_review", "banned"];
 /** States an account may resume at: its lifecycle, or `unknown` if it never signed up. */
 const RESUMABLE: readonly AccountState[] = ["unknown", ...LIFECYCLE];
 
-/**
- * What can move an account, after canonicalisation (`canonicalCause`): application and
- * payment-provider events, guard verdicts, decisions on the account, operator actions, time.
- */
-export const ACCOUNT_CAUSES = Object.freeze([
+/** Causes an application or a payment provider may report as events. */
+const EVENT_CAUSES = [
   "signup",
-  "signup.denied",
   "email.confirmed",
   "payment.started",
   "payment.confirmed",
@@ -50,6 +46,16 @@ export const ACCOUNT_CAUSES = Object.freeze([
   "mandate.cancelled",
   "mandate.blocked",
   "account.closed",
+] as const;
+const EVENT_CAUSE_SET: ReadonlySet<string> = new Set(EVENT_CAUSES);
+
+/**
+ * What can move an account, after canonicalisation (`canonicalCause`): application and
+ * payment-provider events, guard verdicts, decisions on the account, operator actions, time.
+ */
+export const ACCOUNT_CAUSES = Object.freeze([
+  ...EVENT_CAUSES,
+  "signup.denied",
   "verdict.deny",
   "verdict.verify",
   "decision.ban",
@@ -92,27 +98,14 @@ export const CAUSE_ALIASES: Readonly<Record<string, AccountCause>> = Object.free
   "account.deleted": "account.closed",
 });
 
-/** Causes an application or a payment provider may report as events. */
-const EVENT_CAUSES: readonly AccountCause[] = [
-  "signup",
-  "email.confirmed",
-  "payment.started",
-  "payment.confirmed",
-  "payment.failed",
-  "payment.charged_back",
-  "mandate.cancelled",
-  "mandate.blocked",
-  "account.closed",
-];
-
 /**
  * The canonical cause of an event type, or undefined when it does not concern accounts.
  * Verdicts, decisions, operator actions and time are not events: a sensor key cannot ban.
  */
 export function canonicalCause(type: string): AccountCause | undefined {
-  const alias = CAUSE_ALIASES[type];
-  if (alias !== undefined) return alias;
-  return (EVENT_CAUSES as readonly string[]).includes(type) ? (type as AccountCause) : undefined;
+  // Own members only: "constructor" or "toString" from an application is no cause.
+  if (Object.hasOwn(CAUSE_ALIASES, type)) return CAUSE_ALIASES[type];
+  return EVENT_CAUSE_SET.has(type) ? (type as AccountCause) : undefined;
 }
 
 /** A stored cause's name back to the cause (any kind). */

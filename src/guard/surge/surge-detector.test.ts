@@ -172,6 +172,40 @@ describe("SurgeDetector", () => {
     assert.equal(d.mode("petition", T0 + 60 * MIN).underAttack, false, "stale after the cooldown");
   });
 
+  it("keeps its learned baselines across a restart (takeChanges, restore)", () => {
+    const before = new SurgeDetector(config, asLookup);
+    run(before, [...visitors(T0, 60, 20)]);
+    const records = before.takeChanges();
+    assert.ok(records.some((r) => r.key === "route:/search" && r.state !== ""));
+    assert.deepEqual(before.takeChanges(), [], "only what moved since the last call");
+
+    const start = T0 + 60 * MIN;
+    const after = new SurgeDetector(config, asLookup);
+    assert.equal(after.restore(records), records.length);
+    const found = run(after, merge(visitors(start, 10, 20), botnet(start, 10)));
+    const asDecisions = (f: SurgeFinding[]): string[] =>
+      f.filter((x) => x.decision?.scope === "as").map((x) => x.decision!.value);
+    // The OVH decision needs the learned share of each AS: the restored baseline has it.
+    assert.deepEqual(asDecisions(found), ["16276"]);
+    assert.equal(after.mode("route:/search", start + 10 * MIN).underAttack, true);
+
+    const fresh = new SurgeDetector(config, asLookup);
+    const without = run(fresh, merge(visitors(start, 10, 20), botnet(start, 10)));
+    assert.deepEqual(asDecisions(without), [], "without the baselines it cannot tell");
+  });
+
+  it("skips checkpoint records it cannot read", () => {
+    const d = new SurgeDetector(config, asLookup);
+    const n = d.restore([
+      { scenario: "\u0000surge-baseline", key: "route:/a", state: "{not json", expiresAt: 1 },
+      { scenario: "\u0000surge-baseline", key: "route:/b", state: '{"v":2}', expiresAt: 1 },
+      { scenario: "\u0000surge-baseline", key: "elsewhere", state: "{}", expiresAt: 1 },
+      { scenario: "ssh-bf", key: "route:/c", state: "{}", expiresAt: 1 },
+    ]);
+    assert.equal(n, 0);
+    assert.equal(d.stats().targets, 0);
+  });
+
   it("never decides on a whole AS without an AS look-up or a learned baseline", () => {
     const d = new SurgeDetector(config);
     const found = run(d, merge(visitors(T0, 70, 20), botnet(T0 + 60 * MIN, 5)));

@@ -4,9 +4,11 @@
  * guard reads, and the decisions on the networks and addresses that carry the surge.
  *
  * Synchronous, time read only from the events (replay equals live), memory bounded by the
- * configured caps. Its state is not checkpointed: after a restart the baselines learn again.
+ * configured caps. The baselines are checkpointed with the daemon's detection state
+ * (`takeChanges`, `restore`); a surge in progress and the addresses seen are not: after a
+ * restart a surge is found again within an interval, and addresses are new to it once more.
  */
-import type { Action, Event, Finding } from "../../core/index.ts";
+import type { Action, DetectionStateRecord, Event, Finding } from "../../core/index.ts";
 import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
 import type { AsLookup } from "../ports.ts";
@@ -46,6 +48,24 @@ export type SurgeFinding = Finding;
 
 /** Name of the alerts and decisions this detector raises. */
 export const SURGE_NAME = "surge";
+
+/** The `scenario` of its checkpoint records: no scenario file can be named so. */
+export const SURGE_RECORD = "\u0000surge-baseline";
+
+/** What a target's checkpoint holds: its learned baseline, nothing of a surge in progress. */
+interface SavedBaseline {
+  readonly v: 1;
+  readonly start: number;
+  readonly base: number;
+  readonly hist: number;
+  readonly last: number;
+  readonly asTotal: number;
+  /** [asn, decayed hits], the largest first. */
+  readonly as: readonly (readonly [number, number])[];
+}
+
+/** How many ASes of a target's baseline a checkpoint keeps. */
+const SAVED_ASES = 500;
 
 const NOT_UNDER_ATTACK: SurgeMode = Object.freeze({
   underAttack: false,
@@ -123,6 +143,8 @@ export class SurgeDetector {
   readonly #routes: RouteNormalizer;
   readonly #targets = new Map<SurgeTarget, Target>();
   readonly #addrs = new Map<string, Addr>();
+  /** Targets whose baseline moved since the last `takeChanges`. */
+  readonly #changed = new Set<SurgeTarget>();
   #nextSweep = 0;
 
   constructor(config: SurgeConfig, asLookup?: AsLookup) {
@@ -245,6 +267,64 @@ export class SurgeDetector {
     };
   }
 
+  /**
+   * The baselines that moved since the last call, as detection-state records (an empty
+   * `state` deletes the target's record). The daemon commits them with the scenarios' state.
+   */
+  takeChanges(): DetectionStateRecord[] {
+    const out: DetectionStateRecord[] = [];
+    for (const key of this.#changed) {
+      const tg = this.#targets.get(key);
+      if (tg === undefined) {
+        out.push({ scenario: SURGE_RECORD, key, state: "", expiresAt: 0 });
+        continue;
+      }
+      const saved: SavedBaseline = {
+        v: 1,
+        start: tg.start,
+        base: tg.base,
+        hist: tg.hist,
+        last: tg.last,
+        asTotal: tg.asTotal,
+        as: [...tg.asBase].sort((x, y) => y[1] - x[1]).slice(0, SAVED_ASES),
+      };
+      out.push({
+        scenario: SURGE_RECORD,
+        key,
+        state: JSON.stringify(saved),
+        // Kept as long as the target itself would be (swept after `known_for` idle).
+        expiresAt: tg.last + this.#s.knownMs,
+      });
+    }
+    this.#changed.clear();
+    return out;
+  }
+
+  /** Loads baselines saved by `takeChanges`; other records and unreadable ones are skipped. */
+  restore(records: readonly DetectionStateRecord[]): number {
+    let n = 0;
+    for (const r of records) {
+      if (r.scenario !== SURGE_RECORD || r.state === "") continue;
+      if (!r.key.startsWith("form:") && !r.key.startsWith("route:")) continue;
+      let saved: SavedBaseline;
+      try {
+        saved = JSON.parse(r.state) as SavedBaseline;
+      } catch {
+        continue;
+      }
+      if (saved.v !== 1 || !Number.isFinite(saved.base) || !Number.isFinite(saved.start)) continue;
+      const tg = this.#target(r.key as SurgeTarget, saved.start);
+      tg.start = saved.start;
+      tg.base = saved.base;
+      tg.hist = saved.hist;
+      tg.last = saved.last;
+      tg.asTotal = saved.asTotal;
+      tg.asBase = new Map(saved.as.map(([asn, v]) => [asn, v] as [number, number]));
+      n++;
+    }
+    return n;
+  }
+
   /** Forgets addresses not seen for `known_for`, idle targets and expired network marks. */
   sweep(now: number): void {
     const horizon = now - this.#s.knownMs;
@@ -252,6 +332,7 @@ export class SurgeDetector {
     for (const [k, tg] of this.#targets) {
       if (tg.last < horizon) {
         this.#targets.delete(k);
+        this.#changed.add(k);
         continue;
       }
       for (const [n, until] of tg.decided) if (until <= now) tg.decided.delete(n);
@@ -343,6 +424,7 @@ export class SurgeDetector {
         tg.hist++;
       }
       this.#learnAs(tg, steps);
+      this.#changed.add(tg.key);
     } else {
       const calmBelow = this.#c.end_factor * Math.max(tg.base, this.#c.min_rate / this.#c.factor);
       if (closed < calmBelow || steps > 1) {
