@@ -37,6 +37,7 @@ import { openConfiguredStorage } from "./storage-config.ts";
 import { QueueWatch, readQueue } from "../mail/index.ts";
 import {
   AccountBook,
+  canonicalCause,
   machineOptions,
   movesAccounts,
   type AccountsConfig,
@@ -190,14 +191,23 @@ export class Daemon implements Runtime {
       const clockRecord = saved.find((r) => r.scenario === CLOCK_RECORD);
       const now = Math.min(clock.now(), clockRecord ? Number(clockRecord.state) : Infinity);
       if (clockRecord) pipeline.lastEventTime = Number(clockRecord.state);
-      for (const d of await storage.listDecisions({ activeAt: now, limit: 10_000_000 }))
-        detection.book.add(d);
-      const memory = parseDuration(config.policy.escalation.memory)!;
-      for (const d of await storage.listDecisions({ limit: 10_000_000 }))
-        if (d.createdAt > now - memory) detection.policy.recordOffence(d);
-      const restored = detection.engine.restore(saved.filter((r) => r.expiresAt > now));
+      // Streamed, not listed: a million decisions are never held twice, as rows and copies.
+      const book = detection.book;
+      await storage.forEachDecision({ activeAt: now, limit: 10_000_000 }, (d) => book.add(d));
+      // Every decision within the escalation memory is an offence: the active ones are in the
+      // book already, so only the ended ones are read again.
+      const horizon = now - parseDuration(config.policy.escalation.memory)!;
+      const policy = detection.policy;
+      for (const d of book.all()) if (d.createdAt > horizon) policy.recordOffence(d);
+      await storage.forEachDecision(
+        { createdAfter: horizon, inactiveAt: now, limit: 10_000_000 },
+        (d) => policy.recordOffence(d),
+      );
+      const live = saved.filter((r) => r.expiresAt > now);
+      const restored = detection.engine.restore(live);
+      const baselines = detection.surge?.restore(live) ?? 0;
       log(
-        `rempart: ${detection.book.size} active decisions, ${restored} detection states restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
+        `rempart: ${detection.book.size} active decisions, ${restored} detection states${baselines > 0 ? ` and ${baselines} surge baselines` : ""} restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
       );
       return daemon;
     } catch (e) {
@@ -317,6 +327,7 @@ export class Daemon implements Runtime {
           parser = plugin.create(options);
           parsers.set(batch.path, parser);
         }
+        const moving: Event[] = [];
         for (let i = 0; i < batch.lines.length; i++) {
           const line = batch.lines[i]!;
           if (line.length === 0) continue;
@@ -328,11 +339,12 @@ export class Daemon implements Runtime {
             this.#parseFailures++;
             continue;
           }
-          for (const e of r.value) this.#pipeline.ingest(e);
+          for (const e of r.value) this.#ingestLogged(e, moving);
         }
         this.#lastIngest = this.clock.now();
         this.#pending.positions.set(batch.path, batch.position);
         await this.commit();
+        await this.#moveAccounts(moving);
       },
     });
     this.#sources.push({
@@ -371,6 +383,7 @@ export class Daemon implements Runtime {
           this.#log(`rempart: source ${s.name}: ${String(n.error)}`);
       },
       onBatch: async (batch) => {
+        const moving: Event[] = [];
         for (const record of batch.records) {
           const r = dispatcher.dispatch(record, {
             source: `${s.name}:${record.cursor}`,
@@ -380,11 +393,12 @@ export class Daemon implements Runtime {
             this.#parseFailures++;
             continue;
           }
-          for (const e of r.value) this.#pipeline.ingest(e);
+          for (const e of r.value) this.#ingestLogged(e, moving);
         }
         this.#lastIngest = this.clock.now();
         this.#pending.positions.set(`journald:${s.name}`, batch.position);
         await this.commit();
+        await this.#moveAccounts(moving);
       },
     });
     this.#sources.push({
@@ -395,6 +409,20 @@ export class Daemon implements Runtime {
       stop: () => source.stop(),
       lines: () => source.stats().records,
     });
+  }
+
+  /** An event read from a log: into detection; kept aside if it moves an account. */
+  #ingestLogged(e: Event, moving: Event[]): void {
+    this.#pipeline.ingest(e);
+    if (e.account !== undefined && canonicalCause(e.type) !== undefined) moving.push(e);
+  }
+
+  /**
+   * Application events read from a log (`email.confirmed`, `payment.*`…) move their accounts
+   * as the same events posted to the API do, once the batch is committed.
+   */
+  async #moveAccounts(events: readonly Event[]): Promise<void> {
+    if (events.length > 0) await this.accounts.applyEvents(events);
   }
 
   /**
@@ -419,6 +447,7 @@ export class Daemon implements Runtime {
       const p = this.#pending;
       this.#pending = emptyPending();
       const state = this.#pipeline.engine.takeChanges();
+      if (this.#surge !== undefined) state.push(...this.#surge.takeChanges());
       if (state.length > 0) {
         const t = this.#pipeline.lastEventTime;
         state.push({
