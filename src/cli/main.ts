@@ -460,7 +460,7 @@ export async function main(argv: string[]): Promise<number> {
     out(pkgVersion);
     return 0;
   }
-  const run = COMMANDS[command];
+  const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   try {
     if (!run)
       throw new RempartError("USAGE", `unknown command "${command}"`, {

@@ -63,6 +63,8 @@ test("errors are values with a column, found at compile time", () => {
     ["typo == 1", /unknown field "typo"/],
     ['type == "x" &&', /ends too early/],
     ["evil(1)", /unknown function "evil"/],
+    ["constructor(1)", /unknown function "constructor"/],
+    ["toString(ip)", /unknown function "toString"/],
     ["ip matches fields.comment", /string literal/],
     ['ip in_cidr "nope"', /CIDR/],
     ['"unterminated', /unterminated/],

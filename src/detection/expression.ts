@@ -345,7 +345,7 @@ function compileNode(n: Node): Compiled {
       return (e) => -num(a(e));
     }
     case "call": {
-      const f = FUNCTIONS[n.name];
+      const f = Object.hasOwn(FUNCTIONS, n.name) ? FUNCTIONS[n.name] : undefined;
       if (!f)
         throw new Fail(
           `unknown function "${n.name}" (known: ${Object.keys(FUNCTIONS).join(", ")})`,
