@@ -3,6 +3,7 @@
  * 10,000 assessments/s with p99 at most 5 ms).
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
+ *                              [--part process|api|http]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -11,7 +12,7 @@
  * over `--n` assessments after a warm-up, then a pass with a probe around each call for p50/p99.
  * (b) Over HTTP: the real daemon (`rempart start`, 127.0.0.1:0, data in a temporary directory,
  * MX off), a sensor key, and `POST /v1/guard/assess` from a separate Node process speaking raw
- * HTTP/1.1 over keep-alive sockets (one request in flight per connection, like wrk): at full
+ * HTTP/1.1 over keep-alive sockets (bench/http-responses.ts) (one request in flight per connection, like wrk): at full
  * speed for `--seconds`, then open-loop at `--rate`/s (latency from each request's scheduled
  * time, so a stall counts against every request that waited behind it).
  *
@@ -22,7 +23,7 @@
  */
 import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,13 +31,12 @@ import { promisify } from "node:util";
 import { DecisionBook } from "../src/decisions/index.ts";
 import { GuardConfigSchema, GuardNetworks, startGuard } from "../src/guard/compose.ts";
 import type { Submission } from "../src/guard/ports.ts";
-import {
-  AltchaPow,
-  deriveGuardKeys,
-  MemoryOnceStore,
-  solveAltcha,
-} from "../src/guard/pow/index.ts";
-import { FormTokens } from "../src/guard/token/index.ts";
+import { FORM, mix, payloads, peopleIn } from "./guard-traffic.ts";
+import { onHttpResponses } from "./http-responses.ts";
+import { loadConfig } from "../src/daemon/config.ts";
+import { Daemon } from "../src/daemon/daemon.ts";
+import { createApi, type ApiRequest } from "../src/http/index.ts";
+import { createApiKey } from "../src/http/api-keys.ts";
 import { startDaemon } from "../test/support/daemon.ts";
 import { BIN } from "../test/support/replay.ts";
 
@@ -44,136 +44,10 @@ const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
-const FORM = "petition";
 const fmt = (x: number, d = 1): string =>
   x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (sorted: ArrayLike<number>, p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
-
-// ── The traffic ────────────────────────────────────────────────────────────────────────
-
-/** A public-looking, normalised address: IPv4 outside the private and reserved blocks, or IPv6. */
-function address(i: number): string {
-  const r = (n: number): number => Math.floor(Math.random() * n);
-  if (i % 4 === 3) {
-    const g = (): string => (1 + r(0xfffe)).toString(16);
-    return `2a0${r(10)}:${g()}:${g()}:${g()}::${g()}`;
-  }
-  let a: number;
-  do a = 1 + r(223);
-  while ([10, 100, 127, 169, 172, 192].includes(a));
-  return `${a}.${r(256)}.${r(256)}.${1 + r(254)}`;
-}
-
-/** A name-like word for `i` (the fingerprint drops digits, so a number would not tell people apart). */
-function word(i: number): string {
-  let w = "";
-  for (let n = i + 1; n > 0; n = Math.floor(n / 20))
-    w += "bcdfghjklmnprstvwxyz"[n % 20]! + "aeiou"[n % 5]!;
-  return w[0]!.toUpperCase() + w.slice(1);
-}
-const FIRST = ["Marie", "Jean", "Camille", "Luc", "Sophie", "Ahmed", "Léa", "Tom", "Inès", "Paul"];
-const WORDS = [
-  "support",
-  "this",
-  "petition",
-  "because",
-  "our",
-  "town",
-  "needs",
-  "it",
-  "yes",
-  "please",
-  "the",
-  "park",
-  "children",
-  "school",
-  "now",
-];
-
-interface Mix {
-  /** The i-th submission, as the API takes it (the in-process run adds its time). */
-  next(i: number): Omit<Submission, "time">;
-}
-
-/** Solves `count` proof-of-work payloads with the guard's secret (cost 1: verifying does not depend on it). */
-async function payloads(secret: Buffer, count: number, now: number): Promise<string[]> {
-  const light = new AltchaPow({
-    keys: deriveGuardKeys(secret),
-    store: new MemoryOnceStore(),
-    cost: 1,
-    counter: 4,
-  });
-  const out: string[] = [];
-  while (out.length < count) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(64, count - out.length) }, async () => {
-        const solved = await solveAltcha(await light.challenge(FORM, 0, now));
-        return solved!.payload;
-      }),
-    );
-    out.push(...batch);
-  }
-  return out;
-}
-
-/** People take 9 in 20 submissions: this many payloads cover `total` submissions. */
-const peopleIn = (total: number): number => Math.ceil((total * 9) / 20) + 20;
-
-function mix(secret: Buffer, pool: string[], now: number): Mix {
-  const tokens = new FormTokens({ key: deriveGuardKeys(secret).formToken });
-  // Pages rendered a minute ago: past the minimum fill time, well within the maximum age.
-  const token = (): string => tokens.issue(FORM, now - 60_000, ["name", "comment"]).token;
-  let used = 0;
-  return {
-    next(i) {
-      const ip = address(i);
-      const k = i % 20;
-      if (k < 9) {
-        const altcha = pool[used++];
-        if (altcha === undefined) throw new Error("the proof-of-work pool ran out");
-        return {
-          id: `p${i}`,
-          kind: "form.submit",
-          form: FORM,
-          ip,
-          email: `person${i}@example.org`,
-          userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-          fields: {
-            name: `${FIRST[i % FIRST.length]!} ${word(i)}`,
-            comment:
-              Array.from(
-                { length: 6 },
-                () => WORDS[Math.floor(Math.random() * WORDS.length)]!,
-              ).join(" ") + ` ${word(i * 7 + 3).toLowerCase()}`,
-          },
-          token: token(),
-          altcha,
-        };
-      }
-      if (k < 15) {
-        return {
-          id: `s${i}`,
-          kind: "form.submit",
-          form: FORM,
-          ip,
-          email: `bot${i}@mailinator.com`,
-          userAgent: "python-requests/2.32.3",
-          fields: { name: `Script ${i}`, comment: "buy cheap followers" },
-        };
-      }
-      return {
-        id: `j${i}`,
-        kind: "form.submit",
-        form: FORM,
-        ip,
-        email: `jeff${i % 50}@example.com`,
-        fields: { name: "Jeff Bezos", comment: "déso pas déso" },
-        token: token(),
-      };
-    },
-  };
-}
 
 // ── (b) The load generator, in its own process ─────────────────────────────────────────
 
@@ -197,7 +71,20 @@ interface LoadReport {
   readonly max: number;
   readonly verdicts: Record<string, number>;
   readonly loadCpuPct: number;
+  /** Every answer, the warm-up's included: what the daemon's CPU time is divided by. */
+  readonly answered: number;
+  /** The daemon's CPU (user + system) per answer, µs; filled in by the parent. */
+  daemonCpuUs?: number;
 }
+
+/** A process's CPU time so far (user + system), µs, from /proc (Linux). */
+async function processCpuUs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "latin1");
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
 
 async function runLoad(spec: LoadSpec): Promise<LoadReport> {
   const { hostname, port } = new URL(spec.url);
@@ -220,6 +107,7 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
   const verdicts: Record<string, number> = {};
   let errors = 0;
   let sent = 0;
+  let answered = 0;
   const start = performance.now() + 1000; // the first second warms up
   const stopAt = start + spec.seconds * 1000;
   const cpu0 = process.cpuUsage();
@@ -252,7 +140,6 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
           const socket = connect(Number(port), hostname);
           socket.setNoDelay(true);
           let sentAt = 0;
-          let pending: Buffer = Buffer.alloc(0);
           const send = (at: number | undefined): void => {
             if (at === undefined) {
               socket.end();
@@ -274,25 +161,17 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
           };
           socket.on("connect", next);
           socket.on("error", reject);
-          socket.on("data", (chunk: Buffer) => {
-            pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-            for (;;) {
-              const end = pending.indexOf("\r\n\r\n");
-              if (end < 0) return;
-              const head = pending.subarray(0, end).toString("latin1");
-              const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-              if (pending.length < end + 4 + length) return;
-              const body = pending.subarray(end + 4, end + 4 + length).toString("utf8");
-              pending = pending.subarray(end + 4 + length);
-              const now = performance.now();
-              if (sentAt >= start && now < stopAt) {
-                latencies.push((now - sentAt) * 1000);
-                if (!head.startsWith("HTTP/1.1 200")) errors++;
-                const v = /"verdict":"(\w+)"/.exec(body)?.[1] ?? `HTTP ${head.slice(9, 12)}`;
-                verdicts[v] = (verdicts[v] ?? 0) + 1;
-              }
-              next();
+          onHttpResponses(socket, (head, raw) => {
+            const now = performance.now();
+            answered++;
+            if (sentAt >= start && now < stopAt) {
+              latencies.push((now - sentAt) * 1000);
+              if (!head.startsWith("HTTP/1.1 200")) errors++;
+              const body = raw.toString("utf8");
+              const v = /"verdict":"(\w+)"/.exec(body)?.[1] ?? `HTTP ${head.slice(9, 12)}`;
+              verdicts[v] = (verdicts[v] ?? 0) + 1;
             }
+            next();
           });
         }),
     ),
@@ -313,6 +192,7 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
       max: (sorted[sorted.length - 1] ?? NaN) / 1000,
       verdicts,
       loadCpuPct: ((cpu.user + cpu.system) / 1e6 / (spec.seconds + 1)) * 100,
+      answered,
     };
   }
 }
@@ -390,6 +270,79 @@ async function inProcess(n: number): Promise<{
   }
 }
 
+/** The daemon's configuration for (b) and (c): the form, the secret, MX look-ups off. */
+function daemonConfig(dir: string, secret: string): string {
+  return [
+    `data_dir: ${join(dir, "data")}`,
+    "http:",
+    '  listen: "127.0.0.1:0"',
+    "sources: []",
+    "guard:",
+    "  forms:",
+    `    ${FORM}:`,
+    "      min_fill: 3s",
+    "      identities: [[name], [comment]]",
+    "  pow:",
+    `    secret: "${secret}"`,
+    "  email:",
+    "    mx: { enabled: false }",
+    "",
+  ].join("\n");
+}
+
+// ── (c) The daemon's API in process, without sockets ──────────────────────────────────────
+
+/**
+ * The real daemon and API handler, called directly with the requests (b) sends: what a
+ * request costs the daemon above the HTTP server and the socket.
+ */
+async function apiInProcess(
+  n: number,
+): Promise<{ mean: number; verdicts: Record<string, number> }> {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-bench-assess-api-"));
+  try {
+    const secret = randomBytes(32);
+    const file = join(dir, "rempart.yaml");
+    await writeFile(file, daemonConfig(dir, secret.toString("hex")));
+    const daemon = await Daemon.open(await loadConfig(file), { log: () => undefined });
+    const api = createApi(daemon, { version: "bench" });
+    await daemon.start();
+    try {
+      const key = await createApiKey(daemon.storage, "bench", "sensor", Date.now());
+      const warm = 20_000;
+      const total = warm + n;
+      const m = mix(secret, await payloads(secret, peopleIn(total), Date.now()), Date.now());
+      const connection = {};
+      const requests: ApiRequest[] = [];
+      for (let i = 0; i < total; i++) {
+        const { userAgent, ...rest } = m.next(i);
+        requests.push({
+          method: "POST",
+          path: "/v1/guard/assess",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: Buffer.from(JSON.stringify({ ...rest, user_agent: userAgent })),
+          remoteAddress: "127.0.0.1",
+          connection,
+        });
+      }
+      for (let i = 0; i < warm; i++) await api.handle(requests[i]!);
+      const verdicts: Record<string, number> = {};
+      const cpu0 = process.cpuUsage();
+      for (let i = warm; i < total; i++) {
+        const r = await api.handle(requests[i]!);
+        const v = /"verdict":"(\w+)"/.exec(String(r.body))?.[1] ?? `HTTP ${r.status}`;
+        verdicts[v] = (verdicts[v] ?? 0) + 1;
+      }
+      const cpu = process.cpuUsage(cpu0);
+      return { mean: (cpu.user + cpu.system) / n, verdicts };
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 // ── (b) The daemon ─────────────────────────────────────────────────────────────────────
 
 async function overHttp(seconds: number, rate: number, connections: number): Promise<LoadReport[]> {
@@ -397,25 +350,7 @@ async function overHttp(seconds: number, rate: number, connections: number): Pro
   try {
     const secret = randomBytes(32).toString("hex");
     const config = join(dir, "rempart.yaml");
-    await writeFile(
-      config,
-      [
-        `data_dir: ${join(dir, "data")}`,
-        "http:",
-        '  listen: "127.0.0.1:0"',
-        "sources: []",
-        "guard:",
-        "  forms:",
-        `    ${FORM}:`,
-        "      min_fill: 3s",
-        "      identities: [[name], [comment]]",
-        "  pow:",
-        `    secret: "${secret}"`,
-        "  email:",
-        "    mx: { enabled: false }",
-        "",
-      ].join("\n"),
-    );
+    await writeFile(config, daemonConfig(dir, secret));
     const { stdout } = await promisify(execFile)(process.execPath, [
       BIN,
       "keys",
@@ -432,9 +367,13 @@ async function overHttp(seconds: number, rate: number, connections: number): Pro
     try {
       const url = await daemon.url();
       const reports: LoadReport[] = [];
+      const pid = daemon.child.pid!;
       for (const r of [0, rate]) {
         const spec: LoadSpec = { url, key, secret, connections, seconds, rate: r };
-        reports.push(await loadProcess(spec));
+        const cpu0 = await processCpuUs(pid);
+        const report = await loadProcess(spec);
+        report.daemonCpuUs = ((await processCpuUs(pid)) - cpu0) / report.answered;
+        reports.push(report);
       }
       return reports;
     } finally {
@@ -470,25 +409,38 @@ if (process.argv.includes("--load")) {
   const seconds = Number(arg("seconds", "10"));
   const rate = Number(arg("rate", "10000"));
   const connections = Number(arg("connections", "32"));
-  const a = await inProcess(n);
-  console.log(`(a) in process, ${n.toLocaleString("en-US")} assessments after 20,000 of warm-up`);
-  console.log("| figure | value |\n| --- | ---: |");
-  console.log(`| CPU per assessment, mean | ${fmt(a.mean)} µs |`);
-  console.log(`| wall per assessment, mean (sequential) | ${fmt(a.wallMean)} µs |`);
-  console.log(
-    `| CPU per assessment, p50 / p99 / p99.9 (30,000 probed) | ${fmt(a.p50, 0)} / ${fmt(a.p99, 0)} / ${fmt(a.p999, 0)} µs |`,
-  );
-  console.log(`| verdicts | ${JSON.stringify(a.verdicts)} |`);
-  const reports = await overHttp(seconds, rate, connections);
+  const part = arg("part", "all");
+  const a = part === "all" || part === "process" ? await inProcess(n) : undefined;
+  if (a !== undefined) {
+    console.log(`(a) in process, ${n.toLocaleString("en-US")} assessments after 20,000 of warm-up`);
+    console.log("| figure | value |\n| --- | ---: |");
+    console.log(`| CPU per assessment, mean | ${fmt(a.mean)} µs |`);
+    console.log(`| wall per assessment, mean (sequential) | ${fmt(a.wallMean)} µs |`);
+    console.log(
+      `| CPU per assessment, p50 / p99 / p99.9 (30,000 probed) | ${fmt(a.p50, 0)} / ${fmt(a.p99, 0)} / ${fmt(a.p999, 0)} µs |`,
+    );
+    console.log(`| verdicts | ${JSON.stringify(a.verdicts)} |`);
+  }
+  if (part === "all" || part === "api") {
+    const c = await apiInProcess(n);
+    console.log(
+      `\n(c) the daemon's API in process (no sockets), ${n.toLocaleString("en-US")} requests`,
+    );
+    console.log("| figure | value |\n| --- | ---: |");
+    console.log(`| CPU per request, mean | ${fmt(c.mean)} µs |`);
+    console.log(`| verdicts | ${JSON.stringify(c.verdicts)} |`);
+  }
+  const reports =
+    part === "all" || part === "http" ? await overHttp(seconds, rate, connections) : [];
   console.log(
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | load generator CPU | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment | load generator CPU | verdicts |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const r of reports)
     console.log(
-      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${fmt(r.loadCpuPct, 0)} % | ${JSON.stringify(r.verdicts)} |`,
+      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${fmt(r.daemonCpuUs ?? NaN, 0)} µs | ${fmt(r.loadCpuPct, 0)} % | ${JSON.stringify(r.verdicts)} |`,
     );
 }

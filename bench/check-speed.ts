@@ -1,5 +1,5 @@
 // Not a test: measures GET /v1/check through the real server on 127.0.0.1. Run with
-//   node src/http/check-speed.ts [connections=16] [seconds=10] [--bare]
+//   node bench/check-speed.ts [connections=16] [seconds=10] [--bare]
 // `--bare` answers a constant body through the same adapter, skipping the API: the ceiling of this
 // machine, to compare with (the API should come close to it).
 // The load comes from a worker thread speaking raw HTTP/1.1 over keep-alive sockets (one
@@ -7,6 +7,7 @@
 // a core of its own on a 2-core machine.
 import { connect } from "node:net";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import { onHttpResponses } from "./http-responses.ts";
 
 interface Load {
   readonly url: string;
@@ -46,7 +47,6 @@ async function runLoad(load: Load): Promise<Report> {
           socket.setNoDelay(true);
           let n = c;
           let sentAt = 0;
-          let pending: Buffer = Buffer.alloc(0);
           const next = (): void => {
             if (performance.now() >= stopAt) {
               socket.end();
@@ -58,23 +58,14 @@ async function runLoad(load: Load): Promise<Report> {
           };
           socket.on("connect", next);
           socket.on("error", reject);
-          socket.on("data", (chunk: Buffer) => {
-            pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-            for (;;) {
-              const end = pending.indexOf("\r\n\r\n");
-              if (end < 0) return;
-              const head = pending.subarray(0, end).toString("latin1");
-              const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-              if (pending.length < end + 4 + length) return;
-              if (!head.startsWith("HTTP/1.1 200")) errors++;
-              pending = pending.subarray(end + 4 + length);
-              const now = performance.now();
-              if (sentAt >= start) {
-                latencies.push((now - sentAt) * 1000);
-                done++;
-              }
-              next();
+          onHttpResponses(socket, (head) => {
+            if (!head.startsWith("HTTP/1.1 200")) errors++;
+            const now = performance.now();
+            if (sentAt >= start) {
+              latencies.push((now - sentAt) * 1000);
+              done++;
             }
+            next();
           });
         }),
     ),
@@ -86,10 +77,10 @@ async function runLoad(load: Load): Promise<Report> {
 if (!isMainThread) {
   parentPort!.postMessage(await runLoad(workerData as Load));
 } else {
-  const { createApi } = await import("./api.ts");
-  const { createApiKey } = await import("./api-keys.ts");
-  const { startHttpServer } = await import("./http-server.ts");
-  const { createTestRuntime } = await import("./test-runtime.ts");
+  const { createApi } = await import("../src/http/api.ts");
+  const { createApiKey } = await import("../src/http/api-keys.ts");
+  const { startHttpServer } = await import("../src/http/http-server.ts");
+  const { createTestRuntime } = await import("../src/http/test-runtime.ts");
 
   const connections = Number(process.argv[2] ?? 16);
   const seconds = Number(process.argv[3] ?? 10);
