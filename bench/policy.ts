@@ -6,7 +6,10 @@
  * Servers are pinned to CPU 0, this client to CPU 1.
  *
  *   node bench/policy.ts [--seconds 10] [--connections 20] [--rate 20000]
- *                        [--only rempart,postfwd,policyd]
+ *                        [--only rempart,postfwd,policyd] [--node-flags="--max-semi-space-size=1"]
+ *
+ * `--node-flags` are the flags Rempart's node runs with (default: bin/rempart.js's own), e.g.
+ * `--trace-gc` to see its collections.
  *
  * Each server is measured twice: at full speed (closed loop: each connection sends its next
  * request when the answer comes, as smtpd does; the rate is the server's capacity, and p99 there
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "20" },
     rate: { type: "string", default: "20000" },
     only: { type: "string", default: "rempart,postfwd,policyd" },
+    "node-flags": { type: "string", default: "--max-semi-space-size=1" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -281,12 +285,22 @@ await measure("rempart", 10041, async () => {
   );
   spawnSync("npm", ["run", "--silent", "build"], { cwd: ROOT });
   let err = "";
+  const flags = values["node-flags"].split(" ").filter((f) => f !== "");
   const child = spawn(
     "taskset",
-    ["-c", "0", join(ROOT, "bin/rempart.js"), "start", "--config", config],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    [
+      "-c",
+      "0",
+      process.execPath,
+      ...flags,
+      join(ROOT, "bin/rempart.js"),
+      "start",
+      "--config",
+      config,
+    ],
+    { stdio: ["ignore", 2, "pipe"] }, // its stdout (--trace-gc) to our stderr
   );
-  child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+  child.stderr?.on("data", (b: Buffer) => (err += b.toString()));
   await waitPort(10041, child, () => err);
   return async () => {
     child.kill("SIGTERM");

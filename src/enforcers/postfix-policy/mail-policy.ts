@@ -26,38 +26,61 @@ const ANSWERS: readonly (readonly [Decision["action"], (d: Decision) => string])
   ["throttle", () => "DEFER_IF_PERMIT 4.7.1 Too much mail from this account: try again later"],
 ];
 
+/** The stages at which a message is whole: DATA, END-OF-MESSAGE (any case). */
+const MESSAGE_STAGE = /^(?:data|end-of-message)$/i;
+
+function countsMessage(state: string | undefined): boolean {
+  return (
+    state === "END-OF-MESSAGE" ||
+    state === "DATA" ||
+    (state !== undefined && MESSAGE_STAGE.test(state))
+  );
+}
+
+/** Lower case, without a new string when there is nothing to lower (the usual case). */
+function lowerCase(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return s.toLowerCase();
+  }
+  return s;
+}
+
 export class MailPolicy {
   readonly #deps: MailPolicyDeps;
-  readonly #counted = new RecentKeys(100_000);
+  /**
+   * Messages already counted. smtpd asks at DATA and at END-OF-MESSAGE of the same message with
+   * at most its other processes' requests between (100 by default): a few thousand is ample.
+   */
+  readonly #counted = new RecentKeys(4096);
 
   constructor(deps: MailPolicyDeps) {
     this.#deps = deps;
   }
 
   decide(req: PolicyRequest): string {
-    const ip = req.client_address === undefined ? undefined : normalizeIp(req.client_address);
-    const account =
-      req.sasl_username !== undefined && req.sasl_username !== "" ? req.sasl_username : undefined;
-    const sender =
-      req.sender !== undefined && req.sender !== "" ? req.sender.toLowerCase() : undefined;
-    const state = req.protocol_state?.toUpperCase();
+    // Tens of thousands of requests a second: nothing here allocates that need not.
+    const address = req.client_address;
+    const ip = address === undefined ? undefined : normalizeIp(address);
+    const user = req.sasl_username;
+    const account = user !== undefined && user !== "" ? user : undefined;
+    const from = req.sender;
+    const sender = from !== undefined && from !== "" ? lowerCase(from) : undefined;
 
-    if (account !== undefined && (state === "END-OF-MESSAGE" || state === "DATA")) {
+    if (account !== undefined && countsMessage(req.protocol_state)) {
       // Once per message: smtpd may ask at DATA and again at END-OF-MESSAGE.
-      const id = `${req.instance ?? ""}/${req.queue_id ?? ""}/${req.client_address ?? ""}`;
+      const id = `${req.instance ?? ""}/${req.queue_id ?? ""}/${address ?? ""}`;
       if (this.#counted.add(id)) this.#deps.ingest(this.#event(req, ip, account, sender));
     }
 
-    const found = this.#deps.check({
-      ...(ip === undefined ? {} : { ip }),
-      ...(account === undefined ? {} : { account }),
-      ...(sender === undefined ? {} : { email: sender }),
-    });
+    const subject: { ip?: string; account?: string; email?: string } = {};
+    if (ip !== undefined) subject.ip = ip;
+    if (account !== undefined) subject.account = account;
+    if (sender !== undefined) subject.email = sender;
+    const found = this.#deps.check(subject);
     if (found.length === 0) return "DUNNO";
-    for (const [action, answer] of ANSWERS) {
-      const d = found.find((x) => x.action === action);
-      if (d) return answer(d);
-    }
+    for (const [action, answer] of ANSWERS)
+      for (const d of found) if (d.action === action) return answer(d);
     return "DUNNO";
   }
 

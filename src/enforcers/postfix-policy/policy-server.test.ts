@@ -17,16 +17,16 @@ test("the reader splits requests at blank lines, whatever the reads' boundaries"
       fc.array(fc.nat(40), { minLength: 1, maxLength: 6 }),
       fc.array(fc.nat(30), { maxLength: 10 }),
       (ids, cuts) => {
-        const text = ids.map((n) => REQUEST(n)).join("");
+        const bytes = Buffer.from(ids.map((n) => REQUEST(n)).join(""));
         const reader = new PolicyReader();
         const out: ReadOutcome[] = [];
         let at = 0;
         for (const c of [...cuts].sort((a, b) => a - b)) {
-          const to = Math.min(text.length, at + c);
-          reader.push(text.slice(at, to), out);
+          const to = Math.min(bytes.length, at + c);
+          reader.push(bytes.subarray(at, to), out);
           at = to;
         }
-        reader.push(text.slice(at), out);
+        reader.push(bytes.subarray(at), out);
         assert.deepEqual(
           out.map((o) => (o.kind === "request" ? o.request.client_address : o.kind)),
           ids.map((n) => `192.0.2.${n}`),
@@ -39,15 +39,35 @@ test("the reader splits requests at blank lines, whatever the reads' boundaries"
 test("values keep their '=' signs; malformed lines are reported; oversized requests refused", () => {
   const reader = new PolicyReader({ maxRequestBytes: 200 });
   const out: ReadOutcome[] = [];
-  reader.push("ccert_subject=CN=mx,O=x\r\nnonsense line\nsender=a@b\n\n", out);
+  reader.push(Buffer.from("ccert_subject=CN=mx,O=x\r\nnonsense line\nsender=a@b\n\n"), out);
   assert.equal(out[0]?.kind, "request");
   if (out[0]?.kind === "request") {
     assert.equal(out[0].request.ccert_subject, "CN=mx,O=x");
     assert.deepEqual(out[0].malformed, ["nonsense line"]);
   }
   out.length = 0;
-  reader.push(`x=${"y".repeat(300)}\n`, out);
+  reader.push(Buffer.from(`x=${"y".repeat(300)}\n`), out);
   assert.deepEqual(out, [{ kind: "too-large" }]);
+  // A partial line counts too: no newline needed to refuse it.
+  out.length = 0;
+  reader.push(Buffer.from(`x=${"y".repeat(300)}`), out);
+  assert.deepEqual(out, [{ kind: "too-large" }]);
+});
+
+test("the reader decodes UTF-8 split across reads, and keeps __proto__ out of a request", () => {
+  const bytes = Buffer.from("sender=andré@exemple.fr\n__proto__=x\nsasl_username=zoë\n\n");
+  const cut = bytes.indexOf(0xc3) + 1; // between the two bytes of é
+  const reader = new PolicyReader();
+  const out: ReadOutcome[] = [];
+  reader.push(bytes.subarray(0, cut), out);
+  assert.equal(out.length, 0, "no request before its blank line");
+  reader.push(bytes.subarray(cut), out);
+  assert.equal(out[0]?.kind, "request");
+  if (out[0]?.kind !== "request") return;
+  assert.equal(out[0].request.sender, "andré@exemple.fr");
+  assert.equal(out[0].request.sasl_username, "zoë");
+  assert.equal(Object.getPrototypeOf(out[0].request), Object.prototype);
+  assert.equal(Object.hasOwn(out[0].request, "__proto__"), false);
 });
 
 async function ask(socket: Socket, text: string, answers: number): Promise<string[]> {

@@ -78,11 +78,10 @@ export class PolicyServer {
     });
     const outcomes: ReadOutcome[] = [];
     const fail = this.#options.failAction ?? "DUNNO";
-    socket.setEncoding("utf8");
     socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.end());
-    socket.on("data", (text: string) => {
+    socket.on("data", (bytes: Buffer) => {
       outcomes.length = 0;
-      reader.push(text, outcomes);
+      reader.push(bytes, outcomes);
       let answers = "";
       for (const o of outcomes) {
         if (o.kind === "too-large") {
