@@ -73,16 +73,28 @@ interface LoadReport {
   readonly loadCpuPct: number;
   /** Every answer, the warm-up's included: what the daemon's CPU time is divided by. */
   readonly answered: number;
-  /** The daemon's CPU (user + system) per answer, µs; filled in by the parent. */
-  daemonCpuUs?: number;
+  /** The daemon's CPU per answer, µs; filled in by the parent. */
+  daemon?: DaemonCpu;
 }
 
-/** A process's CPU time so far (user + system), µs, from /proc (Linux). */
-async function processCpuUs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "latin1");
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLOCK_TICKS;
+/** CPU time, µs: the whole process (user + system), and its main thread's user and system. */
+interface DaemonCpu {
+  readonly total: number;
+  readonly mainUser: number;
+  readonly mainSystem: number;
+}
+
+/** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
+async function processCpuUs(pid: number): Promise<DaemonCpu> {
+  const times = async (path: string): Promise<[number, number]> => {
+    const stat = await readFile(path, "latin1");
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [(Number(f[11]) * 1e6) / CLOCK_TICKS, (Number(f[12]) * 1e6) / CLOCK_TICKS];
+  };
+  const [user, system] = await times(`/proc/${pid}/stat`);
+  const [mainUser, mainSystem] = await times(`/proc/${pid}/task/${pid}/stat`);
+  return { total: user + system, mainUser, mainSystem };
 }
 const CLOCK_TICKS = 100;
 
@@ -372,7 +384,13 @@ async function overHttp(seconds: number, rate: number, connections: number): Pro
         const spec: LoadSpec = { url, key, secret, connections, seconds, rate: r };
         const cpu0 = await processCpuUs(pid);
         const report = await loadProcess(spec);
-        report.daemonCpuUs = ((await processCpuUs(pid)) - cpu0) / report.answered;
+        const cpu = await processCpuUs(pid);
+        const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
+        report.daemon = {
+          total: per("total"),
+          mainUser: per("mainUser"),
+          mainSystem: per("mainSystem"),
+        };
         reports.push(report);
       }
       return reports;
@@ -399,6 +417,11 @@ function loadProcess(spec: LoadSpec): Promise<LoadReport> {
     );
   });
 }
+
+const daemonCpu = (c: DaemonCpu | undefined): string =>
+  c === undefined
+    ? "?"
+    : `${fmt(c.total, 0)} µs (${fmt(c.mainUser, 0)} + ${fmt(c.mainSystem, 0)} µs)`;
 
 // ── Main ───────────────────────────────────────────────────────────────────────────────
 
@@ -436,11 +459,11 @@ if (process.argv.includes("--load")) {
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment | load generator CPU | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | verdicts |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const r of reports)
     console.log(
-      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${fmt(r.daemonCpuUs ?? NaN, 0)} µs | ${fmt(r.loadCpuPct, 0)} % | ${JSON.stringify(r.verdicts)} |`,
+      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % | ${JSON.stringify(r.verdicts)} |`,
     );
 }

@@ -5,6 +5,7 @@
  */
 import { Resolver } from "node:dns/promises";
 import { systemClock, type Clock } from "../../core/index.ts";
+import { MapFront } from "../map-front.ts";
 import type { MxChecker, MxState } from "../ports.ts";
 import { asciiDomain } from "./normalize-email.ts";
 
@@ -53,6 +54,7 @@ export class DnsMxChecker implements MxChecker {
   readonly #maxPending: number;
   readonly #clock: Clock;
   readonly #cache = new Map<string, Entry>();
+  readonly #oldest = new MapFront(this.#cache);
   readonly #pending = new Map<string, Promise<MxState>>();
   #closed = false;
 
@@ -146,11 +148,8 @@ export class DnsMxChecker implements MxChecker {
   }
 
   #remember(name: string, state: MxState): void {
-    while (this.#cache.size >= this.#cacheSize) {
-      const oldest = this.#cache.keys().next();
-      if (oldest.done === true) break;
-      this.#cache.delete(oldest.value);
-    }
+    // One in, one out: the least recently used goes.
+    if (this.#cache.size >= this.#cacheSize) this.#oldest.shift();
     this.#cache.set(name, { state, expires: this.#clock.now() + this.#ttl[state] });
   }
 }

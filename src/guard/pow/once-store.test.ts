@@ -55,4 +55,17 @@ void describe("MemoryOnceStore", () => {
     assert.equal(store.claimSync("live", T + 10_000, T + 200), false);
     assert.equal(store.size, 2);
   });
+
+  void it("stays cheap when full of live claims", () => {
+    // Sweeping the whole map for expired claims on each claim made room for would cost
+    // 50,000 entries' walk per claim here (a minute for the loop); it is done once per
+    // eighth of the map, and the oldest claim is found without rescanning the front.
+    const store = new MemoryOnceStore({ maxEntries: 50_000 });
+    const t0 = performance.now();
+    for (let i = 0; i < 150_000; i++) store.claimSync(`k${i}`, T + 60_000, T + i / 100);
+    assert.equal(store.size, 50_000);
+    assert.equal(store.claimSync("k99999", T + 60_000, T + 1500), true, "forgotten to make room");
+    assert.equal(store.claimSync("k149999", T + 60_000, T + 1500), false, "still held");
+    assert.ok(performance.now() - t0 < 3_000, `took ${performance.now() - t0} ms`);
+  });
 });

@@ -1,3 +1,5 @@
+import { MapFront } from "../map-front.ts";
+
 /**
  * Remembers which keys were already used, so a proof of work is accepted once. Atomic: of two
  * concurrent claims of one key, exactly one answers true — in memory (one process) or in Redis
@@ -19,11 +21,16 @@ export interface MemoryOnceStoreOptions {
 
 /**
  * One process's claims in a Map, in insertion order. Expired entries are swept from the front
- * on each claim (claims mostly expire in the order they were made) and fully when the map is full.
+ * on each claim (claims mostly expire in the order they were made), and all of them when the
+ * map is full, at most once per eighth of its size in claims: a full map of live claims must
+ * not cost a scan of the whole map on every claim.
  */
 export class MemoryOnceStore implements OnceStore {
   readonly #entries = new Map<string, number>();
+  readonly #front = new MapFront(this.#entries);
   readonly #max: number;
+  /** Claims made room for since the last sweep of the whole map. */
+  #sinceFullSweep = Infinity;
 
   constructor(options: MemoryOnceStoreOptions = {}) {
     this.#max = Math.max(1, options.maxEntries ?? 200_000);
@@ -50,20 +57,18 @@ export class MemoryOnceStore implements OnceStore {
   }
 
   #sweepFront(now: number): void {
-    for (const [key, expiresAt] of this.#entries) {
-      if (expiresAt > now) return;
-      this.#entries.delete(key);
-    }
+    for (let e = this.#front.peek(); e !== undefined && e[1] <= now; e = this.#front.peek())
+      this.#front.shift();
   }
 
   #makeRoom(now: number): void {
-    for (const [key, expiresAt] of this.#entries) {
-      if (expiresAt <= now) this.#entries.delete(key);
+    if (++this.#sinceFullSweep > this.#max / 8) {
+      this.#sinceFullSweep = 0;
+      for (const [key, expiresAt] of this.#entries) {
+        if (expiresAt <= now) this.#entries.delete(key);
+      }
     }
     // Still full: forget the oldest claim (the nearest to its expiry) rather than refuse people.
-    if (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
-    }
+    if (this.#entries.size >= this.#max) this.#front.shift();
   }
 }

@@ -11,6 +11,7 @@
 import type { Action, DetectionStateRecord, Event, Finding } from "../../core/index.ts";
 import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
+import { MapFront } from "../map-front.ts";
 import type { AsLookup } from "../ports.ts";
 import { RouteNormalizer } from "./route.ts";
 import type { SurgeConfig } from "./surge-config.ts";
@@ -143,6 +144,8 @@ export class SurgeDetector {
   readonly #routes: RouteNormalizer;
   readonly #targets = new Map<SurgeTarget, Target>();
   readonly #addrs = new Map<string, Addr>();
+  /** The least recently active address, to evict when full. */
+  readonly #oldest = new MapFront(this.#addrs);
   /** Targets whose baseline moved since the last `takeChanges`. */
   readonly #changed = new Set<SurgeTarget>();
   #nextSweep = 0;
@@ -343,10 +346,7 @@ export class SurgeDetector {
     const m = this.#addrs;
     let a = m.get(ip);
     if (a === undefined) {
-      if (m.size >= this.#c.max_addresses) {
-        const oldest = m.keys().next();
-        if (oldest.done !== true) m.delete(oldest.value);
-      }
+      if (m.size >= this.#c.max_addresses) this.#oldest.shift();
       a = {
         ip,
         net: "",
