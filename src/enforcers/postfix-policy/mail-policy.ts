@@ -60,17 +60,19 @@ export class MailPolicy {
 
   decide(req: PolicyRequest): string {
     // Tens of thousands of requests a second: nothing here allocates that need not.
-    const address = req.client_address;
+    const address = req.get("client_address");
     const ip = address === undefined ? undefined : normalizeIp(address);
-    const user = req.sasl_username;
+    const user = req.get("sasl_username");
     const account = user !== undefined && user !== "" ? user : undefined;
-    const from = req.sender;
+    const from = req.get("sender");
     const sender = from !== undefined && from !== "" ? lowerCase(from) : undefined;
 
-    if (account !== undefined && countsMessage(req.protocol_state)) {
+    if (account !== undefined && countsMessage(req.get("protocol_state"))) {
       // Once per message: smtpd may ask at DATA and again at END-OF-MESSAGE.
-      const id = `${req.instance ?? ""}/${req.queue_id ?? ""}/${address ?? ""}`;
-      if (this.#counted.add(id)) this.#deps.ingest(this.#event(req, ip, account, sender));
+      const instance = req.get("instance") ?? "";
+      const queueId = req.get("queue_id");
+      if (this.#counted.add(`${instance}/${queueId ?? ""}/${address ?? ""}`))
+        this.#deps.ingest(this.#event(req, instance, queueId, ip, account, sender));
     }
 
     const subject: { ip?: string; account?: string; email?: string } = {};
@@ -86,14 +88,16 @@ export class MailPolicy {
 
   #event(
     req: PolicyRequest,
+    instance: string,
+    queueId: string | undefined,
     ip: string | undefined,
     account: string,
     sender: string | undefined,
   ): Event {
-    const nrcpt = Number(req.recipient_count);
-    const size = Number(req.size);
+    const nrcpt = Number(req.get("recipient_count"));
+    const size = Number(req.get("size"));
     return {
-      id: `policy:${req.instance ?? ""}:${req.queue_id ?? ""}`,
+      id: `policy:${instance}:${queueId ?? ""}`,
       type: "mail.submitted",
       time: this.#deps.now(),
       tzOffset: 0,
@@ -102,7 +106,7 @@ export class MailPolicy {
       account,
       ...(sender === undefined ? {} : { email: sender }),
       fields: {
-        queue_id: req.queue_id ?? null,
+        queue_id: queueId ?? null,
         nrcpt: Number.isFinite(nrcpt) && nrcpt > 0 ? nrcpt : 1,
         size: Number.isFinite(size) ? size : null,
         sender: sender ?? null,

@@ -4,101 +4,130 @@
  * other on one connection (smtpd reuses it), and one read may hold parts of several.
  */
 
-/** A request's attributes, as Postfix sent them (unknown ones kept). */
-export type PolicyRequest = Readonly<Record<string, string>>;
+/** A request's attributes, as Postfix sent them (unknown ones kept, the last of a name wins). */
+export interface PolicyRequest {
+  /** The value of the attribute with this (ASCII) name, decoded from UTF-8; undefined if absent. */
+  get(name: string): string | undefined;
+}
 
 export interface ReaderLimits {
   /** A request larger than this is refused and the connection closed. Default 64 KiB. */
   readonly maxRequestBytes?: number;
 }
 
-export type ReadOutcome =
-  | {
-      readonly kind: "request";
-      readonly request: PolicyRequest;
-      readonly malformed: readonly string[];
-    }
-  | { readonly kind: "too-large" };
+/** Receives each complete request, with up to five malformed lines it held (usually none). */
+export type OnRequest = (request: PolicyRequest, malformed: readonly string[]) => void;
 
 const NONE: readonly string[] = Object.freeze([]);
-const TOO_LARGE: ReadOutcome = Object.freeze({ kind: "too-large" });
+const EMPTY = Buffer.alloc(0);
 const NL = 0x0a;
 const CR = 0x0d;
 const EQ = 0x3d;
 
 /**
- * Splits a connection's bytes into requests. One per connection; keeps a partial line.
- *
- * Works on the bytes, not on decoded text: each value is decoded on its own into a string that
- * owns its characters. A value sliced from a decoded read would keep that whole read alive for
- * as long as detection remembers the value (a queue id, an account), which at tens of thousands
- * of requests a second fills the old generation and brings long collections.
+ * A request read in place: where each attribute's name and value lie in the bytes. A value is
+ * decoded only when asked for, into a string of its own: Postfix sends some thirty attributes
+ * and Rempart reads eight, and a value sliced from a decoded read would keep the whole read
+ * alive for as long as detection remembers it (a queue id, an account).
+ */
+class RequestBytes implements PolicyRequest {
+  bytes: Buffer = EMPTY;
+  /** Per attribute: name start, `=`, value end (before any CR). */
+  spans = new Int32Array(3 * 64);
+  count = 0;
+
+  add(start: number, eq: number, end: number): void {
+    if (3 * this.count === this.spans.length) {
+      const more = new Int32Array(2 * this.spans.length);
+      more.set(this.spans);
+      this.spans = more;
+    }
+    const at = 3 * this.count++;
+    this.spans[at] = start;
+    this.spans[at + 1] = eq;
+    this.spans[at + 2] = end;
+  }
+
+  get(name: string): string | undefined {
+    const { bytes, spans } = this;
+    const n = name.length;
+    for (let i = this.count - 1; i >= 0; i--) {
+      const start = spans[3 * i]!;
+      if (spans[3 * i + 1]! - start !== n) continue;
+      let k = 0;
+      while (k < n && bytes[start + k] === name.charCodeAt(k)) k++;
+      if (k === n) return bytes.toString("utf8", start + n + 1, spans[3 * i + 2]);
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Splits a connection's bytes into requests. One per connection; keeps an unfinished request's
+ * bytes until the rest arrives. The request handed to `onRequest` is read in place and valid
+ * only during that call: take the values needed, not the request.
  */
 export class PolicyReader {
+  /** The bytes of a request not yet complete (from its first line), or undefined. */
   #pending: Buffer | undefined;
-  #attrs: Record<string, string> = {};
+  readonly #request = new RequestBytes();
   #malformed: string[] | undefined;
-  #size = 0;
   readonly #max: number;
 
   constructor(limits: ReaderLimits = {}) {
     this.#max = limits.maxRequestBytes ?? 64 * 1024;
   }
 
-  /** Feeds a read's bytes; returns the requests they complete. */
-  push(chunk: Buffer, out: ReadOutcome[]): void {
-    let buf = chunk;
-    if (this.#pending !== undefined) {
-      buf = Buffer.concat([this.#pending, chunk]);
-      this.#pending = undefined;
-    }
+  /**
+   * Feeds a read's bytes, calling `onRequest` for each request they complete. False when a
+   * request is over the size limit: the connection should be closed.
+   */
+  push(chunk: Buffer, onRequest: OnRequest): boolean {
+    const buf = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
+    this.#pending = undefined;
+    const request = this.#request;
+    request.bytes = buf;
+    request.count = 0;
+    this.#malformed = undefined;
+    let first = 0; // where the current request began
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(NL, start);
       if (nl < 0) break;
+      if (nl + 1 - first > this.#max) return this.#refuse();
       const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-      this.#size += end - start + 1;
-      if (this.#size > this.#max) {
-        out.push(TOO_LARGE);
-        this.#reset();
-        return;
-      }
       if (end === start) {
-        out.push({ kind: "request", request: this.#attrs, malformed: this.#malformed ?? NONE });
-        this.#reset();
+        onRequest(request, this.#malformed ?? NONE);
+        request.count = 0;
+        this.#malformed = undefined;
+        first = nl + 1;
       } else {
         let eq = start;
         while (eq < end && buf[eq] !== EQ) eq++;
         if (eq === start || eq === end) this.#malformedLine(buf, start, end);
-        else {
-          const name = buf.toString("utf8", start, eq);
-          // A plain object keeps Postfix's fixed order of attributes on one shape; the one name
-          // that would reach its prototype is kept out.
-          if (name !== "__proto__") this.#attrs[name] = buf.toString("utf8", eq + 1, end);
-        }
+        else request.add(start, eq, end);
       }
       start = nl + 1;
     }
-    if (start < buf.length) {
-      if (buf.length - start + this.#size > this.#max) {
-        out.push(TOO_LARGE);
-        this.#reset();
-        return;
-      }
-      this.#pending = Buffer.from(buf.subarray(start)); // a copy: the read itself can go
-    }
+    if (buf.length - first > this.#max) return this.#refuse();
+    // The unfinished request is read again, whole, when its end arrives: a copy, so that the
+    // read itself can go.
+    if (first < buf.length) this.#pending = Buffer.from(buf.subarray(first));
+    request.bytes = EMPTY;
+    return true;
+  }
+
+  #refuse(): false {
+    this.#pending = undefined;
+    this.#request.bytes = EMPTY;
+    this.#request.count = 0;
+    return false;
   }
 
   #malformedLine(buf: Buffer, start: number, end: number): void {
     this.#malformed ??= [];
     if (this.#malformed.length < 5)
       this.#malformed.push(buf.toString("utf8", start, Math.min(end, start + 80)));
-  }
-
-  #reset(): void {
-    this.#attrs = {};
-    this.#malformed = undefined;
-    this.#size = 0;
   }
 }
 

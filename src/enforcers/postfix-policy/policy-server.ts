@@ -6,12 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import {
-  formatAnswer,
-  PolicyReader,
-  type PolicyRequest,
-  type ReadOutcome,
-} from "./policy-protocol.ts";
+import { formatAnswer, PolicyReader, type PolicyRequest } from "./policy-protocol.ts";
 
 export interface PolicyServerOptions {
   /** TCP address, e.g. { host: "127.0.0.1", port: 10040 }. */
@@ -76,42 +71,43 @@ export class PolicyServer {
     const reader = new PolicyReader({
       maxRequestBytes: this.#options.maxRequestBytes ?? 64 * 1024,
     });
-    const outcomes: ReadOutcome[] = [];
     const fail = this.#options.failAction ?? "DUNNO";
     socket.setTimeout(this.#options.idleTimeoutMs ?? 300_000, () => socket.end());
-    socket.on("data", (bytes: Buffer) => {
-      outcomes.length = 0;
-      reader.push(bytes, outcomes);
-      let answers = "";
-      for (const o of outcomes) {
-        if (o.kind === "too-large") {
-          this.stats.malformed++;
-          this.#options.log(
-            "rempart: postfix policy: a request over the size limit; connection closed",
-          );
-          socket.destroy();
-          return;
-        }
-        this.stats.requests++;
-        if (o.malformed.length > 0) {
-          this.stats.malformed++;
-          this.#options.log(
-            `rempart: postfix policy: malformed lines ignored: ${o.malformed.join(" | ")}`,
-          );
-        }
-        let action: string;
-        try {
-          action = this.#options.decide(o.request);
-        } catch (e) {
-          this.stats.failures++;
-          this.#options.log(
-            `rempart: postfix policy: ${e instanceof Error ? e.message : String(e)}; answered ${fail}`,
-          );
-          action = fail;
-        }
-        answers += formatAnswer(action);
+    let answers = "";
+    const answer = (request: PolicyRequest, malformed: readonly string[]): void => {
+      this.stats.requests++;
+      if (malformed.length > 0) {
+        this.stats.malformed++;
+        this.#options.log(
+          `rempart: postfix policy: malformed lines ignored: ${malformed.join(" | ")}`,
+        );
       }
+      let action: string;
+      try {
+        action = this.#options.decide(request);
+      } catch (e) {
+        this.stats.failures++;
+        this.#options.log(
+          `rempart: postfix policy: ${e instanceof Error ? e.message : String(e)}; answered ${fail}`,
+        );
+        action = fail;
+      }
+      answers += formatAnswer(action);
+    };
+    let refused = false;
+    socket.on("data", (bytes: Buffer) => {
+      if (refused) return;
+      answers = "";
+      const fits = reader.push(bytes, answer);
       if (answers !== "") socket.write(answers);
+      if (fits) return;
+      // What was answered before the oversized request still goes out; then the connection ends.
+      refused = true;
+      this.stats.malformed++;
+      this.#options.log(
+        "rempart: postfix policy: a request over the size limit; connection closed",
+      );
+      socket.end(() => socket.destroy());
     });
     socket.on("error", () => socket.destroy());
     socket.on("close", () => this.#sockets.delete(socket));
