@@ -9,7 +9,12 @@
 #   bench/check.sh              # appends to bench/RESULTS.md
 #
 # Environment: ROUNDS (2), SECONDS_EACH (10), CONNECTIONS (16), DECISIONS (1000000),
-# CS_DECISIONS (5000), NO_RESULTS=1 to print only.
+# CS_DECISIONS (5000), NO_RESULTS=1 to print only, OPEN_RATE (requests/s of the open-loop runs;
+# default 10x CrowdSec's rate in the same round, the issue's throughput target).
+#
+# wrk runs closed loop at full speed: the capacity. Rempart is then also loaded open loop at
+# OPEN_RATE (bench/check-open-loop.ts, the same paths and connections): p99 at a fixed rate,
+# where a stall counts against every request that waited behind it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
@@ -56,7 +61,7 @@ for round in $(seq 1 "$ROUNDS"); do
   hits=$(curl -s -H "X-Api-Key: $key" "http://127.0.0.1:${CS_API_PORT:-18080}$(head -n 1 "$OUT/crowdsec-decisions.txt")")
   case $hits in \[*) ;; *) die "CrowdSec did not find a decision it holds: $hits" ;; esac
   LOADS+=("$(uptime | sed 's/.*load average: //')")
-  ROWS+=("$round|crowdsec $CS_DECISIONS|$(load "http://127.0.0.1:${CS_API_PORT:-18080}" "$key" "$OUT/crowdsec-decisions.txt" "crowdsec-decisions")")
+  ROWS+=("$round|crowdsec $CS_DECISIONS|full speed|$(load "http://127.0.0.1:${CS_API_PORT:-18080}" "$key" "$OUT/crowdsec-decisions.txt" "crowdsec-decisions")")
   bench/check-crowdsec.sh stop
 
   # Rempart, 1M decisions.
@@ -67,8 +72,15 @@ for round in $(seq 1 "$ROUNDS"); do
     sleep 0.2
   done
   read -r _ url key <"$OUT/server.out" || die "bench/check-server.ts did not start: $(cat "$OUT/server.err")"
-  ROWS+=("$round|rempart $DECISIONS|$(load "$url" "$key" "$OUT/rempart-decisions.txt" "rempart-decisions")")
-  ROWS+=("$round|rempart $DECISIONS|$(load "$url" "$key" "$OUT/rempart-check.txt" "rempart-check")")
+  ROWS+=("$round|rempart $DECISIONS|full speed|$(load "$url" "$key" "$OUT/rempart-decisions.txt" "rempart-decisions")")
+  ROWS+=("$round|rempart $DECISIONS|full speed|$(load "$url" "$key" "$OUT/rempart-check.txt" "rempart-check")")
+  cs_rps=$(echo "${ROWS[-3]}" | cut -d'|' -f5)
+  rate=${OPEN_RATE:-$((10 * cs_rps))}
+  for route in decisions check; do
+    ROWS+=("$round|rempart $DECISIONS|$rate/s offered|$(taskset -c 1 node bench/check-open-loop.ts --url "$url" --key "$key" \
+      --paths "$OUT/rempart-$route.txt" --rate "$rate" --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" \
+      --label "rempart-$route" | cut -d'|' -f1-5)")
+  done
   RSS=$(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$server/status")
   kill "$server"
   wait "$server" 2>/dev/null || true
@@ -81,12 +93,12 @@ VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -
   echo
   echo "Versions: $VERSIONS. Load average before each CrowdSec run: $(printf '%s; ' "${LOADS[@]}")Rempart server RSS after the last run: ${RSS} MB."
   echo
-  echo "| round | server, decisions | route | req/s | p50 | p99 | non-2xx |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| round | server, decisions | route | load | req/s | p50 | p99 | non-2xx |"
+  echo "|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do
-    IFS='|' read -r round who label rps p50 p99 bad <<<"$r"
+    IFS='|' read -r round who how label rps p50 p99 bad <<<"$r"
     route=$([ "${label#*-}" = check ] && echo '/v1/check?ip=' || echo '/v1/decisions?ip=')
-    echo "| $round | $who | \`$route\` | $rps | $p50 | $p99 | $bad |"
+    echo "| $round | $who | \`$route\` | $how | $rps | $p50 | $p99 | $bad |"
   done
 } >"$OUT/table.md"
 cat "$OUT/table.md"

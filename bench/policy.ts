@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { prng } from "../test/support/mail-log.ts";
+import { openLoop, summary, type LoadRun } from "./open-loop.ts";
 
 const { values } = parseArgs({
   options: {
@@ -70,17 +71,6 @@ function* requestStream(count: number): Generator<string> {
   }
 }
 
-interface Run {
-  readonly requests: number;
-  readonly seconds: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly answers: Record<string, number>;
-  /** Open loop only: the client's own longest pause between two turns of its loop, ms. */
-  clientStallMs?: number;
-}
-
 /**
  * The request stream packed in one buffer, written as it is generated: 200,000 requests kept as
  * strings are ~90 MB of heap that the client's collector marks, or must reclaim, in the middle
@@ -115,15 +105,8 @@ class Packed {
 /** One request's action, read from an answer (`action=DUNNO\n\n`). */
 const actionOf = (answer: string): string => answer.slice(7).split(" ")[0]!.toUpperCase();
 
-function summary(latencies: number[], seconds: number, answers: Record<string, number>): Run {
-  latencies.sort((a, b) => a - b);
-  const q = (p: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
-  return { requests: latencies.length, seconds, p50: q(0.5), p99: q(0.99), max: q(1), answers };
-}
-
 /** Closed loop: each connection sends its next request when the answer to the last came. */
-async function load(port: number, stream: Packed, limit = Infinity): Promise<Run> {
+async function load(port: number, stream: Packed, limit = Infinity): Promise<LoadRun> {
   const latencies: number[] = [];
   const answers: Record<string, number> = {};
   let next = 0;
@@ -157,76 +140,25 @@ async function load(port: number, stream: Packed, limit = Infinity): Promise<Run
   return summary(latencies, (performance.now() - started) / 1000, answers);
 }
 
-/**
- * Open loop at `rate` requests/s: request j is due at start + j / rate and goes out on the first
- * free connection (one request in flight per connection, as smtpd); its latency runs from when
- * it was due. The dispatcher spins with setImmediate (the client has its own core), so requests
- * leave within microseconds of their time, not at a timer's millisecond.
- */
-async function loadAt(port: number, stream: Packed, rate: number): Promise<Run> {
-  const latencies: number[] = [];
-  const answers: Record<string, number> = {};
-  interface Conn {
-    readonly socket: Socket;
-    due: number;
-    buffer: string;
-  }
-  const idle: Conn[] = [];
-  const conns = await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      const socket: Socket = connect({ host: "127.0.0.1", port, noDelay: true });
-      await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-      const c: Conn = { socket, due: 0, buffer: "" };
+/** Open loop at `rate` requests/s (bench/open-loop.ts). */
+function loadAt(port: number, stream: Packed, rate: number): Promise<LoadRun> {
+  return openLoop({
+    port,
+    connections: CONNECTIONS,
+    rate,
+    seconds: SECONDS,
+    request: (seq) => stream.at(seq),
+    frame: (socket, onAnswer) => {
+      let buffer = "";
       socket.on("data", (b: Buffer) => {
-        c.buffer += b.toString();
-        const cut = c.buffer.indexOf("\n\n");
-        if (cut < 0) return;
-        latencies.push(performance.now() - c.due);
-        const action = actionOf(c.buffer.slice(0, cut));
-        answers[action] = (answers[action] ?? 0) + 1;
-        c.buffer = c.buffer.slice(cut + 2);
-        idle.push(c);
+        buffer += b.toString();
+        for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+          onAnswer(actionOf(buffer.slice(0, cut)));
+          buffer = buffer.slice(cut + 2);
+        }
       });
-      idle.push(c);
-      return c;
-    }),
-  );
-  const started = performance.now();
-  const end = started + SECONDS * 1000;
-  let seq = 0;
-  // The client's own pauses (its collections) delay answers it reads: measured, so that a
-  // tail that is the client's is not blamed on the server.
-  let lastTurn = started;
-  let stall = 0;
-  await new Promise<void>((resolve) => {
-    const pump = (): void => {
-      const now = performance.now();
-      if (now - lastTurn > stall) stall = now - lastTurn;
-      lastTurn = now;
-      if (now >= end) {
-        resolve();
-        return;
-      }
-      for (
-        let due = started + (seq * 1000) / rate;
-        due <= now;
-        due = started + (seq * 1000) / rate
-      ) {
-        const c = idle.pop();
-        if (c === undefined) break;
-        c.due = due;
-        c.socket.write(stream.at(seq++));
-      }
-      setImmediate(pump);
-    };
-    pump();
+    },
   });
-  // Answers still in flight at the end are waited for: they count too.
-  for (let i = 0; i < 100 && idle.length < conns.length; i++) await sleep(10);
-  for (const c of conns) c.socket.destroy();
-  const run = summary(latencies, (performance.now() - started) / 1000, answers);
-  run.clientStallMs = stall;
-  return run;
 }
 
 async function waitPort(
@@ -263,7 +195,7 @@ async function measure(
   const stop = await start();
   try {
     await load(port, stream, 2000); // warm-up
-    const row = (how: string, r: Run): void => {
+    const row = (how: string, r: LoadRun): void => {
       const rate = Math.round(r.requests / r.seconds);
       rows.push(
         `| ${name} | ${how} | ${r.requests} | ${rate} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.max.toFixed(1)} | ${r.clientStallMs === undefined ? "—" : r.clientStallMs.toFixed(1)} | ${JSON.stringify(r.answers)} |`,
