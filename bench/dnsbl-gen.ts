@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { formatGroups } from "../src/net/index.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { dnsblName } from "../test/support/dnsbl-names.ts";
 
 const { values } = parseArgs({
   options: {
@@ -108,28 +109,13 @@ for (let i = 0; i < ENTRIES; i++) {
   }
 }
 
-function reverseName(ip: string): string {
-  if (!ip.includes(":")) return `${ip.split(".").reverse().join(".")}.${ZONE}`;
-  const [l, r] = ip.split("::") as [string, string | undefined];
-  const left = l ? l.split(":") : [];
-  const right = r ? r.split(":") : [];
-  const full =
-    r === undefined
-      ? left
-      : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
-  const hex = full.map((x) => x.padStart(4, "0")).join("");
-  return `${Array.from(hex, (c) => c)
-    .reverse()
-    .join(".")}.${ZONE}`;
-}
-
 // Half listed (an entry, or an address inside a listed range), half random (almost never listed).
 const queries: string[] = [];
 for (let i = 0; i < QUERIES; i++) {
   let ip: string;
   if (rand() < 0.5) ip = entries[int(entries.length)]!.sample();
   else ip = rand() < 0.7 ? v4text(v4()) : v6text(v6groups());
-  queries.push(`${reverseName(ip)} A`);
+  queries.push(`${dnsblName(ip, ZONE)} A`);
 }
 
 mkdirSync(values.out, { recursive: true });

@@ -12,6 +12,7 @@ import { ManualClock, type Action, type Decision } from "../../core/index.ts";
 import { DecisionBook } from "../../decisions/index.ts";
 import { normalizeIp } from "../../net/index.ts";
 import { DnsblZone } from "./dnsbl-zone.ts";
+import { v6Nibbles } from "../../../test/support/dnsbl-names.ts";
 
 const ZONE = "bl.example.org";
 const TTL = 60;
@@ -27,19 +28,6 @@ const V6 = ["2001:db8::1", "2001:db8:1::99", "2001:db8:ffff::abcd"];
 const V6_RANGES = ["2001:db8::/48", "2001:db8:1::/64"];
 const ACTIONS_USED: readonly Action[] = ["ban", "challenge", "throttle"];
 const SCENARIOS = ["mail-bruteforce", "spamhaus-drop"];
-
-function v6Nibbles(ip: string): string {
-  const [l, r] = ip.split("::") as [string, string | undefined];
-  const left = l ? l.split(":") : [];
-  const right = r ? r.split(":") : [];
-  const full =
-    r === undefined
-      ? left
-      : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
-  return Array.from(full.map((g) => g.padStart(4, "0")).join(""))
-    .reverse()
-    .join(".");
-}
 
 const mixCase = (name: string, mask: number): string =>
   Array.from(name, (c, i) => ((mask >> (i % 31)) & 1 ? c.toUpperCase() : c)).join("");
