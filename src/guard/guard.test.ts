@@ -280,6 +280,45 @@ void describe("the guard", () => {
     }
   });
 
+  void it("counts in memory without promises, to the same verdicts as through them", async () => {
+    const config = CountersConfigSchema.parse({});
+    /** The memory counters seen only through their promises (as a remote backend is). */
+    const promisesOnly = (c: Counters): Counters => ({
+      hit: (k, now) => c.hit(k, now),
+      distinct: (k, m, now) => c.distinct(k, m, now),
+      count: (k, now) => c.count(k, now),
+      close: () => c.close(),
+    });
+    const make = () => ({
+      short: createCounters(config, 600_000),
+      long: createCounters(config, 86_400_000),
+    });
+    const direct = make();
+    const wrapped = make();
+    assert.ok(direct.short.sync !== undefined, "the memory backend offers the synchronous path");
+    const a = setup(PETITION, { counters: direct }).guard;
+    const b = setup(PETITION, {
+      counters: { short: promisesOnly(wrapped.short), long: promisesOnly(wrapped.long) },
+    }).guard;
+    const verdicts = new Set<string>();
+    const reasons = new Set<string>();
+    // One identity and one e-mail from a few addresses, then many: rates, spread, duplicates.
+    for (let i = 0; i < 60; i++) {
+      const s = person({
+        ip: `203.0.113.${i % 2}`,
+        email: i % 3 === 0 ? "same@example.org" : `p${i}@example.org`,
+        fields: { first_name: "Jeff", last_name: i % 2 === 0 ? "Bezos" : `B${i}`, website: "" },
+      });
+      const [x, y] = [await a.assess(s), await b.assess(s)];
+      assert.deepEqual(x, y, `submission ${i}`);
+      verdicts.add(x.verdict);
+      for (const r of x.reasons) reasons.add(r);
+    }
+    assert.ok(verdicts.size > 1, `the run reached more than one verdict: ${[...verdicts].join()}`);
+    for (const r of ["duplicate-email", "identity-velocity", "address-rate"])
+      assert.ok(reasons.has(r), `counted to ${r}: ${[...reasons].join()}`);
+  });
+
   void it("refuses challenges to an address past its limit, not to others", async () => {
     const { guard } = setup({ challenges_per_address: 3 });
     for (let i = 0; i < 3; i++)

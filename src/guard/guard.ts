@@ -193,6 +193,8 @@ export interface Seen {
   canonicalEmail: string | undefined;
 }
 
+const NONE: readonly number[] = Object.freeze([]);
+
 const ramp = (value: number, from: number, full: number): number =>
   value <= from ? 0 : value >= full ? 1 : (value - from) / (full - from);
 
@@ -347,30 +349,40 @@ export class Guard {
       const fp = p.fingerprint(group.join("+"), value);
       if (fp !== undefined) identityKeys.push(`fp:${s.form}:${fp}`);
     }
-    // Counters in Redis may be out of reach: the assessment goes on without them (fail open),
-    // and says so.
-    const unavailable = (): number[] => {
-      add("counters-unavailable");
-      return [];
-    };
-    const [shortCounts, identityCounts, spreads, emailCounts] = await Promise.all([
-      p.short.hit(shortKeys, now).catch(unavailable),
-      identityKeys.length > 0
-        ? p.long.hit(identityKeys, now).catch(unavailable)
-        : Promise.resolve([] as number[]),
-      identityKeys.length > 0
-        ? p.long
-            .distinct(
-              identityKeys.map((k) => `${k}:ips`),
-              net,
-              now,
-            )
-            .catch(unavailable)
-        : Promise.resolve([] as number[]),
+    const emailKey =
       rules.uniqueEmail && seen.canonicalEmail !== undefined
-        ? p.long.count([`em:${s.form}:${seen.canonicalEmail}`], now).catch(unavailable)
-        : Promise.resolve([] as number[]),
-    ]);
+        ? `em:${s.form}:${seen.canonicalEmail}`
+        : undefined;
+    const spreadKeys = identityKeys.map((k) => `${k}:ips`);
+    let shortCounts: readonly number[];
+    let identityCounts: readonly number[] = NONE;
+    let spreads: readonly number[] = NONE;
+    let emailCounts: readonly number[] = NONE;
+    const shortSync = p.short.sync;
+    const longSync = p.long.sync;
+    if (shortSync !== undefined && longSync !== undefined) {
+      // In this process's memory: answered at once, without a promise per call.
+      shortCounts = shortSync.hit(shortKeys, now);
+      if (identityKeys.length > 0) {
+        identityCounts = longSync.hit(identityKeys, now);
+        spreads = longSync.distinct(spreadKeys, net, now);
+      }
+      if (emailKey !== undefined) emailCounts = longSync.count([emailKey], now);
+    } else {
+      // Counters in Redis may be out of reach: the assessment goes on without them (fail
+      // open), and says so.
+      const unavailable = (): number[] => {
+        add("counters-unavailable");
+        return [];
+      };
+      const none = Promise.resolve(NONE);
+      [shortCounts, identityCounts, spreads, emailCounts] = await Promise.all([
+        p.short.hit(shortKeys, now).catch(unavailable),
+        identityKeys.length > 0 ? p.long.hit(identityKeys, now).catch(unavailable) : none,
+        identityKeys.length > 0 ? p.long.distinct(spreadKeys, net, now).catch(unavailable) : none,
+        emailKey !== undefined ? p.long.count([emailKey], now).catch(unavailable) : none,
+      ]);
+    }
     seen.addressCount = shortCounts[0] ?? 0;
     seen.networkCount = shortCounts[1] ?? 0;
     seen.identityCount = Math.max(0, ...identityCounts);
@@ -447,10 +459,13 @@ export class Guard {
       (verdict === "allow" || verdict === "verify") &&
       rules.uniqueEmail &&
       seen.canonicalEmail !== undefined
-    )
-      await this.#parts.long
-        .hit([`em:${s.form}:${seen.canonicalEmail}`], s.time)
-        .catch(() => undefined); // out of reach: the duplicate check fails open, as above
+    ) {
+      const key = [`em:${s.form}:${seen.canonicalEmail}`];
+      const long = this.#parts.long;
+      if (long.sync !== undefined) long.sync.hit(key, s.time);
+      // Out of reach: the duplicate check fails open, as above.
+      else await long.hit(key, s.time).catch(() => undefined);
+    }
     const out: { -readonly [K in keyof Assessment]: Assessment[K] } = {
       verdict,
       score: Math.round(score * 1000) / 1000,

@@ -128,4 +128,16 @@ export interface Counters {
   /** Each key's count over the window, adding nothing (to test before counting a success). */
   count(keys: readonly string[], now: number): Promise<readonly number[]>;
   close(): Promise<void>;
+  /**
+   * The same operations answered at once, for a backend in this process's memory: the guard
+   * then counts without a promise per call. Absent for a backend across the network.
+   */
+  readonly sync?: SyncCounters;
+}
+
+/** `Counters` without promises (a backend that never waits and never fails). */
+export interface SyncCounters {
+  hit(keys: readonly string[], now: number): readonly number[];
+  distinct(keys: readonly string[], member: string, now: number): readonly number[];
+  count(keys: readonly string[], now: number): readonly number[];
 }

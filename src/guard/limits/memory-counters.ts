@@ -1,4 +1,4 @@
-import type { Counters } from "../ports.ts";
+import type { Counters, SyncCounters } from "../ports.ts";
 import { hllPosition, SlidingSketch } from "./hll.ts";
 import { KeyIndex } from "./key-index.ts";
 
@@ -63,6 +63,11 @@ export class MemoryCounters implements Counters {
   readonly #entries: (DistinctEntry | undefined)[] = [];
   /** Ids holding a sketch, oldest conversion first. */
   readonly #sketches = new Set<number>();
+  readonly sync: SyncCounters = {
+    hit: (keys, now) => this.hitSync(keys, now),
+    distinct: (keys, member, now) => this.distinctSync(keys, member, now),
+    count: (keys, now) => this.countSync(keys, now),
+  };
 
   constructor(options: MemoryCountersOptions) {
     const { windowMs, slots, maxKeys } = options;

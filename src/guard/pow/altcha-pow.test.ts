@@ -5,7 +5,12 @@ import { verifySolution } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/pbkdf2";
 import type { Challenge } from "altcha-lib/types";
 import fc from "fast-check";
-import { AltchaPow, type AltchaPowOptions, type PowFailure } from "./altcha-pow.ts";
+import {
+  AltchaPow,
+  canonicalParameters,
+  type AltchaPowOptions,
+  type PowFailure,
+} from "./altcha-pow.ts";
 import { encodeAltchaPayload, solveAltcha } from "./altcha-solve.ts";
 import { deriveGuardKeys } from "./guard-secret.ts";
 import { MemoryOnceStore, type OnceStore } from "./once-store.ts";
@@ -263,4 +268,57 @@ void describe("AltchaPow concurrent verifications", () => {
       skip: "set REMPART_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run it on Redis",
     });
   }
+});
+
+/** altcha-lib's canonical form (its helpers' sortKeys, which it does not export). */
+function sortKeys(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .flatMap((k) => (record[k] === undefined ? [] : [[k, sortKeys(record[k])]])),
+  );
+}
+
+void it("signs the parameters in altcha-lib's canonical form, optional keys or not", () => {
+  const hexString = fc.stringMatching(/^(?:[0-9a-f]{2}){0,8}$/);
+  fc.assert(
+    fc.property(
+      fc.record(
+        {
+          algorithm: fc.constantFrom("PBKDF2/SHA-256", "ARGON2ID", "SCRYPT"),
+          nonce: hexString,
+          salt: hexString,
+          cost: fc.integer(),
+          keyLength: fc.nat(),
+          keyPrefix: hexString,
+          keySignature: fc.stringMatching(/^[0-9a-f]{64}$/),
+          memoryCost: fc.nat(),
+          parallelism: fc.nat(),
+          expiresAt: fc.nat(),
+          data: fc.record({ form: fc.string({ maxLength: 20 }), level: fc.nat(3) }),
+        },
+        {
+          requiredKeys: [
+            "algorithm",
+            "nonce",
+            "salt",
+            "cost",
+            "keyLength",
+            "keyPrefix",
+            "keySignature",
+            "expiresAt",
+            "data",
+          ],
+        },
+      ),
+      (p) => {
+        // Shuffled key order in, as a client may send it.
+        const shuffled = Object.fromEntries(Object.entries(p).reverse()) as typeof p;
+        assert.equal(canonicalParameters(shuffled), JSON.stringify(sortKeys(p)));
+      },
+    ),
+    { numRuns: 500 },
+  );
 });

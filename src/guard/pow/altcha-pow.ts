@@ -90,6 +90,8 @@ const ParametersSchema = z.strictObject({
   data: z.strictObject({ form: z.string().max(256), level: z.number() }),
 });
 
+type Parameters = z.output<typeof ParametersSchema>;
+
 const PayloadSchema = z.object({
   challenge: z.object({ parameters: z.unknown(), signature: z.string().regex(SHA256_HEX) }),
   solution: z.object({
@@ -154,10 +156,10 @@ export class AltchaPow implements ProofOfWork {
     if (payload === undefined || payload === "") return fail("missing");
     const decoded = decodePayload(payload);
     if (decoded === undefined) return fail("malformed");
-    const { parameters, raw, signature, derivedKey } = decoded;
+    const { parameters, signature, derivedKey } = decoded;
 
     const expected = createHmac("sha256", this.#challengeKey)
-      .update(JSON.stringify(sortKeys(raw)))
+      .update(canonicalParameters(parameters))
       .digest();
     if (!timingSafeEqual(expected, Buffer.from(signature, "hex"))) return fail("bad-signature");
     // From here on the parameters are ours, unaltered.
@@ -184,9 +186,7 @@ export function clampLevel(level: number): number {
 }
 
 interface DecodedPayload {
-  readonly parameters: z.output<typeof ParametersSchema>;
-  /** The parameters as submitted: the signature covers exactly these. */
-  readonly raw: unknown;
+  readonly parameters: Parameters;
   readonly signature: string;
   readonly derivedKey: string;
 }
@@ -206,19 +206,29 @@ function decodePayload(payload: string): DecodedPayload | undefined {
   if (!parameters.success) return undefined;
   return {
     parameters: parameters.data,
-    raw,
     signature: outer.data.challenge.signature,
     derivedKey: outer.data.solution.derivedKey,
   };
 }
 
-/** altcha-lib's canonical form: object keys sorted at every depth, undefined members dropped. */
-function sortKeys(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  const record = value as Record<string, unknown>;
-  return Object.fromEntries(
-    Object.keys(record)
-      .sort()
-      .flatMap((k) => (record[k] === undefined ? [] : [[k, sortKeys(record[k])]])),
-  );
+/**
+ * What the challenge's signature covers: altcha-lib's canonical JSON of the parameters (keys
+ * sorted at every depth, undefined members dropped). The schema is strict, so the parameters
+ * hold exactly these keys, written here in sorted order (no generic sort: this runs on every
+ * submission).
+ */
+export function canonicalParameters(p: Parameters): string {
+  return JSON.stringify({
+    algorithm: p.algorithm,
+    cost: p.cost,
+    data: { form: p.data.form, level: p.data.level },
+    expiresAt: p.expiresAt,
+    keyLength: p.keyLength,
+    keyPrefix: p.keyPrefix,
+    keySignature: p.keySignature,
+    memoryCost: p.memoryCost,
+    nonce: p.nonce,
+    parallelism: p.parallelism,
+    salt: p.salt,
+  });
 }
