@@ -304,8 +304,11 @@ export interface DecisionChange {
  */
 export interface Enforcer {
   readonly id: string;
-  /** Replaces whatever the enforcement point holds with exactly these active decisions. */
-  resync(active: readonly Decision[]): Promise<void>;
+  /**
+   * Replaces whatever the enforcement point holds with exactly these active decisions. Read
+   * once, as they come: a million of them are never all made at once.
+   */
+  resync(active: Iterable<Decision>): Promise<void>;
   /** Applies changes in order (deltas). A rejection makes the daemon resync later. */
   apply(changes: readonly DecisionChange[]): Promise<void>;
   stop(): Promise<void>;

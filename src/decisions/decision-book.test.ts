@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import type { Decision, Scope } from "../core/index.ts";
 import { bigIntToIp, normalizeIp, parseCidr, rangeContains } from "../net/index.ts";
@@ -170,4 +171,70 @@ test("on: exactly the decisions on that scope and text, however the text is inde
     ),
     { numRuns: 300 },
   );
+});
+
+test("ids: UUIDs and other texts are found, removed and given back exactly, through growth", () => {
+  const book = new DecisionBook();
+  const ids = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `d${i}` : randomUUID()));
+  ids.forEach((id, i) =>
+    book.add(decision(id, "ip", `198.51.${(i >>> 8) & 255}.${i & 255}`, null)),
+  );
+  book.add(decision(ids[5]!, "ip", "203.0.113.1", null)); // the same id again: ignored
+  assert.equal(book.size, ids.length);
+  for (const id of ids) assert.equal(book.get(id)?.id, id);
+  assert.equal(book.get(randomUUID()), undefined);
+  assert.equal(book.get(ids[1]!.toUpperCase()), undefined, "ids are exact text");
+  // Remove every other one: the rest stay reachable (the id table shifts runs back).
+  for (const [i, id] of ids.entries()) if (i % 2 === 0) assert.equal(book.remove(id)?.id, id);
+  for (const [i, id] of ids.entries()) assert.equal(book.get(id)?.id, i % 2 === 0 ? undefined : id);
+  assert.deepEqual(
+    [...book.all()].map((d) => d.id).sort(),
+    ids.filter((_, i) => i % 2 === 1).sort(),
+  );
+});
+
+test("a decision comes back with every field as it was added, whatever its form", () => {
+  const book = new DecisionBook();
+  const given: Decision[] = [
+    { ...decision(randomUUID(), "ip", "192.0.2.7", 5), createdAt: 1_700_000_000_123 },
+    { ...decision("x", "ip", "192.0.2.07", null), reason: "leading zero: kept as text" },
+    { ...decision(randomUUID(), "ip", "2001:db8::1", 7), tzOffset: -300, offence: 2 },
+    { ...decision(randomUUID(), "range", "192.0.2.0/24", 9), origin: "import" },
+    { ...decision(randomUUID(), "account", "alice", 9), action: "suspend", scenario: "s" },
+    { ...decision(randomUUID(), "email", "192.0.2.9", 9), action: "verify" },
+  ];
+  for (const d of given) book.add(d);
+  for (const d of given) {
+    assert.deepEqual(book.get(d.id), d);
+    assert.deepEqual(book.remove(d.id), d);
+  }
+  assert.equal(book.size, 0);
+});
+
+test("offences marked in the book count on their subject, and are handed over when they leave", () => {
+  const book = new DecisionBook();
+  const a = { ...decision(randomUUID(), "ip", "192.0.2.7", 50), createdAt: 10 };
+  const b = { ...decision("b", "ip", "192.0.2.7", 60), createdAt: 20 };
+  const c = { ...decision(randomUUID(), "account", "alice", 60), createdAt: 30 };
+  for (const d of [a, b, c]) book.add(d);
+  const left: string[] = [];
+  const leaving = (scope: Scope, value: string, at: number): void => {
+    left.push(`${scope} ${value} ${at}`);
+  };
+  assert.equal(book.markOffence(a.id, leaving), true);
+  assert.equal(book.markOffence(c.id, leaving), true);
+  assert.equal(book.markOffence(randomUUID(), leaving), false);
+  assert.equal(book.offences("ip", "192.0.2.7", 0), 1, "b is not marked");
+  assert.equal(book.offences("ip", "192.0.2.7", 10), 0, "created after `since` only");
+  assert.equal(book.offences("range", "192.0.2.7", 0), 0);
+  assert.equal(book.offences("account", "alice", 0), 1);
+  book.remove(b.id);
+  assert.deepEqual(left, []);
+  assert.deepEqual(
+    book.expire(55).map((d) => d.id),
+    [a.id],
+  );
+  book.remove(c.id);
+  assert.deepEqual(left, ["ip 192.0.2.7 10", "account alice 30"]);
+  assert.equal(book.offences("ip", "192.0.2.7", 0), 0);
 });

@@ -74,11 +74,13 @@ export class DecisionPolicy {
   readonly #newId: () => string;
   /**
    * Scope → value → creation times of its earlier decisions (within the escalation memory); one
-   * number for the usual single offence. Keyed by the decisions' own value strings: a million
-   * subjects restored at start cost no key copies.
+   * number for the usual single offence. The decisions the book holds at start are counted by
+   * the book instead (`recordOffence`), until they leave it.
    */
   readonly #offences = new Map<Scope, Map<string, number | number[]>>();
   #nextForget = 0;
+  readonly #leaving = (scope: Scope, value: string, createdAt: number): void =>
+    this.recordOffence({ scope, value, createdAt });
 
   constructor(config: PolicyConfig, book: DecisionBook, newId: () => string) {
     this.#config = config;
@@ -93,8 +95,14 @@ export class DecisionPolicy {
     this.#allowAccounts = new Set(config.allowAccounts.map((a) => a.toLowerCase()));
   }
 
-  /** Remembers an earlier decision for escalation (at start, from the store). */
-  recordOffence(d: Pick<Decision, "scope" | "value" | "createdAt">): void {
+  /**
+   * Remembers an earlier decision for escalation (at start, from the store). One the book holds
+   * is counted there, by its id, until it leaves the book: then it is remembered here.
+   */
+  recordOffence(
+    d: Pick<Decision, "scope" | "value" | "createdAt"> & { readonly id?: string },
+  ): void {
+    if (d.id !== undefined && this.#book.markOffence(d.id, this.#leaving)) return;
     let byValue = this.#offences.get(d.scope);
     if (byValue === undefined)
       this.#offences.set(d.scope, (byValue = new Map<string, number | number[]>()));
@@ -164,11 +172,12 @@ export class DecisionPolicy {
     const horizon = wish.at - this.#config.escalation.memoryMs;
     const times = this.#offences.get(wish.scope)?.get(value);
     const offence =
-      times === undefined
+      this.#book.offences(wish.scope, value, horizon) +
+      (times === undefined
         ? 0
         : typeof times === "number"
           ? Number(times > horizon)
-          : times.filter((t) => t > horizon).length;
+          : times.filter((t) => t > horizon).length);
     const esc = this.#config.escalation;
     const durationMs =
       wish.durationMs === null

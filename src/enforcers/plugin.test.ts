@@ -26,10 +26,11 @@ class SetEnforcer implements Enforcer {
   readonly held = new Set<string>();
   readonly calls: string[] = [];
   failNext = false;
-  resync(active: readonly Decision[]): Promise<void> {
-    this.calls.push(`resync ${active.length}`);
+  resync(active: Iterable<Decision>): Promise<void> {
+    const list = [...active]; // an iterable read once, as the port says
+    this.calls.push(`resync ${list.length}`);
     this.held.clear();
-    for (const x of active) this.held.add(x.value);
+    for (const x of list) this.held.add(x.value);
     return Promise.resolve();
   }
   apply(changes: readonly DecisionChange[]): Promise<void> {

@@ -79,9 +79,10 @@ export function pushEnforcer(
   let stopped = false;
   let unsubscribe: (() => void) | undefined;
 
-  const active = (): Decision[] => {
+  // A generator: the book makes decisions on demand, and a million at once would be a peak.
+  const active = function* (): Generator<Decision> {
     const now = deps.clock.now();
-    return [...deps.book.all()].filter((d) => d.expiresAt === null || d.expiresAt > now);
+    for (const d of deps.book.all()) if (d.expiresAt === null || d.expiresAt > now) yield d;
   };
 
   const run = async (): Promise<void> => {

@@ -159,7 +159,8 @@ const decisionView = (d: Decision) => ({
   origin: d.origin,
 });
 
-// Decisions are immutable and a hot one is checked again and again: serialise it once.
+// Decisions are immutable and a hot one is checked again and again: serialise it once. The book
+// keeps the objects of the decisions it made last, so a hot one keeps its entry here.
 const decisionJsonCache = new WeakMap<Decision, string>();
 function decisionJson(d: Decision): string {
   let text = decisionJsonCache.get(d);
@@ -263,7 +264,7 @@ function handlers(deps: HandlerDeps): Handlers {
       .check({ ip })
       .some(
         (d) =>
-          d !== gone &&
+          d.id !== gone.id &&
           d.scope === gone.scope &&
           d.value === gone.value &&
           d.action === gone.action,

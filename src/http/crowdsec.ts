@@ -50,20 +50,28 @@ export function goDuration(ms: number): string {
 export const PERMANENT_MS = 365 * 24 * 3_600_000;
 
 /**
- * Numbers for decisions (CrowdSec's ids are integers, Rempart's are text), stable for as long
- * as the decision object lives. Decisions are immutable, so the object is the identity.
+ * Numbers for decisions (CrowdSec's ids are integers, Rempart's are text): a 53-bit hash of
+ * the decision's id, so the same decision has the same number in every pull and across
+ * restarts, with nothing kept per decision (the book makes decision objects on demand, so
+ * their identity cannot carry it). Bouncers key their sets by value; the number only names.
  */
 export class CrowdsecIds {
-  readonly #ids = new WeakMap<Decision, number>();
-  #next = 1;
   of(d: Decision): number {
-    let id = this.#ids.get(d);
-    if (id === undefined) {
-      id = this.#next++;
-      this.#ids.set(d, id);
-    }
-    return id;
+    return crowdsecId(d.id);
   }
+}
+
+/** A positive integer below 2^53 from a text: two 32-bit FNV-1a hashes, differently seeded. */
+export function crowdsecId(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ id.length;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (b >>> 11) * 0x100000000 + (a >>> 0) || 1;
 }
 
 /** One decision as CrowdSec's JSON, its duration counted from `now`. */
@@ -186,18 +194,19 @@ function net(
   changes: readonly DecisionChange[],
   stillActive: (d: Decision) => boolean,
 ): StreamAnswer {
-  const last = new Map<Decision, DecisionChange["kind"]>();
-  const first = new Map<Decision, DecisionChange["kind"]>();
+  // By id: a decision's added and removed changes may carry two objects of it.
+  const last = new Map<string, DecisionChange>();
+  const first = new Map<string, DecisionChange["kind"]>();
   for (const c of changes) {
     if (!forBouncers(c.decision)) continue;
-    if (!first.has(c.decision)) first.set(c.decision, c.kind);
-    last.set(c.decision, c.kind);
+    if (!first.has(c.decision.id)) first.set(c.decision.id, c.kind);
+    last.set(c.decision.id, c);
   }
   const added: Decision[] = [];
   const removed: Decision[] = [];
-  for (const [d, kind] of last) {
-    if (kind === "added") added.push(d);
-    else if (first.get(d) === "removed") removed.push(d);
+  for (const [id, { kind, decision }] of last) {
+    if (kind === "added") added.push(decision);
+    else if (first.get(id) === "removed") removed.push(decision);
   }
   const held = new Set<string>();
   for (const d of added) held.add(`${d.scope}\u0000${d.value}\u0000${d.action}`);

@@ -510,7 +510,10 @@ class Chunks4<V> {
         };
         this.iv = grow(this.iv, 3);
         this.cold = grow(this.cold, 2);
-        while (this.slots.length < length) this.slots.push(undefined);
+        // Exactly `length`: pushing would leave the array up to half as long again.
+        const slots = Array<V | undefined>(length).fill(undefined);
+        for (let i = 0; i < this.#top; i++) slots[i] = this.slots[i];
+        this.slots = slots;
       }
     }
     const base = this.#top;

@@ -27,6 +27,7 @@ import {
   parseCidr,
   type IpRange,
 } from "../../net/index.ts";
+import { AddressExpiries } from "./address-expiries.ts";
 import type { NftablesConfig } from "./config.ts";
 import {
   addrElement,
@@ -135,32 +136,30 @@ class StatementWriter {
   }
 }
 
-/** The decisions held on one element: one, or several (rare) in an array. */
-type Held = Decision | Decision[];
-
-const heldList = (h: Held): readonly Decision[] => (Array.isArray(h) ? h : [h]);
+/** The expiries of the decisions held on one range: one, or several (rare) in an array. */
+type Held = number | number[];
 
 /** The latest expiry among the decisions (Infinity when one never expires). */
 function latest(h: Held, now: number | undefined): number | undefined {
+  if (typeof h === "number") return now !== undefined && h <= now ? undefined : h;
   let max: number | undefined;
-  for (const d of heldList(h)) {
-    const e = d.expiresAt ?? Infinity;
+  for (const e of h) {
     if (now !== undefined && e <= now) continue;
     if (max === undefined || e > max) max = e;
   }
   return max;
 }
 
-function withDecision(h: Held | undefined, d: Decision): Held {
-  if (h === undefined) return d;
-  const list = heldList(h);
-  return list.some((x) => x.id === d.id) ? h : [...list, d];
-}
+const withExpiry = (h: Held | undefined, e: number): Held =>
+  h === undefined ? e : typeof h === "number" ? [h, e] : [...h, e];
 
-function withoutDecision(h: Held | undefined, id: string): Held | undefined {
-  if (h === undefined) return undefined;
-  const rest = heldList(h).filter((x) => x.id !== id);
-  return rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
+/** `h` less one decision expiring at `e` (a decision never held leaves it as it is). */
+function withoutExpiry(h: Held | undefined, e: number): Held | undefined {
+  if (h === undefined || typeof h === "number") return h === e ? undefined : h;
+  const at = h.indexOf(e);
+  if (at < 0) return h;
+  const rest = h.filter((_, i) => i !== at);
+  return rest.length === 1 ? rest[0] : rest;
 }
 
 /** Where a decision goes: an address element, or a range (parsed), or nowhere. */
@@ -231,9 +230,13 @@ export class NftablesEnforcer implements Enforcer {
   readonly #clock: Clock;
   readonly #actions: ReadonlySet<string>;
   readonly #swapAt: number;
-  /** Every active decision on a single address, by normalised address. */
-  readonly #addrs = new Map<string, Held>();
-  /** Every active range decision, by canonical CIDR. */
+  /**
+   * The expiries of the active decisions on each single address, by normalised address: a
+   * multiset, not the decisions (a million of them would cost a million objects). Adding and
+   * removing one decision's expiry is exact for what the kernel holds, the latest per address.
+   */
+  readonly #addrs = new AddressExpiries();
+  /** The expiries of the active range decisions, by canonical CIDR. */
   readonly #nets = new Map<string, NetEntry>();
   /** What each interval set holds now (canonical CIDRs), and its generation (set name). */
   readonly #installed: Record<Family, Set<string>> = { 4: new Set(), 6: new Set() };
@@ -260,7 +263,7 @@ export class NftablesEnforcer implements Enforcer {
     };
   }
 
-  async resync(active: readonly Decision[]): Promise<void> {
+  async resync(active: Iterable<Decision>): Promise<void> {
     const now = this.#clock.now();
     this.#addrs.clear();
     this.#nets.clear();
@@ -272,11 +275,9 @@ export class NftablesEnforcer implements Enforcer {
       4: new StatementWriter("add", table, addrSet(4)),
       6: new StatementWriter("add", table, addrSet(6)),
     };
-    for (const [addr, h] of this.#addrs) {
-      const until = latest(h, now);
-      if (until === undefined) continue;
-      statements[ipFamily(addr)].add(addrElement(addr, until === Infinity ? null : until - now));
-    }
+    this.#addrs.forEach(now, (addr, until) =>
+      statements[ipFamily(addr)].add(addrElement(addr, until === Infinity ? null : until - now)),
+    );
     const nets = this.#coveringNets(now);
     for (const f of [4, 6] as const) {
       lines.push(...statements[f].end());
@@ -299,10 +300,7 @@ export class NftablesEnforcer implements Enforcer {
       const t = target(c.decision);
       if (t === undefined) continue;
       if (t.kind === "addr") {
-        if (!before.has(t.key)) {
-          const h = this.#addrs.get(t.key);
-          before.set(t.key, h === undefined ? undefined : latest(h, undefined));
-        }
+        if (!before.has(t.key)) before.set(t.key, this.#addrs.latest(t.key, undefined));
         this.#change(t, c);
       } else {
         netsTouched = true;
@@ -317,8 +315,7 @@ export class NftablesEnforcer implements Enforcer {
     const remove: Record<Family, string[]> = { 4: [], 6: [] };
     const add: Record<Family, string[]> = { 4: [], 6: [] };
     for (const [addr, was] of before) {
-      const h = this.#addrs.get(addr);
-      const next = h === undefined ? undefined : latest(h, now);
+      const next = this.#addrs.latest(addr, now);
       if (next === was) continue;
       const f = ipFamily(addr);
       if (was !== undefined) {
@@ -383,22 +380,14 @@ export class NftablesEnforcer implements Enforcer {
   }
 
   #change(t: Target, c: Pick<DecisionChange, "kind" | "decision">): void {
-    const map = t.kind === "addr" ? this.#addrs : undefined;
-    if (map !== undefined) {
-      const h =
-        c.kind === "added"
-          ? withDecision(map.get(t.key), c.decision)
-          : withoutDecision(map.get(t.key), c.decision.id);
-      if (h === undefined) map.delete(t.key);
-      else map.set(t.key, h);
+    const expiry = c.decision.expiresAt ?? Infinity;
+    if (t.kind === "addr") {
+      if (c.kind === "added") this.#addrs.add(t.key, expiry);
+      else this.#addrs.remove(t.key, expiry);
       return;
     }
-    if (t.kind !== "net") return;
     const e = this.#nets.get(t.key);
-    const h =
-      c.kind === "added"
-        ? withDecision(e?.held, c.decision)
-        : withoutDecision(e?.held, c.decision.id);
+    const h = c.kind === "added" ? withExpiry(e?.held, expiry) : withoutExpiry(e?.held, expiry);
     if (h === undefined) this.#nets.delete(t.key);
     else if (e === undefined) this.#nets.set(t.key, { range: t.range, held: h });
     else e.held = h;
