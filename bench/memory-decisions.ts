@@ -202,7 +202,7 @@ async function measureSynthetic(): Promise<void> {
     { run: () => Promise.resolve() },
     systemClock,
   );
-  await enforcer.resync([...book.all()]);
+  await enforcer.resync(book.all()); // read as it comes, as the daemon does
   sample("after resync: + nftables enforcer state");
   console.log(
     `node ${process.version}, flags ${process.execArgv.join(" ")}; ${book.size} decisions, ${enforcer.size.addresses} addresses in the enforcer (synthetic, as bench/nftables.ts)`,

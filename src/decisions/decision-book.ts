@@ -61,6 +61,13 @@ function textHash(id: string): number {
   return Math.imul(h ^ (h >>> 15), 0x9e3779b1);
 }
 
+/** A copy of `a` with exactly `n` elements: an array grown by appending keeps up to half again. */
+function resized<T>(a: readonly (T | undefined)[], n: number): (T | undefined)[] {
+  const b = Array<T | undefined>(n).fill(undefined);
+  for (let i = 0; i < a.length; i++) b[i] = a[i];
+  return b;
+}
+
 /** Record layout (see `#f64`): ints per slot, and the offsets in them. */
 const INTS = 12;
 const NEXT = 4;
@@ -82,8 +89,8 @@ export class DecisionBook {
    */
   #f64 = new Float64Array(0);
   #i32 = new Int32Array(0);
-  /** The value, by slot, when it is not kept as a word. */
-  readonly #texts: (string | undefined)[] = [];
+  /** The value, by slot, when it is not kept as a word (sized with the records, not by push). */
+  #texts: (string | undefined)[] = [];
   /** The id, by slot, when it is no UUID (made at the first such id). */
   #otherIds: (string | undefined)[] | undefined;
   /** Ids: open addressing over slot + 1 (0: empty), at most half full. */
@@ -140,7 +147,7 @@ export class DecisionBook {
     i32[r + ADDRESS] = address;
     i32[r + FLAGS] = (uuid ? UUID : 0) | (address >= 0 ? V4 : 0);
     this.#texts[slot] = address >= 0 ? undefined : d.value;
-    if (!uuid) (this.#otherIds ??= [])[slot] = d.id;
+    if (!uuid) (this.#otherIds ??= resized([], this.#texts.length))[slot] = d.id;
     else if (this.#otherIds !== undefined) this.#otherIds[slot] = undefined;
     this.#insertId(slot);
     this.#count++;
@@ -433,6 +440,8 @@ export class DecisionBook {
       new Uint8Array(buffer).set(new Uint8Array(this.#f64.buffer));
       this.#f64 = new Float64Array(buffer);
       this.#i32 = new Int32Array(buffer);
+      this.#texts = resized(this.#texts, n);
+      if (this.#otherIds !== undefined) this.#otherIds = resized(this.#otherIds, n);
     }
     return this.#top++;
   }
