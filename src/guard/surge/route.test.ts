@@ -52,6 +52,12 @@ describe("RouteNormalizer", () => {
     );
   });
 
+  it("treats any number of trailing slashes as none", () => {
+    assert.deepEqual(r.of(" //"), r.of("/ "));
+    assert.deepEqual(r.of("/a//"), r.of("/a"));
+    assert.deepEqual(r.of("//"), { kind: "page", route: "/" });
+  });
+
   it("counts numbers and hashes as identifiers, words not", () => {
     fc.assert(fc.property(fc.nat(), (n) => assert.ok(isIdSegment(String(n)))));
     fc.assert(fc.property(fc.stringMatching(/^[a-z-]{1,30}$/), (w) => assert.ok(!isIdSegment(w))));

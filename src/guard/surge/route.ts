@@ -87,8 +87,10 @@ export class RouteNormalizer {
   }
 
   #compute(raw: string): RouteOf {
-    let path = raw;
-    if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+    // Every trailing slash goes (one alone left `/a//` as `/a/`, which is not its own route).
+    let end = raw.length;
+    while (end > 1 && raw.charCodeAt(end - 1) === 0x2f) end--;
+    let path = raw.slice(0, end);
     if (!path.startsWith("/")) path = `/${path}`;
     for (const p of this.#patterns) if (p.re.test(path)) return p.route;
     const slash = path.lastIndexOf("/");
