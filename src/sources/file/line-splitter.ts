@@ -94,39 +94,25 @@ export class LineSplitter {
     this.#pendingLength = 0;
   }
 
-  /** `chunk[start..last)` holds whole lines, `chunk[last]` is a newline. Decodes it once. */
+  /**
+   * `chunk[start..last)` holds whole lines, `chunk[last]` is a newline. Each line is decoded on
+   * its own, into a string that owns its characters: lines sliced from one decoded chunk would
+   * each keep the whole chunk (a megabyte) alive for as long as detection remembers anything
+   * read from them (an address, a queue id), which is most of the file.
+   */
   #splitComplete(chunk: Buffer, start: number, last: number, base: number, sink: LineSink): void {
-    const text = chunk.toString("utf8", start, last);
-    const parts = text.split("\n");
     const { lines, offsets } = sink;
-    if (text.length === last - start) {
-      // Each byte became one UTF-16 unit (ASCII): string indices are byte offsets.
-      let at = base + start;
-      for (const part of parts) {
-        offsets.push(at);
-        at += part.length + 1;
-        lines.push(part.length > this.#maxLineBytes ? this.#cut(part) : stripCr(part));
-      }
-      return;
-    }
-    let at = start;
-    for (const part of parts) {
+    for (let at = start; at <= last;) {
+      const next = chunk.indexOf(NEWLINE, at); // at most `last`, a newline
       offsets.push(base + at);
-      let next = chunk.indexOf(NEWLINE, at);
-      if (next === -1 || next > last) next = last;
+      let end = next;
       if (next - at > this.#maxLineBytes) {
         this.#truncated++;
-        lines.push(stripCr(chunk.toString("utf8", at, at + this.#maxLineBytes)));
-      } else {
-        lines.push(stripCr(part));
+        end = at + this.#maxLineBytes;
       }
+      lines.push(stripCr(chunk.toString("utf8", at, end)));
       at = next + 1;
     }
-  }
-
-  #cut(part: string): string {
-    this.#truncated++;
-    return stripCr(part.slice(0, this.#maxLineBytes));
   }
 
   #hold(chunk: Buffer, from: number, to: number): void {
