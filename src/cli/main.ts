@@ -5,6 +5,7 @@
 import { version } from "./version.ts";
 import { createWriteStream } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { setFlagsFromString } from "node:v8";
 import { formatTime, isRempartError, parseDuration, RempartError } from "../core/index.ts";
 import { defaultConfig, hostAddresses, loadConfig, type Config } from "../daemon/config.ts";
 import { buildDetection } from "../daemon/compose.ts";
@@ -148,6 +149,10 @@ async function cmdReplay(args: string[]): Promise<number> {
       hint: "use syslog, postfix, dovecot, nginx, apache, json or auto",
     });
   const cfg = await config(v);
+  // A replay is a batch read of whole logs: keep its peak memory small rather than its heap
+  // roomy. V8 then collects before its heap grows, for some speed (500,000 Postfix lines: peak
+  // RSS 186 -> 135 MB, 0.8 -> 1.2 s; bench/RESULTS.md, Ingestion).
+  setFlagsFromString("--optimize-for-size");
   const outFile = str(v, "output");
   const output =
     outFile === undefined || outFile === "-" ? process.stdout : createWriteStream(outFile);
