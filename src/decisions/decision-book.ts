@@ -14,6 +14,7 @@
 import type { Action, Decision, Origin, Scope } from "../core/index.ts";
 import { formatDottedQuad, parseDottedQuad } from "../net/dotted-quad.ts";
 import { PrefixMap } from "../net/index.ts";
+import { grownArray, largeArray } from "../net/large-arrays.ts";
 import { formatUuidWords, parseUuidWords } from "./uuid-words.ts";
 
 export interface Subject {
@@ -436,10 +437,9 @@ export class DecisionBook {
     if (free !== undefined) return free;
     if (this.#top === this.#f64.length / 6) {
       const n = Math.max(MIN_CAPACITY, (2 * this.#f64.length) / 6);
-      const buffer = new ArrayBuffer(48 * n);
-      new Uint8Array(buffer).set(new Uint8Array(this.#f64.buffer));
-      this.#f64 = new Float64Array(buffer);
-      this.#i32 = new Int32Array(buffer);
+      // In place while the buffer has room (see large-arrays.ts: no copy left resident).
+      this.#f64 = grownArray(Float64Array, this.#f64, 6 * n);
+      this.#i32 = new Int32Array(this.#f64.buffer, 0, INTS * n);
       this.#texts = resized(this.#texts, n);
       if (this.#otherIds !== undefined) this.#otherIds = resized(this.#otherIds, n);
     }
@@ -485,7 +485,7 @@ export class DecisionBook {
   #insertId(slot: number): void {
     if (2 * (this.#idCount + 1) > this.#idTable.length) {
       const old = this.#idTable;
-      this.#idTable = new Int32Array(2 * old.length);
+      this.#idTable = largeArray(Int32Array, 2 * old.length);
       for (const v of old) if (v !== 0) this.#place(v - 1);
     }
     this.#place(slot);

@@ -17,6 +17,7 @@
  * the fallback of the /16s it covers.
  */
 import { newAddressWords, parseAddressWords, parsePrefixWords } from "./address-words.ts";
+import { grownArray, largeArray } from "./large-arrays.ts";
 
 /** MASK[L]: the int32 mask of an IPv4 prefix of length L. */
 const MASK = new Int32Array(33);
@@ -101,7 +102,7 @@ class Table4 {
   #grow(): void {
     const old = this.data;
     const log = 32 - this.#shift + 1;
-    this.data = new Int32Array(2 << log);
+    this.data = largeArray(Int32Array, 2 << log);
     this.#mask = (1 << log) - 1;
     this.#shift = 32 - log;
     this.size = 0;
@@ -191,7 +192,7 @@ class Table6<V> {
     const old = this.data;
     const vals = this.vals;
     const log = 32 - this.#shift + 1;
-    this.data = new Int32Array(5 << log);
+    this.data = largeArray(Int32Array, 5 << log);
     this.vals = Array<V | undefined>(1 << log).fill(undefined);
     this.#mask = (1 << log) - 1;
     this.#shift = 32 - log;
@@ -503,13 +504,9 @@ class Chunks4<V> {
       if (this.#top - (this.used - size) > this.#top >>> 2) this.#compact();
       else {
         const length = Math.max(this.#top + size, Math.ceil(this.slots.length * 1.25));
-        const grow = (old: Int32Array, per: number): Int32Array<ArrayBuffer> => {
-          const grown = new Int32Array(per * length);
-          grown.set(old.subarray(0, per * this.#top));
-          return grown;
-        };
-        this.iv = grow(this.iv, 3);
-        this.cold = grow(this.cold, 2);
+        // In place while their buffers have room (see large-arrays.ts).
+        this.iv = grownArray(Int32Array, this.iv, 3 * length);
+        this.cold = grownArray(Int32Array, this.cold, 2 * length);
         // Exactly `length`: pushing would leave the array up to half as long again.
         const slots = Array<V | undefined>(length).fill(undefined);
         for (let i = 0; i < this.#top; i++) slots[i] = this.slots[i];
@@ -524,8 +521,8 @@ class Chunks4<V> {
   /** Copies every region to fresh arrays, in order and without gaps, with room to grow. */
   #compact(): void {
     const length = Math.ceil(this.used * 1.25) + 16; // `used` counts `extra` already
-    const iv = new Int32Array(3 * length);
-    const cold = new Int32Array(2 * length);
+    const iv = largeArray(Int32Array, 3 * length);
+    const cold = largeArray(Int32Array, 2 * length);
     const slots = Array<V | undefined>(length).fill(undefined);
     let top = 0;
     for (let hi = 0; hi < 65536; hi++) {

@@ -45,7 +45,11 @@ test("the latest expiry per address, as a multiset, through adds, removes and gr
           assert.equal(set.latest(a, now), latest(list, now), a);
         }
         const seen = new Map<string, number>();
-        set.forEach(now, (a, until) => seen.set(a, until));
+        for (const f of [4, 6] as const)
+          for (const [a, until] of set.entries(now, f)) {
+            assert.equal(a.includes(":") ? 6 : 4, f, a);
+            seen.set(a, until);
+          }
         const expected = new Map<string, number>();
         for (const [a, list] of ref) {
           const l = latest(list, now);

@@ -8,6 +8,7 @@
  * Expiries are numbers, `Infinity` for a decision that never expires.
  */
 import { formatDottedQuad, parseDottedQuad } from "../../net/dotted-quad.ts";
+import { largeArray } from "../../net/large-arrays.ts";
 
 const EMPTY = 0;
 const ONE = 1;
@@ -122,18 +123,23 @@ export class AddressExpiries {
     return this.#latestAt(this.#slot(a | 0), now);
   }
 
-  /** Calls `each` with every address and its latest expiry after `now` (none: skipped). */
-  forEach(now: number, each: (address: string, until: number) => void): void {
+  /**
+   * Every address of one family with its latest expiry after `now` (none: skipped), IPv4 in
+   * table order. The held addresses must not change while this is read.
+   */
+  *entries(now: number, family: 4 | 6): Generator<readonly [string, number]> {
     const state = this.#state;
-    for (let i = 0; i < state.length; i++) {
-      if (state[i] === EMPTY) continue;
-      const until = this.#latestAt(i, now);
-      if (until !== undefined) each(formatDottedQuad(this.#keys[i]!), until);
-    }
+    if (family === 4)
+      for (let i = 0; i < state.length; i++) {
+        if (state[i] === EMPTY) continue;
+        const until = this.#latestAt(i, now);
+        if (until !== undefined) yield [formatDottedQuad(this.#keys[i]!), until];
+      }
     for (const [address, held] of this.#others) {
+      if ((address.includes(":") ? 6 : 4) !== family) continue;
       const until =
         typeof held === "number" ? (held > now ? held : undefined) : latestOf(held, now);
-      if (until !== undefined) each(address, until);
+      if (until !== undefined) yield [address, until];
     }
   }
 
@@ -180,9 +186,9 @@ export class AddressExpiries {
     const state = this.#state;
     const until = this.#until;
     const size = 2 * state.length;
-    this.#keys = new Int32Array(size);
-    this.#state = new Uint8Array(size);
-    this.#until = new Float64Array(size);
+    this.#keys = largeArray(Int32Array, size);
+    this.#state = largeArray(Uint8Array, size);
+    this.#until = largeArray(Float64Array, size);
     this.#shift--;
     for (let i = 0; i < state.length; i++) {
       if (state[i] === EMPTY) continue;

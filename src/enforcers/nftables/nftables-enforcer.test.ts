@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { ManualClock, type Decision, type DecisionChange } from "../../core/index.ts";
 import { parseCidr, type IpRange } from "../../net/index.ts";
 import { NftablesConfigSchema } from "./config.ts";
-import { coveringRanges, NftablesEnforcer, type NftRunner } from "./nftables-enforcer.ts";
+import { coveringRanges, NftablesEnforcer, spawnNft, type NftRunner } from "./nftables-enforcer.ts";
 import { nftDuration } from "./nft-script.ts";
 
 const T0 = 1_700_000_000_000;
@@ -41,8 +44,8 @@ const change = (kind: DecisionChange["kind"], d: Decision): DecisionChange => ({
 class Recorder implements NftRunner {
   readonly scripts: string[] = [];
   failNext = false;
-  run(script: string): Promise<void> {
-    this.scripts.push(script);
+  run(script: Iterable<string>): Promise<void> {
+    this.scripts.push([...script].join(""));
     if (this.failNext) {
       this.failNext = false;
       return Promise.reject(new Error("nft said no"));
@@ -198,4 +201,55 @@ test("the configuration is strict and says where it is wrong", () => {
   assert.ok(paths.includes("verdict"));
   assert.ok(bad.error.issues.some((i) => i.code === "unrecognized_keys"));
   assert.equal(NftablesConfigSchema.safeParse({ table: "bad name" }).success, false);
+});
+
+test("spawnNft writes the script's pieces to the command as they come, and reports its failure", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rempart-nft-"));
+  try {
+    const file = join(dir, "script");
+    const pieces = Array.from({ length: 300 }, (_, i) => `line ${i} ${"x".repeat(1000)}\n`);
+    let read = 0;
+    const counted = (function* () {
+      for (const p of pieces) {
+        read++;
+        yield p;
+      }
+    })();
+    await spawnNft(["sh", "-c", `cat > '${file}'`]).run(counted);
+    assert.equal(read, pieces.length);
+    assert.equal(readFileSync(file, "utf8"), pieces.join(""));
+    // A command that dies before reading: the run ends, rejected with its status.
+    await assert.rejects(
+      spawnNft(["sh", "-c", "echo no >&2; exit 3"]).run(pieces),
+      /exited with 3: no/,
+    );
+    await assert.rejects(spawnNft([join(dir, "missing")]).run(pieces), /cannot run/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a large resync is written in statements of at most 4096 elements, each whole", async () => {
+  const { runner, enforcer } = setup();
+  const n = 2 * 4096 + 300;
+  const ds = Array.from({ length: n }, (_, i) =>
+    decision(`d${i}`, `10.${i >>> 16}.${(i >>> 8) & 255}.${i & 255}`, null),
+  );
+  await enforcer.resync([...ds, decision("r", "198.51.100.0/24", null)]);
+  const lines = runner.last.split("\n");
+  assert.equal(lines.at(-1), "", "the script ends with a newline");
+  const statements = lines.filter((l) => l.startsWith("add element inet rempart addr4 "));
+  assert.deepEqual(
+    statements.map(
+      (l) => /^add element inet rempart addr4 \{ (.*) \}$/.exec(l)?.[1]?.split(", ").length,
+    ),
+    [4096, 4096, 300],
+  );
+  const seen = statements.flatMap((l) => l.slice(l.indexOf("{ ") + 2, -2).split(", "));
+  assert.deepEqual(seen.sort(), ds.map((d) => d.value).sort());
+  assert.ok(lines.includes("add element inet rempart net4_1 { 198.51.100.0/24 }"));
+  assert.ok(
+    !lines.some((l) => l.startsWith("add element inet rempart addr6")),
+    "no empty statement",
+  );
 });

@@ -12,6 +12,7 @@
  *   an interval set builds a new set and points the rules at it in the same transaction.
  */
 import { spawn } from "node:child_process";
+import type { Writable } from "node:stream";
 import {
   RempartError,
   type Clock,
@@ -40,24 +41,39 @@ import {
   type Family,
 } from "./nft-script.ts";
 
-/** Applies one nft script as one transaction. */
+/**
+ * Applies one nft script as one transaction. The script comes in pieces, read as they are
+ * written: a resync of a million addresses is never one text (nor one buffer) in memory.
+ */
 export interface NftRunner {
-  run(script: string): Promise<void>;
+  run(script: Iterable<string>): Promise<void>;
 }
+
+/** Resolves when `stream` can take more, or is closed (a dead reader). */
+const writable = (stream: Writable): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 
 /** Runs `command -f -` with the script on its standard input. */
 export function spawnNft(command: readonly string[]): NftRunner {
   return {
-    run: (script) =>
-      new Promise((resolve, reject) => {
-        const [program, ...args] = command as [string, ...string[]];
-        const child = spawn(program, [...args, "-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
-        let stderr = "";
-        child.stderr.setEncoding("utf8");
-        child.stderr.on("data", (s: string) => {
-          if (stderr.length < 4096) stderr += s;
-        });
-        child.stdin.on("error", () => undefined); // reported by the exit status
+    run: async (script) => {
+      const [program, ...args] = command as [string, ...string[]];
+      const child = spawn(program, [...args, "-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.setEncoding("utf8");
+      child.stderr.on("data", (s: string) => {
+        if (stderr.length < 4096) stderr += s;
+      });
+      child.stdin.on("error", () => undefined); // reported by the exit status
+      const exited = new Promise<void>((resolve, reject) => {
         child.on("error", (e) =>
           reject(
             new RempartError(
@@ -80,60 +96,57 @@ export function spawnNft(command: readonly string[]): NftRunner {
               ),
             );
         });
-        child.stdin.end(script);
-      }),
+      });
+      // Settled while the script is still being written when nft fails or cannot start.
+      let ended = false;
+      exited.then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      const stdin = child.stdin;
+      for (const piece of script) {
+        if (ended || stdin.destroyed) break;
+        if (!stdin.write(piece)) await writable(stdin);
+      }
+      stdin.end();
+      await exited;
+    },
   };
 }
 
 /** Elements per statement: nft-script's own chunk, so that the text is the same. */
 const STATEMENT_ELEMENTS = 4096;
-/** Elements joined at once: few enough to die young, not promoted as the statement grows. */
-const PIECE_ELEMENTS = 64;
+/** Elements per piece written: few enough for a piece to die young, never promoted. */
+const PIECE_ELEMENTS = 128;
 
 /**
- * `add element` statements rendered as elements come: a million element texts are never all
- * alive at once (a resync of 1M addresses would otherwise leave ~150 MB more RSS behind it).
+ * `add element` statements for these elements, as the pieces of text to write in turn: the
+ * same text as `elementLines`, but no statement is ever one string. Pieces kept until a
+ * statement was whole outlived the young generation: a resync of 1M addresses left ~60 MB of
+ * old-generation pages behind it.
  */
-class StatementWriter {
-  readonly #verb: "add" | "delete";
-  readonly #table: string;
-  readonly #set: string;
-  readonly #lines: string[] = [];
-  /** Runs of elements already joined with ", ", and the elements after them. */
-  readonly #pieces: string[] = [];
-  readonly #elements: string[] = [];
-  #count = 0;
-
-  constructor(verb: "add" | "delete", table: string, set: string) {
-    this.#verb = verb;
-    this.#table = table;
-    this.#set = set;
+function* statementPieces(
+  verb: "add" | "delete",
+  table: string,
+  set: string,
+  elements: Iterable<string>,
+): Generator<string> {
+  const head = `${verb} element inet ${table} ${set} { `;
+  const run: string[] = [];
+  let written = 0; // elements of the open statement already in a piece
+  const piece = (last: boolean): string => {
+    const text = `${written === 0 ? head : ", "}${run.join(", ")}${last ? " }\n" : ""}`;
+    written = last ? 0 : written + run.length;
+    run.length = 0;
+    return text;
+  };
+  for (const e of elements) {
+    run.push(e);
+    if (written + run.length === STATEMENT_ELEMENTS) yield piece(true);
+    else if (run.length === PIECE_ELEMENTS) yield piece(false);
   }
-
-  add(element: string): void {
-    this.#elements.push(element);
-    if (this.#elements.length === PIECE_ELEMENTS) this.#piece();
-    if (++this.#count === STATEMENT_ELEMENTS) this.#statement();
-  }
-
-  end(): string[] {
-    this.#statement();
-    return this.#lines;
-  }
-
-  #piece(): void {
-    if (this.#elements.length === 0) return;
-    this.#pieces.push(this.#elements.join(", "));
-    this.#elements.length = 0;
-  }
-
-  #statement(): void {
-    this.#piece();
-    // Each piece is one element to elementLines, and there are fewer than its chunk of them.
-    this.#lines.push(...elementLines(this.#verb, this.#table, this.#set, this.#pieces));
-    this.#pieces.length = 0;
-    this.#count = 0;
-  }
+  if (run.length > 0) yield piece(true);
+  else if (written > 0) yield " }\n";
 }
 
 /** The expiries of the decisions held on one range: one, or several (rare) in an array. */
@@ -269,25 +282,32 @@ export class NftablesEnforcer implements Enforcer {
     this.#nets.clear();
     for (const d of active) this.#hold(d);
     const gen = { 4: this.#generation[4] + 1, 6: this.#generation[6] + 1 };
-    const lines = tableLines(this.#config, gen);
-    const table = this.#config.table;
-    const statements: Record<Family, StatementWriter> = {
-      4: new StatementWriter("add", table, addrSet(4)),
-      6: new StatementWriter("add", table, addrSet(6)),
-    };
-    this.#addrs.forEach(now, (addr, until) =>
-      statements[ipFamily(addr)].add(addrElement(addr, until === Infinity ? null : until - now)),
-    );
     const nets = this.#coveringNets(now);
-    for (const f of [4, 6] as const) {
-      lines.push(...statements[f].end());
-      lines.push(...elementLines("add", table, netSet(f, gen[f]), [...nets[f]]));
-    }
-    await this.#run(lines);
+    await this.#runner.run(this.#resyncScript(now, gen, nets));
     this.#generation[4] = gen[4];
     this.#generation[6] = gen[6];
     this.#installed[4] = nets[4];
     this.#installed[6] = nets[6];
+  }
+
+  /** The address elements of one family, with their remaining time. */
+  *#addrElements(now: number, f: Family): Generator<string> {
+    for (const [addr, until] of this.#addrs.entries(now, f))
+      yield addrElement(addr, until === Infinity ? null : until - now);
+  }
+
+  /** The resync's script, piece by piece (the runner writes each before the next is made). */
+  *#resyncScript(
+    now: number,
+    gen: Readonly<Record<Family, number>>,
+    nets: Readonly<Record<Family, Set<string>>>,
+  ): Generator<string> {
+    const table = this.#config.table;
+    yield `${tableLines(this.#config, gen).join("\n")}\n`;
+    for (const f of [4, 6] as const) {
+      yield* statementPieces("add", table, addrSet(f), this.#addrElements(now, f));
+      yield* statementPieces("add", table, netSet(f, gen[f]), nets[f]);
+    }
   }
 
   async apply(changes: readonly DecisionChange[]): Promise<void> {
@@ -404,7 +424,7 @@ export class NftablesEnforcer implements Enforcer {
   }
 
   async #run(lines: string[]): Promise<void> {
-    lines.push(""); // the final newline, without copying the whole script once more
-    await this.#runner.run(lines.join("\n"));
+    lines.push(""); // the final newline
+    await this.#runner.run([lines.join("\n")]);
   }
 }

@@ -1,5 +1,6 @@
 import type { AsInfo } from "../ports.ts";
 import { newAddressWords, parseAddressWords } from "../../net/index.ts";
+import { grownArray, largeArray } from "../../net/large-arrays.ts";
 import type { AsCsvRow } from "./as-csv.ts";
 
 /**
@@ -98,16 +99,13 @@ export interface AsTableStats {
   readonly unrouted: number;
 }
 
-/** A growable Uint32Array. */
+/** A growable Uint32Array (its copies are given back when freed: see large-arrays.ts). */
 class Words {
   data = new Uint32Array(1 << 12);
   length = 0;
   push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
+    if (this.length === this.data.length)
+      this.data = grownArray(Uint32Array, this.data, this.data.length * 2);
     this.data[this.length++] = v;
   }
 }
@@ -209,7 +207,7 @@ function normalise(src: Words, n: 1 | 4): { rows: Uint32Array; overlaps: number 
       break;
     }
 
-  const out = new Uint32Array(count * width);
+  const out = largeArray(Uint32Array, count * width);
   let len = 0;
   let overlaps = 0;
   const lastEnd = new Uint32Array(4);
