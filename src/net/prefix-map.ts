@@ -102,7 +102,7 @@ class Table4 {
   #grow(): void {
     const old = this.data;
     const log = 32 - this.#shift + 1;
-    this.data = largeArray(Int32Array, 2 << log);
+    this.data = new Int32Array(2 << log);
     this.#mask = (1 << log) - 1;
     this.#shift = 32 - log;
     this.size = 0;
@@ -192,7 +192,7 @@ class Table6<V> {
     const old = this.data;
     const vals = this.vals;
     const log = 32 - this.#shift + 1;
-    this.data = largeArray(Int32Array, 5 << log);
+    this.data = new Int32Array(5 << log);
     this.vals = Array<V | undefined>(1 << log).fill(undefined);
     this.#mask = (1 << log) - 1;
     this.#shift = 32 - log;
