@@ -49,8 +49,9 @@ function lowerCase(s: string): string {
 export class MailPolicy {
   readonly #deps: MailPolicyDeps;
   /**
-   * Messages already counted. smtpd asks at DATA and at END-OF-MESSAGE of the same message with
-   * at most its other processes' requests between (100 by default): a few thousand is ample.
+   * Messages without a queue id already counted, by smtpd instance. smtpd asks at DATA and at
+   * END-OF-MESSAGE of one message with at most its other processes' requests between (100 by
+   * default): a few thousand is ample.
    */
   readonly #counted = new RecentKeys(4096);
 
@@ -68,10 +69,12 @@ export class MailPolicy {
     const sender = from !== undefined && from !== "" ? lowerCase(from) : undefined;
 
     if (account !== undefined && countsMessage(req.get("protocol_state"))) {
-      // Once per message: smtpd may ask at DATA and again at END-OF-MESSAGE.
+      // Once per message, though smtpd may ask at DATA and again at END-OF-MESSAGE: detection
+      // counts a queue id once, however often it hears of it (here or in the log); a message
+      // without one yet is told by its smtpd instance.
       const instance = req.get("instance") ?? "";
       const queueId = req.get("queue_id");
-      if (this.#counted.add(`${instance}/${queueId ?? ""}/${address ?? ""}`))
+      if ((queueId !== undefined && queueId !== "") || this.#counted.add(instance))
         this.#deps.ingest(this.#event(req, instance, queueId, ip, account, sender));
     }
 
