@@ -64,3 +64,22 @@ test("the latest expiry per address, as a multiset, through adds, removes and gr
     { numRuns: 300 },
   );
 });
+
+test("a table grown through many sizes finds every address after half are removed", () => {
+  const set = new AddressExpiries();
+  const address = (i: number): string =>
+    `${(i * 7919) & 255}.${(i >>> 3) & 255}.${(i >>> 11) & 255}.${i & 255}`;
+  const held = new Map<string, number>();
+  for (let i = 0; i < 50_000; i++) {
+    set.add(address(i), i + 1);
+    held.set(address(i), i + 1);
+  }
+  for (let i = 0; i < 50_000; i += 2) {
+    set.remove(address(i), held.get(address(i))!);
+    held.delete(address(i));
+  }
+  assert.equal(set.size, held.size);
+  for (let i = 0; i < 50_000; i++)
+    assert.equal(set.latest(address(i), undefined), held.get(address(i)));
+  assert.equal([...set.entries(0, 4)].length, held.size);
+});
