@@ -59,7 +59,30 @@ export interface RateState extends Base {
   /** The count of the interval just before the current one (0 when it was empty). */
   prev?: number;
 }
-export type BucketState = LeakyState | WindowState | DistinctState | RateState;
+export interface RatioState extends Base {
+  k: "ratio";
+  /** Start of the newest slice (a sixth of the window), and its index in the rings. */
+  start: number;
+  i: number;
+  /** Per slice: events counted, and those of them that matched the numerator. */
+  tot: number[];
+  hit: number[];
+}
+export interface HoursState extends Base {
+  k: "hours";
+  /** Start of the current clock hour, and the events counted in it so far. */
+  start: number;
+  cur: number;
+  /** Per hour of day (UTC): events of the past hours, fading with a half-life of `memory`. */
+  h: number[];
+  /** When `h` was last faded. */
+  faded: number;
+  /** Days (UTC) with at least one event, and the last of them (days since 1970). */
+  days: number;
+  day: number;
+}
+export type BucketState =
+  LeakyState | WindowState | DistinctState | RateState | RatioState | HoursState;
 
 export type BucketSpec =
   | { readonly kind: "leaky"; readonly capacity: number; readonly leakMs: number }
@@ -78,7 +101,35 @@ export type BucketSpec =
       readonly peakFactor: number | undefined;
       /** How long a key's history is kept after its last event; also the peak's half-life. */
       readonly memoryMs: number;
+    }
+  | {
+      readonly kind: "ratio";
+      /** Fire when `numerator` events are at least this share of all events (0..1]… */
+      readonly ratio: number;
+      /** …and at least `min` events were counted within the window. */
+      readonly min: number;
+      readonly windowMs: number;
+    }
+  | {
+      readonly kind: "hours";
+      /** Events within one clock hour, at an hour of day the key is not known at, to fire. */
+      readonly min: number;
+      /** Days with activity the key needs before its hours are trusted. */
+      readonly warmup: number;
+      /** Half-life of the learned hours; also how long they are kept after the last event. */
+      readonly memoryMs: number;
     };
+
+/** Slices of a ratio's window: its window slides by a sixth. */
+const RATIO_SLICES = 6;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+/**
+ * An hour of day is known when the key's faded count at it and at the hours either side is at
+ * least this: one message long ago (faded below 1) or one lone message does not teach an hour,
+ * two do; the neighbours absorb a change of daylight saving time and a user who is a little late.
+ */
+const KNOWN_HOUR = 1;
 
 const base = (): Base => ({ n: 0, bh: 0, ev: [], et: [] });
 
@@ -92,6 +143,22 @@ export function newState(spec: BucketSpec, t: number): BucketState {
       return { k: "distinct", seen: {}, size: 0, last: t, ...base() };
     case "rate":
       return { k: "rate", start: t - (t % spec.intervalMs), cur: 0, base: 0, hist: 0, ...base() };
+    case "ratio": {
+      const sliceMs = spec.windowMs / RATIO_SLICES;
+      const zeros = (): number[] => Array.from({ length: RATIO_SLICES }, () => 0);
+      return { k: "ratio", start: t - (t % sliceMs), i: 0, tot: zeros(), hit: zeros(), ...base() };
+    }
+    case "hours":
+      return {
+        k: "hours",
+        start: t - (t % HOUR),
+        cur: 0,
+        h: Array.from({ length: 24 }, () => 0),
+        faded: t,
+        days: 0,
+        day: -1,
+        ...base(),
+      };
   }
 }
 
@@ -111,8 +178,10 @@ export interface Overflow {
 }
 
 /**
- * Counts one event (of weight `w`, with the distinct value `v` for distinct buckets).
- * Returns an Overflow when the key crosses its threshold; the state is then reset.
+ * Counts one event (of weight `w`, with the distinct value `v` for distinct buckets; `hit`
+ * tells a ratio bucket the event matched its numerator).
+ * Returns an Overflow when the key crosses its threshold; the state is then reset (a rate or
+ * hours state keeps its history).
  */
 export function add(
   spec: BucketSpec,
@@ -121,9 +190,10 @@ export function add(
   w: number,
   v: string | undefined,
   id: string,
+  hit = false,
 ): Overflow | undefined {
   s.n++;
-  const o = count(spec, s, t, w, v);
+  const o = count(spec, s, t, w, v, hit);
   if (o !== undefined || load(spec, s) >= 0.5) remember(s, id, t);
   return o;
 }
@@ -134,6 +204,7 @@ function count(
   t: number,
   w: number,
   v: string | undefined,
+  hit: boolean,
 ): Overflow | undefined {
   switch (s.k) {
     case "leaky": {
@@ -245,8 +316,66 @@ function count(
       }
       return undefined;
     }
+    case "ratio": {
+      const sp = spec as Extract<BucketSpec, { kind: "ratio" }>;
+      const sliceMs = sp.windowMs / RATIO_SLICES;
+      if (t >= s.start + sliceMs) {
+        const steps = Math.floor((t - s.start) / sliceMs);
+        for (let k = 0; k < Math.min(steps, RATIO_SLICES); k++) {
+          s.i = (s.i + 1) % RATIO_SLICES;
+          s.tot[s.i] = 0;
+          s.hit[s.i] = 0;
+        }
+        s.start += steps * sliceMs;
+      }
+      s.tot[s.i]! += w;
+      if (hit) s.hit[s.i]! += w;
+      let tot = 0;
+      let hits = 0;
+      for (let k = 0; k < RATIO_SLICES; k++) {
+        tot += s.tot[k]!;
+        hits += s.hit[k]!;
+      }
+      if (tot < sp.min || hits < sp.ratio * tot) return undefined;
+      s.tot.fill(0);
+      s.hit.fill(0);
+      s.n = 0;
+      return {
+        count: hits,
+        detail: `${hits} of ${tot} events (${Math.round((100 * hits) / tot)}%) within ${formatDuration(sp.windowMs)}`,
+      };
+    }
+    case "hours": {
+      const sp = spec as Extract<BucketSpec, { kind: "hours" }>;
+      if (t >= s.start + HOUR) {
+        // Fold the hour that ended into what the key is known for, after fading the past.
+        const fade = 0.5 ** (Math.max(0, t - s.faded) / sp.memoryMs);
+        for (let k = 0; k < 24; k++) s.h[k]! *= fade;
+        s.h[hourOf(s.start)]! += s.cur;
+        s.faded = t;
+        s.start = t - (t % HOUR);
+        s.cur = 0;
+      }
+      const day = Math.floor(t / DAY);
+      if (day !== s.day) {
+        s.day = day;
+        s.days++;
+      }
+      s.cur += w;
+      // The days count the current one: history is the days before it.
+      if (s.days - 1 < sp.warmup || s.cur < sp.min) return undefined;
+      const hr = hourOf(t);
+      const known = s.h[(hr + 23) % 24]! + s.h[hr]! + s.h[(hr + 1) % 24]!;
+      if (known >= KNOWN_HOUR) return undefined;
+      return {
+        count: s.cur,
+        detail: `${s.cur} events within the hour from ${String(hr).padStart(2, "0")}:00 UTC, an hour of day not seen in ${s.days - 1} days of history`,
+      };
+    }
   }
 }
+
+const hourOf = (t: number): number => Math.floor((t % DAY) / HOUR);
 
 /** When the state carries no more information (all counted events have decayed). */
 export function expiresAt(spec: BucketSpec, s: BucketState): number {
@@ -270,6 +399,14 @@ export function expiresAt(spec: BucketSpec, s: BucketState): number {
       const sp = spec as Extract<BucketSpec, { kind: "rate" }>;
       return Math.max(s.bh, s.start + sp.intervalMs + sp.memoryMs);
     }
+    case "ratio": {
+      const sp = spec as Extract<BucketSpec, { kind: "ratio" }>;
+      return Math.max(s.bh, s.start + sp.windowMs / RATIO_SLICES + sp.windowMs);
+    }
+    case "hours": {
+      const sp = spec as Extract<BucketSpec, { kind: "hours" }>;
+      return Math.max(s.bh, s.start + HOUR + sp.memoryMs);
+    }
   }
 }
 
@@ -284,5 +421,12 @@ export function load(spec: BucketSpec, s: BucketState): number {
       return s.size / (spec as Extract<BucketSpec, { kind: "distinct" }>).threshold;
     case "rate":
       return s.hist > 0 ? 1 : 0;
+    case "ratio": {
+      let tot = 0;
+      for (const x of s.tot) tot += x;
+      return Math.min(1, tot / (spec as Extract<BucketSpec, { kind: "ratio" }>).min);
+    }
+    case "hours":
+      return s.days > 1 ? 1 : 0;
   }
 }

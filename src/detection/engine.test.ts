@@ -273,3 +273,181 @@ test("a newsletter's usual burst that straddled an hour's boundary is still its 
     ["mail-account-recipients"],
   );
 });
+
+const submitted = (account: string, time: number, sender?: string): Event => ({
+  id: `s:${seq++}`,
+  type: "mail.submitted",
+  time,
+  tzOffset: 0,
+  service: "postfix",
+  account,
+  ...(sender === undefined ? {} : { email: sender }),
+  fields: { nrcpt: 1, sender: sender ?? null },
+});
+
+const delivery = (account: string, time: number, status: string): Event => ({
+  id: `d:${seq++}`,
+  type: "mail.delivery",
+  time,
+  tzOffset: 0,
+  service: "postfix",
+  account,
+  fields: { status },
+});
+
+const named = (triggers: Trigger[], name: string): Trigger[] =>
+  triggers.filter((t) => t.scenario.name === name);
+
+test("an account sending as many forged senders is held; aliases and list bounces are not", async () => {
+  const engine = await builtins();
+  const forged = Array.from({ length: 12 }, (_, i) =>
+    submitted("carol@example.org", T0 + i * 2 * MIN, `ceo${i}@bank${i}.example`),
+  );
+  const fired = named(feed(engine, forged), "mail-sender-mismatch");
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.key, "carol@example.org");
+  assert.equal(fired[0]!.count, 10);
+  assert.equal(fired[0]!.scenario.decision?.action, "hold");
+  assert.equal(fired[0]!.scenario.decision?.scope, "account");
+
+  const benign: Event[] = [];
+  for (let i = 0; i < 60; i++) {
+    // A login without a domain writing as itself in the club's domains, in any case, and as
+    // the club's role addresses: ten senders, six of them not its own.
+    const own = ["alice@club.example", "Alice@Club.Example", "alice@club.org", "alice@club.net"];
+    const roles = ["president", "info", "contact", "tresorier", "secretariat", "bureau"];
+    benign.push(
+      submitted(
+        "alice",
+        T0 + i * MIN,
+        i % 2 === 0 ? own[(i / 2) % 4] : `${roles[((i - 1) / 2) % 6]!}@club.org`,
+      ),
+    );
+    // A list manager: one envelope sender per recipient (VERP), and subaddresses.
+    benign.push(
+      submitted("lists@club.example", T0 + i * MIN, `club-bounces+m${i}=example.net@club.example`),
+      submitted("bob@club.example", T0 + i * MIN, `bob+tag${i}@club.example`),
+    );
+  }
+  assert.deepEqual(named(feed(engine, benign), "mail-sender-mismatch"), []);
+});
+
+test("most of an account's deliveries bouncing or deferred raises an alert", async () => {
+  const engine = await builtins();
+  // Spam to a bought list: 60 deliveries in half an hour, two thirds refused.
+  const spam = Array.from({ length: 60 }, (_, i) =>
+    delivery(
+      "dave@example.org",
+      T0 + i * 30_000,
+      i % 3 === 0 ? "sent" : i % 2 ? "bounced" : "deferred",
+    ),
+  );
+  const fired = named(feed(engine, spam), "mail-bounce-ratio");
+  assert.equal(fired.length, 1, "one alert, then silent for an hour");
+  assert.equal(fired[0]!.key, "dave@example.org");
+  assert.equal(fired[0]!.scenario.decision, undefined, "an alert only");
+  assert.match(fired[0]!.detail, /of 50 events/);
+
+  const benign: Event[] = [];
+  // A newsletter of 400 with 20 stale addresses, every morning.
+  for (let day = 0; day < 3; day++)
+    for (let k = 0; k < 400; k++)
+      benign.push(
+        delivery(
+          "lettre@club.example",
+          T0 + day * 86_400_000 + k * 600,
+          k % 20 === 0 ? "bounced" : "sent",
+        ),
+      );
+  // A member whose few messages all bounce (an old address book): under the minimum.
+  for (let k = 0; k < 30; k++)
+    benign.push(delivery("erin@club.example", T0 + k * 5 * MIN, "bounced"));
+  // Retries of one message to a dead domain, every hour for two days, among normal mail.
+  for (let h = 0; h < 48; h++) {
+    benign.push(delivery("frank@club.example", T0 + h * 60 * MIN, "deferred"));
+    for (let k = 0; k < 3; k++)
+      benign.push(delivery("frank@club.example", T0 + h * 60 * MIN + (k + 1) * MIN, "sent"));
+  }
+  assert.deepEqual(named(feed(engine, benign), "mail-bounce-ratio"), []);
+});
+
+test("a burst at an hour of day the account never sends at raises an alert; a late message does not", async () => {
+  const DAY = 86_400_000;
+  const history = (account: string, days: number): Event[] => {
+    const out: Event[] = [];
+    // Five messages a day between 09:00 and 19:00, and one on some evenings at 22:00.
+    for (let d = 0; d < days; d++) {
+      for (let k = 0; k < 5; k++)
+        out.push(submitted(account, T0 + d * DAY + (9 + 2 * k) * 60 * MIN));
+      if (d % 2 === 0) out.push(submitted(account, T0 + d * DAY + 22 * 60 * MIN + 5 * MIN));
+    }
+    return out;
+  };
+  const today = T0 + 10 * DAY;
+  const burst = (account: string, hour: number, n: number): Event[] =>
+    Array.from({ length: n }, (_, i) => submitted(account, today + hour * 60 * MIN + i * 4 * MIN));
+
+  const engine = await builtins();
+  const stolen = named(
+    feed(engine, [...history("gina@club.example", 10), ...burst("gina@club.example", 3, 12)]),
+    "mail-account-odd-hour",
+  );
+  assert.equal(stolen.length, 1, "one alert for the hour");
+  assert.equal(stolen[0]!.count, 10);
+  assert.equal(stolen[0]!.scenario.decision, undefined, "an alert only");
+
+  const quiet = await builtins();
+  const benign = [
+    ...history("hugo@club.example", 10),
+    // A late message, and a few: under the volume.
+    ...burst("hugo@club.example", 2, 1),
+    ...burst("hugo@club.example", 3, 4),
+    // A burst at 23:00, next to the 22:00 the account knows.
+    ...history("ines@club.example", 10),
+    ...burst("ines@club.example", 23, 12),
+    // A burst at night from an account with three days of history: not enough to judge.
+    ...history("jo@club.example", 3).map((e) => ({ ...e, time: e.time + 7 * DAY })),
+    ...burst("jo@club.example", 3, 12),
+  ];
+  assert.deepEqual(named(feed(quiet, benign), "mail-account-odd-hour"), []);
+});
+
+test("ratio and hours state survive a restart through takeChanges/restore", async () => {
+  const load = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
+  assert.ok(load.ok);
+  const DAY = 86_400_000;
+  const events: Event[] = [];
+  for (let d = 0; d < 9; d++)
+    for (let k = 0; k < 4; k++)
+      events.push(submitted("kim@club.example", T0 + d * DAY + (10 + k) * 60 * MIN));
+  for (let i = 0; i < 12; i++)
+    events.push(submitted("kim@club.example", T0 + 9 * DAY + 3 * 60 * MIN + i * MIN));
+  for (let i = 0; i < 60; i++)
+    events.push(
+      delivery(
+        "kim@club.example",
+        T0 + 9 * DAY + 3 * 60 * MIN + i * 20_000,
+        i % 4 ? "bounced" : "sent",
+      ),
+    );
+  events.sort((a, b) => a.time - b.time);
+  const cut = events.findIndex((e) => e.time >= T0 + 9 * DAY + 3 * 60 * MIN + 5 * MIN);
+  const a = new DetectionEngine(load.scenarios, { trackChanges: true });
+  const out: Trigger[] = [];
+  for (const e of events.slice(0, cut)) a.process(e, out);
+  const saved = a.takeChanges();
+  assert.ok(saved.some((r) => r.scenario === "mail-account-odd-hour"));
+  assert.ok(saved.some((r) => r.scenario === "mail-bounce-ratio"));
+  const b = new DetectionEngine(load.scenarios);
+  b.restore(saved);
+  const uninterrupted = new DetectionEngine(load.scenarios);
+  const outA: Trigger[] = [];
+  const outB: Trigger[] = [];
+  for (const e of events) uninterrupted.process(e, outA);
+  for (const e of events.slice(cut)) b.process(e, outB);
+  const names = (ts: Trigger[]): string[][] =>
+    ts.filter((t) => t.event.time >= events[cut]!.time).map((t) => [t.scenario.name, t.event.id]);
+  assert.ok(names(outA).some(([n]) => n === "mail-account-odd-hour"));
+  assert.ok(names(outA).some(([n]) => n === "mail-bounce-ratio"));
+  assert.deepEqual(names(outB), names(outA));
+});

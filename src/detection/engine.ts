@@ -133,10 +133,12 @@ export class DetectionEngine {
       slot.states.set(detach(key), s);
       if (slot.states.size > this.#maxKeys) this.#shrink(slot, t);
     }
-    // Silenced after firing: leaky, window and distinct keys ignore events meanwhile; a rate
-    // keeps counting (its interval's total is its history) and only refrains from firing.
+    // Silenced after firing: leaky, window, distinct and ratio keys ignore events meanwhile;
+    // rate and hours keep counting (the interval's total is their history) and only refrain
+    // from firing until the interval ends.
     const silenced = s.bh > t;
-    if (silenced && s.k !== "rate") return;
+    const learns = s.k === "rate" || s.k === "hours";
+    if (silenced && !learns) return;
     slot.changed?.add(key);
     const d = sc.distinct ? sc.distinct(e) : undefined;
     const o = add(
@@ -146,10 +148,15 @@ export class DetectionEngine {
       sc.weight ? sc.weight(e) : 1,
       d === undefined || d === null ? undefined : String(d),
       e.id,
+      sc.numerator ? sc.numerator(e) : false,
     );
     if (!o || silenced) return;
     s.bh =
-      s.k === "rate" && sc.spec.kind === "rate" ? s.start + sc.spec.intervalMs : t + sc.blackholeMs;
+      s.k === "rate" && sc.spec.kind === "rate"
+        ? s.start + sc.spec.intervalMs
+        : s.k === "hours"
+          ? s.start + 3_600_000
+          : t + sc.blackholeMs;
     const evidence: AlertEvidence[] = [];
     for (let i = 0; i < s.ev.length; i++) evidence.push({ event: s.ev[i]!, time: s.et[i]! });
     evidence.sort((a, b) => a.time - b.time);

@@ -28,7 +28,7 @@ export const ScenarioSchema = z
   .strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,99}$/, "lower-case letters, digits, . _ / -"),
     description: z.string(),
-    kind: z.enum(["leaky", "window", "distinct", "rate"]),
+    kind: z.enum(["leaky", "window", "distinct", "rate", "ratio", "hours"]),
     filter: z.string().min(1),
     key: keySpec,
     weight: z.string().optional(),
@@ -44,6 +44,8 @@ export const ScenarioSchema = z
     new_key_cap: z.number().positive().optional(),
     peak_factor: z.number().positive().optional(),
     memory: duration.optional(),
+    numerator: z.string().min(1).optional(),
+    ratio: z.number().positive().max(1).optional(),
     blackhole: duration.optional(),
     persist: z.boolean().optional(),
     enabled: z.boolean().optional(),
@@ -77,6 +79,8 @@ export const ScenarioSchema = z
       window: ["threshold", "window"],
       distinct: ["threshold", "window", "distinct"],
       rate: ["interval"],
+      ratio: ["window", "numerator", "ratio"],
+      hours: [],
     };
     for (const field of required[s.kind]) need(field, s[field]);
   });
@@ -109,6 +113,8 @@ export interface CompiledScenario {
   readonly keyNames: readonly string[];
   readonly weight: ((e: Event) => number) | undefined;
   readonly distinct: Accessor | undefined;
+  /** Ratio scenarios: whether an event counts toward the share that fires. */
+  readonly numerator: ((e: Event) => boolean) | undefined;
   readonly blackholeMs: number;
   readonly persist: boolean;
   readonly forgive:
@@ -193,6 +199,13 @@ export function compileScenario(
     if (!distinct) problems.push(`distinct: unknown field "${def.distinct}"`);
   }
 
+  let numerator: ((e: Event) => boolean) | undefined;
+  if (def.numerator !== undefined) {
+    const f = compileFilter(def.numerator);
+    if (!f.ok) problems.push(`numerator: ${f.error.message} (column ${f.error.column + 1})`);
+    else numerator = f.value;
+  }
+
   let forgive: CompiledScenario["forgive"];
   if (def.forgive) {
     const f = compileFilter(def.forgive.filter);
@@ -267,6 +280,22 @@ export function compileScenario(
             : ms(def.memory),
       };
       break;
+    case "ratio":
+      spec = {
+        kind: "ratio",
+        ratio: def.ratio!,
+        min: def.min ?? 20,
+        windowMs: ms(def.window),
+      };
+      break;
+    case "hours":
+      spec = {
+        kind: "hours",
+        min: def.min ?? 10,
+        warmup: def.warmup ?? 7,
+        memoryMs: def.memory === undefined ? 30 * 86_400_000 : ms(def.memory),
+      };
+      break;
   }
   if (problems.length > 0 || !filter.ok) return { ok: false, problems };
   return {
@@ -281,6 +310,7 @@ export function compileScenario(
       keyNames,
       weight,
       distinct,
+      numerator,
       blackholeMs:
         def.blackhole === undefined
           ? decision
@@ -289,7 +319,10 @@ export function compileScenario(
           : ms(def.blackhole),
       persist:
         def.persist ??
-        (spec.kind === "rate" || ms(def.leak) >= 600_000 || ms(def.window) >= 3_600_000),
+        (spec.kind === "rate" ||
+          spec.kind === "hours" ||
+          ms(def.leak) >= 600_000 ||
+          ms(def.window) >= 3_600_000),
       forgive,
       scope:
         decision?.scope ??
