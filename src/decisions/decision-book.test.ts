@@ -238,22 +238,3 @@ test("offences marked in the book count on their subject, and are handed over wh
   assert.deepEqual(left, ["ip 192.0.2.7 10", "account alice 30"]);
   assert.equal(book.offences("ip", "192.0.2.7", 0), 0);
 });
-
-test("texts freed by removed decisions are reused without changing the others' values", () => {
-  const book = new DecisionBook();
-  const value = (i: number): string => (i % 3 === 0 ? `2001:db8::${i.toString(16)}` : `user${i}`);
-  const scope = (i: number): Scope => (i % 3 === 0 ? "ip" : "account");
-  for (let i = 0; i < 300; i++) book.add(decision(`d${i}`, scope(i), value(i), null));
-  for (let i = 0; i < 300; i += 2) book.remove(`d${i}`);
-  for (let i = 300; i < 450; i++) book.add(decision(`d${i}`, scope(i), value(i), null));
-  for (let i = 0; i < 450; i++) {
-    const d = book.get(`d${i}`);
-    if (i < 300 && i % 2 === 0) assert.equal(d, undefined);
-    else assert.equal(d?.value, value(i), `d${i}`);
-    if (d !== undefined)
-      assert.deepEqual(
-        book.on(scope(i), value(i), 0).map((x) => x.id),
-        [`d${i}`],
-      );
-  }
-});

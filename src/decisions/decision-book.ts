@@ -86,17 +86,12 @@ export class DecisionBook {
    * One record of 48 bytes per slot, so that a hit reads one or two cache lines, not one per
    * field: as doubles, `[6s]` created and `[6s + 1]` expires (NaN: never); as ints from `12s`,
    * NEXT the next slot on the same index key (in order of addition; -1: none), PROFILE (-1: a
-   * free slot), ADDRESS the IPv4 value (or, without V4, where the value's text is in `#texts`),
-   * FLAGS, and from ID the id's four words.
+   * free slot), ADDRESS the IPv4 value, FLAGS, and from ID the id's four words.
    */
   #f64 = new Float64Array(0);
   #i32 = new Int32Array(0);
-  /**
-   * The values not kept as a word (IPv6, ranges, accounts…), dense: a record points at its text,
-   * so 1M slots of which 100K hold a text cost 100K entries, not 1M (8 MB).
-   */
-  readonly #texts: (string | undefined)[] = [];
-  readonly #freeTexts: number[] = [];
+  /** The value, by slot, when it is not kept as a word (sized with the records, not by push). */
+  #texts: (string | undefined)[] = [];
   /** The id, by slot, when it is no UUID (made at the first such id). */
   #otherIds: (string | undefined)[] | undefined;
   /** Ids: open addressing over slot + 1 (0: empty), at most half full. */
@@ -150,9 +145,10 @@ export class DecisionBook {
     this.#f64[6 * slot + 1] = d.expiresAt ?? NaN;
     i32[r + NEXT] = -1;
     i32[r + PROFILE] = this.#profileOf(d);
-    i32[r + ADDRESS] = address >= 0 ? address : this.#addText(d.value);
+    i32[r + ADDRESS] = address;
     i32[r + FLAGS] = (uuid ? UUID : 0) | (address >= 0 ? V4 : 0);
-    if (!uuid) (this.#otherIds ??= resized([], this.#f64.length / 6))[slot] = d.id;
+    this.#texts[slot] = address >= 0 ? undefined : d.value;
+    if (!uuid) (this.#otherIds ??= resized([], this.#texts.length))[slot] = d.id;
     else if (this.#otherIds !== undefined) this.#otherIds[slot] = undefined;
     this.#insertId(slot);
     this.#count++;
@@ -280,7 +276,7 @@ export class DecisionBook {
     if (this.#profiles[this.#i32[r + PROFILE]!]!.scope !== scope) return false;
     return (this.#i32[r + FLAGS]! & V4) !== 0
       ? address >= 0 && this.#i32[r + ADDRESS] === (address | 0)
-      : this.#texts[this.#i32[r + ADDRESS]!] === value;
+      : this.#texts[s] === value;
   }
 
   #pushActive(out: Decision[], head: number, now: number): void {
@@ -313,8 +309,7 @@ export class DecisionBook {
       id: (flags & UUID) !== 0 ? formatUuidWords(i32, r + ID) : this.#otherIds![s]!,
       action: p.action,
       scope: p.scope,
-      value:
-        (flags & V4) !== 0 ? formatDottedQuad(i32[r + ADDRESS]!) : this.#texts[i32[r + ADDRESS]!]!,
+      value: (flags & V4) !== 0 ? formatDottedQuad(i32[r + ADDRESS]!) : this.#texts[s]!,
       createdAt: this.#f64[6 * s]!,
       expiresAt: expires === expires ? expires : null,
       origin: p.origin,
@@ -334,10 +329,7 @@ export class DecisionBook {
     this.#releaseProfile(this.#i32[r + PROFILE]!);
     this.#i32[r + PROFILE] = -1;
     this.#i32[r + FLAGS] = 0;
-    if ((flags & V4) === 0) {
-      this.#texts[this.#i32[r + ADDRESS]!] = undefined;
-      this.#freeTexts.push(this.#i32[r + ADDRESS]!);
-    }
+    this.#texts[slot] = undefined;
     if (this.#otherIds !== undefined) this.#otherIds[slot] = undefined;
     if (this.#cacheSlot[slot & CACHE_MASK] === slot) {
       this.#cacheSlot[slot & CACHE_MASK] = -1;
@@ -431,13 +423,6 @@ export class DecisionBook {
     return i;
   }
 
-  /** Keeps a value's text; returns where. */
-  #addText(value: string): number {
-    const t = this.#freeTexts.pop() ?? this.#texts.length;
-    this.#texts[t] = value;
-    return t;
-  }
-
   #releaseProfile(i: number): void {
     const p = this.#profiles[i]!;
     if (--p.refs > 0) return;
@@ -455,6 +440,7 @@ export class DecisionBook {
       // In place while the buffer has room (see large-arrays.ts: no copy left resident).
       this.#f64 = grownArray(Float64Array, this.#f64, 6 * n);
       this.#i32 = new Int32Array(this.#f64.buffer, 0, INTS * n);
+      this.#texts = resized(this.#texts, n);
       if (this.#otherIds !== undefined) this.#otherIds = resized(this.#otherIds, n);
     }
     return this.#top++;
