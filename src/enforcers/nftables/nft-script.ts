@@ -85,17 +85,55 @@ export function tableLines(
 
 /** Elements per statement: nft parses one long statement slower than several short ones. */
 const CHUNK = 4096;
+/** Elements per piece of `statementPieces`: few enough for a piece to die young. */
+const PIECE = 128;
 
-/** `add element` / `delete element` statements for these elements (already rendered). */
+/**
+ * `add element` / `delete element` statements for these elements (already rendered), as the
+ * pieces of text to write in turn, each statement ending with a newline. No statement is ever
+ * one string: pieces kept until a statement was whole outlived the young generation, and a
+ * resync of 1M addresses left ~60 MB of old-generation pages behind it.
+ */
+export function* statementPieces(
+  verb: "add" | "delete",
+  table: string,
+  set: string,
+  elements: Iterable<string>,
+): Generator<string> {
+  const head = `${verb} element inet ${table} ${set} { `;
+  const run: string[] = [];
+  let written = 0; // elements of the open statement already in a piece
+  const piece = (last: boolean): string => {
+    const text = `${written === 0 ? head : ", "}${run.join(", ")}${last ? " }\n" : ""}`;
+    written = last ? 0 : written + run.length;
+    run.length = 0;
+    return text;
+  };
+  for (const e of elements) {
+    run.push(e);
+    if (written + run.length === CHUNK) yield piece(true);
+    else if (run.length === PIECE) yield piece(false);
+  }
+  if (run.length > 0) yield piece(true);
+  else if (written > 0) yield " }\n";
+}
+
+/** The same statements as whole lines (no newline), for the small scripts of a change. */
 export function elementLines(
   verb: "add" | "delete",
   table: string,
   set: string,
-  elements: readonly string[],
+  elements: Iterable<string>,
 ): string[] {
   const out: string[] = [];
-  for (let i = 0; i < elements.length; i += CHUNK)
-    out.push(`${verb} element inet ${table} ${set} { ${elements.slice(i, i + CHUNK).join(", ")} }`);
+  let line = "";
+  for (const piece of statementPieces(verb, table, set, elements)) {
+    line += piece;
+    if (line.endsWith("\n")) {
+      out.push(line.slice(0, -1));
+      line = "";
+    }
+  }
   return out;
 }
 

@@ -34,6 +34,7 @@ import {
   addrElement,
   addrSet,
   elementLines,
+  statementPieces,
   intervalSetLine,
   netSet,
   ruleLines,
@@ -112,41 +113,6 @@ export function spawnNft(command: readonly string[]): NftRunner {
       await exited;
     },
   };
-}
-
-/** Elements per statement: nft-script's own chunk, so that the text is the same. */
-const STATEMENT_ELEMENTS = 4096;
-/** Elements per piece written: few enough for a piece to die young, never promoted. */
-const PIECE_ELEMENTS = 128;
-
-/**
- * `add element` statements for these elements, as the pieces of text to write in turn: the
- * same text as `elementLines`, but no statement is ever one string. Pieces kept until a
- * statement was whole outlived the young generation: a resync of 1M addresses left ~60 MB of
- * old-generation pages behind it.
- */
-function* statementPieces(
-  verb: "add" | "delete",
-  table: string,
-  set: string,
-  elements: Iterable<string>,
-): Generator<string> {
-  const head = `${verb} element inet ${table} ${set} { `;
-  const run: string[] = [];
-  let written = 0; // elements of the open statement already in a piece
-  const piece = (last: boolean): string => {
-    const text = `${written === 0 ? head : ", "}${run.join(", ")}${last ? " }\n" : ""}`;
-    written = last ? 0 : written + run.length;
-    run.length = 0;
-    return text;
-  };
-  for (const e of elements) {
-    run.push(e);
-    if (written + run.length === STATEMENT_ELEMENTS) yield piece(true);
-    else if (run.length === PIECE_ELEMENTS) yield piece(false);
-  }
-  if (run.length > 0) yield piece(true);
-  else if (written > 0) yield " }\n";
 }
 
 /** The expiries of the decisions held on one range: one, or several (rare) in an array. */
@@ -363,9 +329,7 @@ export class NftablesEnforcer implements Enforcer {
         if (gone.length + added.length >= this.#swapAt) {
           swapped.push(f);
           lines.push(intervalSetLine(this.#config, f, this.#generation[f] + 1));
-          lines.push(
-            ...elementLines("add", table, netSet(f, this.#generation[f] + 1), [...nets[f]]),
-          );
+          lines.push(...elementLines("add", table, netSet(f, this.#generation[f] + 1), nets[f]));
         } else {
           lines.push(...elementLines("delete", table, netSet(f, this.#generation[f]), gone));
           lines.push(...elementLines("add", table, netSet(f, this.#generation[f]), added));
