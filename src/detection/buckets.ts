@@ -377,6 +377,17 @@ function count(
 
 const hourOf = (t: number): number => Math.floor((t % DAY) / HOUR);
 
+/**
+ * For kinds that learn from every event (rate, hours), when a key that fired may fire again:
+ * the end of its interval, for it keeps counting meanwhile. Undefined for the other kinds,
+ * which ignore events while silenced.
+ */
+export function learnsUntil(spec: BucketSpec, s: BucketState): number | undefined {
+  if (s.k === "rate") return s.start + (spec as Extract<BucketSpec, { kind: "rate" }>).intervalMs;
+  if (s.k === "hours") return s.start + HOUR;
+  return undefined;
+}
+
 /** When the state carries no more information (all counted events have decayed). */
 export function expiresAt(spec: BucketSpec, s: BucketState): number {
   switch (s.k) {

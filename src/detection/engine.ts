@@ -8,7 +8,7 @@ import {
   type DetectionStateRecord,
   type Event,
 } from "../core/index.ts";
-import { add, expiresAt, load, newState, type BucketState } from "./buckets.ts";
+import { add, expiresAt, learnsUntil, load, newState, type BucketState } from "./buckets.ts";
 import type { CompiledScenario } from "./scenario.ts";
 
 /** A scenario crossed its threshold for one key. */
@@ -137,8 +137,7 @@ export class DetectionEngine {
     // rate and hours keep counting (the interval's total is their history) and only refrain
     // from firing until the interval ends.
     const silenced = s.bh > t;
-    const learns = s.k === "rate" || s.k === "hours";
-    if (silenced && !learns) return;
+    if (silenced && learnsUntil(sc.spec, s) === undefined) return;
     slot.changed?.add(key);
     const d = sc.distinct ? sc.distinct(e) : undefined;
     const o = add(
@@ -151,12 +150,7 @@ export class DetectionEngine {
       sc.numerator ? sc.numerator(e) : false,
     );
     if (!o || silenced) return;
-    s.bh =
-      s.k === "rate" && sc.spec.kind === "rate"
-        ? s.start + sc.spec.intervalMs
-        : s.k === "hours"
-          ? s.start + 3_600_000
-          : t + sc.blackholeMs;
+    s.bh = learnsUntil(sc.spec, s) ?? t + sc.blackholeMs;
     const evidence: AlertEvidence[] = [];
     for (let i = 0; i < s.ev.length; i++) evidence.push({ event: s.ev[i]!, time: s.et[i]! });
     evidence.sort((a, b) => a.time - b.time);
