@@ -1,29 +1,37 @@
 /**
- * Memory of 1M active decisions, loaded the way the daemon loads them at start: `Daemon.open`
- * over a real SQLite database (the active decisions into the DecisionBook, every stored decision
- * for escalation), then `start()` with the nftables enforcer configured, whose resync builds its
- * state from the book. nft itself is replaced by a command that reads and discards the script:
- * its memory is the kernel's and nft's, not Rempart's.
+ * Memory of 1M active decisions in the daemon as an operator runs it: `rempart start` (the
+ * flags of `npm start` and bin/rempart.js, the build that command runs) over a real SQLite
+ * database holding them, with `enforcers.nftables` configured, whose command is a stand-in
+ * that reads and discards the script (nft's memory is the kernel's and nft's, not Rempart's).
+ * The figure is the process's resident memory (/proc/PID/status VmRSS) once it is serving,
+ * and again after it has sat quiet: nothing forces a collection, so what a collection would
+ * free and V8 keeps counts, as it does for the operator.
  *
- *   node bench/memory-decisions.ts [--decisions 1000000] [--db FILE] [--keep]
+ *   node bench/memory-decisions.ts [--decisions 1000000] [--db FILE] [--keep] [--quiet-seconds 20]
+ *   node bench/memory-decisions.ts --in-process [--db FILE] [--sources]
  *   node bench/memory-decisions.ts --synthetic
  *
- * `--synthetic` measures instead what bench/nftables.ts measured (its figures in RESULTS.md):
- * 1M decisions made in process (short ids, 90 % IPv4, 10 % IPv6 addresses, no escalation
- * memory) into a DecisionBook, then an NftablesEnforcer resync, same flags.
+ * `--in-process` breaks the same load down by step in a child process (the daemon's flags plus
+ * `--expose-gc`): `Daemon.open` (book + escalation memory), then `start()` (+ the enforcer's
+ * state), with RSS and heap after three full collections at each step. Those collections free
+ * what the operator's daemon may keep, so its RSS reads lower than the daemon's. It loads the
+ * modules as the command does (bin/entry.js), or the TypeScript sources with `--sources`.
+ * `--synthetic` measures what bench/nftables.ts measured (its figures in RESULTS.md): 1M
+ * decisions made in process (short ids, 90 % IPv4, 10 % IPv6 addresses, no escalation memory)
+ * into a DecisionBook, then an NftablesEnforcer resync, same flags.
  *
- * The parent makes the database (or reuses --db), then runs the measurement in a child with the
- * daemon's flags (`--max-semi-space-size=1`, as bin/rempart.js) plus `--expose-gc`, and prints
- * RSS and heap after a full GC at each step: before opening, after `open` (book + escalation
- * memory), after `start` (+ the enforcer's state). Target (issue #3): RSS ≤ 300 MB at the end.
+ * The parent makes the database once (or reuses --db; its decisions expire 3–4 h after it was
+ * made). Target (issue #3): 1M active decisions in at most 300 MB of Rempart's memory.
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Action, Decision, Origin, Scope } from "../src/core/index.ts";
+import { buildIsFresh, entry } from "../bin/entry.js";
+import { startDaemon } from "../test/support/daemon.ts";
 
 const { values } = parseArgs({
   options: {
@@ -32,10 +40,24 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     child: { type: "boolean", default: false },
     synthetic: { type: "boolean", default: false },
+    sources: { type: "boolean", default: false },
+    "in-process": { type: "boolean", default: false },
+    "quiet-seconds": { type: "string", default: "20" },
   },
 });
 
 const mb = (n: number): string => (n / 1048576).toFixed(0);
+
+/** The daemon's flags, as `npm start` and bin/rempart.js give them. */
+const DAEMON_FLAGS = ["--max-semi-space-size=1"];
+
+const statusKb = (pid: number, field: string): number => {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(
+    readFileSync(`/proc/${pid}/status`, "utf8"),
+  );
+  if (m === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]);
+};
 
 interface Sample {
   readonly step: string;
@@ -59,6 +81,10 @@ async function main(): Promise<void> {
       await makeDatabase(db, n);
       console.log(`made ${db}: ${n} decisions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
+    if (!values.synthetic && !values["in-process"]) {
+      await measureDaemon(db);
+      return;
+    }
     const child = spawnSync(
       process.execPath,
       [
@@ -66,7 +92,9 @@ async function main(): Promise<void> {
         "--expose-gc",
         new URL(import.meta.url).pathname,
         "--child",
+        ...(values["in-process"] ? ["--in-process"] : []),
         ...(values.synthetic ? ["--synthetic"] : ["--db", db]),
+        ...(values.sources ? ["--sources"] : []),
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );
@@ -211,8 +239,13 @@ async function measureSynthetic(): Promise<void> {
 }
 
 async function measure(db: string): Promise<void> {
-  const { ConfigSchema } = await import("../src/daemon/config.ts");
-  const { Daemon } = await import("../src/daemon/daemon.ts");
+  const fresh = !values.sources && buildIsFresh();
+  const { ConfigSchema } = (await import(
+    entry("daemon/config", fresh)
+  )) as typeof import("../src/daemon/config.ts");
+  const { Daemon } = (await import(
+    entry("daemon/daemon", fresh)
+  )) as typeof import("../src/daemon/daemon.ts");
   const { samples, sample } = sampler();
   const parsed = ConfigSchema.parse({
     data_dir: join(db, ".."),
@@ -235,7 +268,57 @@ async function measure(db: string): Promise<void> {
   sample("after start: + nftables enforcer state");
   await daemon.stop();
   console.log(
-    `node ${process.version}, flags ${process.execArgv.join(" ")}; ${size} active decisions; open ${openS.toFixed(1)} s, start ${startS.toFixed(1)} s`,
+    `node ${process.version}, flags ${process.execArgv.join(" ")}, ${fresh ? "compiled build (dist/)" : "TypeScript sources"}; ${size} active decisions; open ${openS.toFixed(1)} s, start ${startS.toFixed(1)} s`,
   );
   print(samples);
+}
+
+/** `rempart start` on the database: RSS once it serves, then after it sat quiet. */
+async function measureDaemon(db: string): Promise<void> {
+  const config = join(db, "..", "memory-decisions.yaml");
+  writeFileSync(
+    config,
+    [
+      `data_dir: ${join(db, "..")}`,
+      "http:",
+      '  listen: "127.0.0.1:0"',
+      "sources: []",
+      "storage:",
+      `  sqlite_file: ${db}`,
+      "enforcers:",
+      "  nftables:",
+      '    command: ["sh", "-c", "cat >/dev/null"]',
+      "",
+    ].join("\n"),
+  );
+  const quiet = Number(values["quiet-seconds"]);
+  const t0 = performance.now();
+  const daemon = startDaemon(config, DAEMON_FLAGS);
+  try {
+    const url = await daemon.url(300_000);
+    const readyS = (performance.now() - t0) / 1000;
+    const pid = daemon.child.pid!;
+    const rows: string[] = [];
+    const row = (when: string): void => {
+      rows.push(
+        `| ${when} | ${(statusKb(pid, "VmRSS") / 1024).toFixed(0)} | ${(statusKb(pid, "VmHWM") / 1024).toFixed(0)} |`,
+      );
+    };
+    row("serving");
+    await new Promise((r) => setTimeout(r, 5000));
+    row("5 s later");
+    await new Promise((r) => setTimeout(r, Math.max(0, quiet - 5) * 1000));
+    row(`${quiet} s later`);
+    const check = await fetch(`${url}/metrics`);
+    const active = /^rempart_active_decisions(?:\{[^}]*\})? (\d+)/m.exec(await check.text())?.[1];
+    console.log(
+      `rempart start (${DAEMON_FLAGS.join(" ")}, ${buildIsFresh() ? "compiled build" : "TypeScript sources"}), node ${process.version}; ${active ?? "?"} active decisions; serving after ${readyS.toFixed(1)} s`,
+    );
+    console.log("| when | RSS MB | peak RSS MB |");
+    console.log("| --- | ---: | ---: |");
+    for (const r of rows) console.log(r);
+  } finally {
+    daemon.child.kill("SIGTERM");
+    await daemon.exited;
+  }
 }

@@ -1,32 +1,19 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // The `rempart` command.
 // - Under Node 24 it runs the compiled build (dist/, made by `npm ci`) when it is newer than
-//   every source file, else the TypeScript sources directly (type stripping).
+//   every source file, else the TypeScript sources directly (type stripping): see entry.js.
 // - Started by an older Node (a machine's default), it hands over to the Node 24 that `npm ci`
 //   installed. A 1 MB young generation keeps the daemon's memory small (see bench/RESULTS.md).
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { entry } from "./entry.js";
 
 const at = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-function buildIsFresh() {
-  const stamp = at("../dist/BUILT");
-  if (!existsSync(stamp)) return false;
-  const built = statSync(stamp).mtimeMs;
-  for (const dir of ["../src/", "../clients/js/src/"]) {
-    const root = at(dir);
-    if (!existsSync(root)) continue;
-    for (const name of readdirSync(root, { recursive: true })) {
-      if (statSync(root + name).mtimeMs > built) return false;
-    }
-  }
-  return true;
-}
-
 const major = Number(process.versions.node.split(".")[0]);
 if (major >= 24) {
-  const { main } = await import(buildIsFresh() ? "../dist/src/cli/main.js" : "../src/cli/main.ts");
+  const { main } = await import(entry("cli/main"));
   process.exitCode = await main(process.argv.slice(2));
 } else {
   const local = at("../node_modules/.bin/node");

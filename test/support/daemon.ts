@@ -13,8 +13,9 @@ export interface RunningDaemon {
   url(timeoutMs?: number): Promise<string>;
 }
 
-export function startDaemon(config: string): RunningDaemon {
-  const child = spawn(process.execPath, [BIN, "start", "--config", config], {
+/** `nodeArgs`: Node's own flags, before the script (`npm start` gives `--max-semi-space-size=1`). */
+export function startDaemon(config: string, nodeArgs: readonly string[] = []): RunningDaemon {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, "start", "--config", config], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let err = "";

@@ -1,0 +1,4 @@
+/** True when dist/ was built after the last change to any source file. */
+export function buildIsFresh(): boolean;
+/** The URL of a module under src/ as the `rempart` command would load it (see entry.js). */
+export function entry(module: string, fresh?: boolean): string;

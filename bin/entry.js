@@ -1,0 +1,30 @@
+// Which build the `rempart` command runs: the compiled one (dist/, made by `npm ci`) when it is
+// newer than every source file, else the TypeScript sources (type stripping). Benches import
+// it to measure what the command runs.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const at = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+/** True when dist/ was built after the last change to any source file. */
+export function buildIsFresh() {
+  const stamp = at("../dist/BUILT");
+  if (!existsSync(stamp)) return false;
+  const built = statSync(stamp).mtimeMs;
+  for (const dir of ["../src/", "../clients/js/src/"]) {
+    const root = at(dir);
+    if (!existsSync(root)) continue;
+    for (const name of readdirSync(root, { recursive: true })) {
+      if (statSync(root + name).mtimeMs > built) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The URL of a module under src/ as the command would load it: `entry("daemon/daemon")` is
+ * dist/src/daemon/daemon.js when the build is fresh, src/daemon/daemon.ts otherwise.
+ */
+export function entry(module, fresh = buildIsFresh()) {
+  return new URL(fresh ? `../dist/src/${module}.js` : `../src/${module}.ts`, import.meta.url).href;
+}
