@@ -34,6 +34,7 @@ import {
 } from "./config.ts";
 import { Pipeline, type PipelineOutput } from "./pipeline.ts";
 import { openConfiguredStorage } from "./storage-config.ts";
+import { releaseFreedMemory } from "./release-memory.ts";
 import { QueueWatch, readQueue } from "../mail/index.ts";
 import {
   AccountBook,
@@ -299,6 +300,9 @@ export class Daemon implements Runtime {
       });
       this.#queueWatch.start();
     }
+    // Loading the book, the enforcers' resyncs and the guard's AS data leave pages that V8
+    // keeps pooled, and would keep for good in a quiet daemon (release-memory.ts).
+    releaseFreedMemory();
   }
 
   #addFileSource(s: FileSourceConfig, positions: readonly SourcePosition[]): void {
