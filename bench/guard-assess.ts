@@ -3,7 +3,7 @@
  * 10,000 assessments/s with p99 at most 5 ms).
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
- *                              [--part process|api|http]
+ *                              [--part process|api|http] [--daemon-flags "--max-semi-space-size=1"]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -44,6 +44,8 @@ const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
+/** Node's flags for the daemon in (b): by default those of `npm start` and bin/rempart.js. */
+const DAEMON_FLAGS = arg("daemon-flags", "--max-semi-space-size=1").split(" ").filter(Boolean);
 const fmt = (x: number, d = 1): string =>
   x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (sorted: ArrayLike<number>, p: number): number =>
@@ -375,7 +377,7 @@ async function overHttp(seconds: number, rate: number, connections: number): Pro
     ]);
     const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
     if (key === undefined) throw new Error(`no key in: ${stdout}`);
-    const daemon = startDaemon(config);
+    const daemon = startDaemon(config, DAEMON_FLAGS);
     try {
       const url = await daemon.url();
       const reports: LoadReport[] = [];
@@ -456,7 +458,7 @@ if (process.argv.includes("--load")) {
   const reports =
     part === "all" || part === "http" ? await overHttp(seconds, rate, connections) : [];
   console.log(
-    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each`,
+    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}`,
   );
   console.log(
     "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | verdicts |",
