@@ -4,6 +4,7 @@
 // The decisions go straight into a real DecisionBook (the daemon's hot copy; the API answers
 // look-ups from it alone), so loading 1M takes seconds instead of 1M policy checks and commits:
 // the subjects of bench/check-subjects.ts. The key lives in SQLite in memory.
+import { randomUUID } from "node:crypto";
 import { ManualClock, type Decision } from "../src/core/index.ts";
 import type { Runtime } from "../src/daemon/runtime.ts";
 import { DecisionBook, DecisionFeed } from "../src/decisions/index.ts";
@@ -23,7 +24,7 @@ const t0 = performance.now();
 for (let i = 0; i < n; i++) {
   const s = subject(i);
   const d: Decision = Object.freeze({
-    id: `bench-${i}`,
+    id: randomUUID(), // as the daemon makes them: the book keeps a UUID as four words
     action: i % 10 === 0 ? "challenge" : "ban",
     scope: s.scope,
     value: s.value,
