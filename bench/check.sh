@@ -24,6 +24,8 @@ CONNECTIONS=${CONNECTIONS:-16}
 DECISIONS=${DECISIONS:-1000000}
 CS_DECISIONS=${CS_DECISIONS:-5000}
 OUT=bench/out/check
+# The daemon's Node flags (npm start's): the server is measured with the heap operators run.
+DAEMON_FLAGS=$(node bench/daemon-flags.ts)
 mkdir -p "$OUT"
 die() {
   echo "check.sh: $*" >&2
@@ -65,7 +67,7 @@ for round in $(seq 1 "$ROUNDS"); do
   bench/check-crowdsec.sh stop
 
   # Rempart, 1M decisions.
-  taskset -c 0 node --max-semi-space-size=1 bench/check-server.ts "$DECISIONS" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
+  taskset -c 0 node $DAEMON_FLAGS bench/check-server.ts "$DECISIONS" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
   server=$!
   for _ in $(seq 1 600); do
     grep -q '^ready' "$OUT/server.out" 2>/dev/null && break

@@ -34,8 +34,9 @@ done
 
 R_PORT=25353
 B_PORT=25354
-# The young generation the daemon runs with (bin/rempart.js): short scavenges, short pauses.
-taskset -c "$SERVER_CPUS" node --max-semi-space-size=1 bench/dnsbl-server.ts "$OUT/list.txt" "$R_PORT" "$THREADS" \
+# The daemon's Node flags (npm start's): the server is measured with the heap operators run.
+DAEMON_FLAGS=$(node bench/daemon-flags.ts)
+taskset -c "$SERVER_CPUS" node $DAEMON_FLAGS bench/dnsbl-server.ts "$OUT/list.txt" "$R_PORT" "$THREADS" \
   >"$OUT/rempart.log" 2>&1 &
 R_PID=$!
 (cd "$OUT" && exec taskset -c "$SERVER_CPUS" rbldnsd -n -b "127.0.0.1/$B_PORT" -w . -t 60 -c 1h \
@@ -96,7 +97,7 @@ ready=$(grep '^ready' "$OUT/rempart.log")
   echo "- machine: $(nproc) CPUs; load average at the end: $load (other sessions' work on the same cores)"
   echo "- versions: rbldnsd $(dpkg-query -W -f '${Version}' rbldnsd); dnsperf $(dpkg-query -W -f '${Version}' dnsperf); node $(node -v); rempart $(git rev-parse --short HEAD)$(git diff --quiet -- src/enforcers/dnsbl || echo -dirty)"
   echo "- data: \`node bench/dnsbl-gen.ts --entries 1000000 --queries 200000 --seed 1\` (70 % IPv4, 30 % IPv6, 10 % ranges; queries half listed, half random)"
-  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN bench/dnsbl.sh\`; servers pinned to CPU $SERVER_CPUS, dnsperf to CPU $CLIENT_CPUS (\`taskset\`); Rempart \`dnsbl.threads: $THREADS\`, \`node --max-semi-space-size=1\` as the daemon runs"
+  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN bench/dnsbl.sh\`; servers pinned to CPU $SERVER_CPUS, dnsperf to CPU $CLIENT_CPUS (\`taskset\`); Rempart \`dnsbl.threads: $THREADS\`, \`node $DAEMON_FLAGS\` as the daemon runs"
   echo "- one warm-up pass (\`dnsperf -n 1\`) per server, then dnsperf \`-s 127.0.0.1 -p PORT -d queries.txt -l $LEN -v\`: full speed (100 queries outstanding), then fixed rates of rbldnsd's mean full-speed rate: ${rates[*]}; runs interleaved"
   echo "- CPU µs/query: the server's user + system time over the run, divided by the queries completed"
   echo "- Rempart: $ready"

@@ -3,7 +3,7 @@
  * 10,000 assessments/s with p99 at most 5 ms).
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
- *                              [--part process|api|http] [--daemon-flags "--max-semi-space-size=1"]
+ *                              [--part process|api|http] [--daemon-flags="--max-semi-space-size=8"]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -38,14 +38,15 @@ import { Daemon } from "../src/daemon/daemon.ts";
 import { createApi, type ApiRequest } from "../src/http/index.ts";
 import { createApiKey } from "../src/http/api-keys.ts";
 import { startDaemon } from "../test/support/daemon.ts";
+import { daemonFlags } from "./daemon-flags.ts";
 import { BIN } from "../test/support/replay.ts";
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
-/** Node's flags for the daemon in (b): by default those of `npm start` and bin/rempart.js. */
-const DAEMON_FLAGS = arg("daemon-flags", "--max-semi-space-size=1").split(" ").filter(Boolean);
+/** Node's flags for the daemon in (b): those of `npm start`, unless `--daemon-flags` says. */
+const DAEMON_FLAGS = daemonFlags();
 const fmt = (x: number, d = 1): string =>
   x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (sorted: ArrayLike<number>, p: number): number =>

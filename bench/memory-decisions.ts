@@ -8,6 +8,7 @@
  * free and V8 keeps counts, as it does for the operator.
  *
  *   node bench/memory-decisions.ts [--decisions 1000000] [--db FILE] [--keep] [--quiet-seconds 20]
+ *                                  [--daemon-flags="--max-semi-space-size=8"]
  *   node bench/memory-decisions.ts --in-process [--db FILE] [--sources]
  *   node bench/memory-decisions.ts --synthetic
  *
@@ -32,6 +33,7 @@ import { parseArgs } from "node:util";
 import type { Action, Decision, Origin, Scope } from "../src/core/index.ts";
 import { buildIsFresh, entry } from "../bin/entry.js";
 import { startDaemon } from "../test/support/daemon.ts";
+import { daemonFlags } from "./daemon-flags.ts";
 
 const { values } = parseArgs({
   options: {
@@ -43,13 +45,14 @@ const { values } = parseArgs({
     sources: { type: "boolean", default: false },
     "in-process": { type: "boolean", default: false },
     "quiet-seconds": { type: "string", default: "20" },
+    "daemon-flags": { type: "string" },
   },
 });
 
 const mb = (n: number): string => (n / 1048576).toFixed(0);
 
-/** The daemon's flags, as `npm start` and bin/rempart.js give them. */
-const DAEMON_FLAGS = ["--max-semi-space-size=1"];
+/** The daemon's flags: those of `npm start`, unless `--daemon-flags` says. */
+const DAEMON_FLAGS = daemonFlags();
 
 const statusKb = (pid: number, field: string): number => {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(

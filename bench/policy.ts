@@ -6,7 +6,7 @@
  * Servers are pinned to CPU 0, this client to CPU 1.
  *
  *   node bench/policy.ts [--seconds 10] [--connections 20] [--rate 20000]
- *                        [--only rempart,postfwd,policyd] [--node-flags="--max-semi-space-size=1"]
+ *                        [--only rempart,postfwd,policyd] [--node-flags="--max-semi-space-size=8"]
  *
  * `--node-flags` are the flags Rempart's node runs with (default: bin/rempart.js's own), e.g.
  * `--trace-gc` to see its collections.
@@ -27,6 +27,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { prng } from "../test/support/mail-log.ts";
+import { daemonFlags } from "./daemon-flags.ts";
 import { openLoop, summary, type LoadRun } from "./open-loop.ts";
 
 const { values } = parseArgs({
@@ -35,7 +36,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "20" },
     rate: { type: "string", default: "20000" },
     only: { type: "string", default: "rempart,postfwd,policyd" },
-    "node-flags": { type: "string", default: "--max-semi-space-size=1" },
+    "node-flags": { type: "string", default: daemonFlags([]).join(" ") },
   },
 });
 const SECONDS = Number(values.seconds);
