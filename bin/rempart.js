@@ -1,13 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `rempart` command.
 // - Under Node 24 it runs the compiled build (dist/, made by `npm ci`) when it is newer than
 //   every source file, else the TypeScript sources directly (type stripping): see entry.js.
 // - Started by an older Node (a machine's default), it hands over to the Node 24 that `npm ci`
-//   installed. A 1 MB young generation keeps the daemon's memory small (see bench/RESULTS.md).
+//   installed, with the flags of the shebang (NODE_FLAGS in entry.js).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { entry } from "./entry.js";
+import { entry, NODE_FLAGS } from "./entry.js";
 
 const at = (path) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -23,13 +23,9 @@ if (major >= 24) {
     );
     process.exit(1);
   }
-  const child = spawn(
-    local,
-    ["--max-semi-space-size=1", at(import.meta.url), ...process.argv.slice(2)],
-    {
-      stdio: "inherit",
-    },
-  );
+  const child = spawn(local, [...NODE_FLAGS, at(import.meta.url), ...process.argv.slice(2)], {
+    stdio: "inherit",
+  });
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"])
     process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => {
