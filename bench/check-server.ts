@@ -38,6 +38,7 @@ for (let i = 0; i < n; i++) {
   });
   book.add(d);
 }
+book.settle(); // as the daemon does at start
 const loadMs = performance.now() - t0;
 
 const runtime: Runtime = {

@@ -124,6 +124,11 @@ export class DecisionBook {
     return this.#count;
   }
 
+  /** After a bulk load: the index's deferred work done now, not by the first look-ups. */
+  settle(): void {
+    this.#prefixes.settle();
+  }
+
   get(id: string): Decision | undefined {
     const slot = this.#find(id);
     return slot < 0 ? undefined : this.#decision(slot);

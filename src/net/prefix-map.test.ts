@@ -8,7 +8,7 @@ import {
   parseAddressWords,
   parsePrefixWords,
 } from "./address-words.ts";
-import { bigIntToIp, ipFamily, ipToBigInt, normalizeIp, parseCidr } from "./ip.ts";
+import { bigIntToIp, formatCidr, ipFamily, ipToBigInt, normalizeIp, parseCidr } from "./ip.ts";
 import { PrefixMap } from "./prefix-map.ts";
 
 const wordsToBigInt = (w: Uint32Array, family: 4 | 6): bigint =>
@@ -368,4 +368,32 @@ test("prefix map: a /16 with more members than an interval can name (the slow pa
   }
   assert.equal(map.size, hosts.size + ranges.length);
   probe();
+});
+
+test("PrefixMap.settle: rewrites every changed /16 once, and look-ups answer as before", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.ipV4(), fc.integer({ min: 16, max: 32 })), {
+        minLength: 1,
+        maxLength: 60,
+      }),
+      fc.array(fc.ipV4(), { minLength: 1, maxLength: 40 }),
+      (prefixes, queries) => {
+        const lazy = new PrefixMap<number>();
+        const settled = new PrefixMap<number>();
+        const sixteens = new Set<string>();
+        prefixes.forEach(([ip, bits], i) => {
+          const cidr = formatCidr(parseCidr(`${ip}/${bits}`)!);
+          lazy.set(cidr, i);
+          settled.set(cidr, i);
+          sixteens.add(ip.split(".").slice(0, 2).join("."));
+        });
+        // A prefix of /16–/32 dirties exactly its own /16.
+        assert.equal(settled.settle(), sixteens.size);
+        assert.equal(settled.settle(), 0, "nothing is left to rewrite");
+        for (const q of [...queries, ...prefixes.map(([ip]) => ip)])
+          assert.deepEqual(settled.matches(q), lazy.matches(q), q);
+      },
+    ),
+  );
 });

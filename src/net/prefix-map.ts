@@ -261,6 +261,17 @@ class Chunks4<V> {
   /** Units (one value, five ints) in regions; the rest is free regions and room to grow. */
   used = 0;
 
+  /** Rewrites the intervals of every /16 whose keys changed since; how many. */
+  settle(): number {
+    let n = 0;
+    for (let hi = 0; hi < 65536; hi++)
+      if (this.dir[hi]! < 0) {
+        this.#rebuild(hi);
+        n++;
+      }
+    return n;
+  }
+
   /** The value of the longest prefix holding the address, falling back on shorter ones. */
   longest(a: number): V | undefined {
     const hi = a >>> 16;
@@ -626,6 +637,15 @@ export class PrefixMap<V> {
   /** How many prefixes hold a value. */
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * Does now the work that changes leave to the next look-up in each changed /16 (rewriting its
+   * intervals): after a bulk load, so that the first look-ups do not pay for all of it at once.
+   * Returns how many /16s it rewrote.
+   */
+  settle(): number {
+    return this.#chunks.settle();
   }
 
   /** Sets the value of a prefix (`1.2.3.0/24`, `2001:db8::/48`, or an address). False when the text is not a prefix. */
