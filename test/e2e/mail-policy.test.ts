@@ -144,10 +144,20 @@ test(
     await sleep(2000);
     const held = await postfix.holdQueue();
     const heldSenders = new Set(held.map((m) => m.sender));
+    // What the daemon decided and why, for a failure to be read from CI's output alone.
+    const why = (): string => {
+      const rows = new DatabaseSync(db, { readOnly: true })
+        .prepare(
+          "select 'decision' as kind, scenario, scope, value, reason as text from decisions " +
+            "union all select 'alert', scenario, scope, value, message from alerts",
+        )
+        .all();
+      return `now ${new Date().toISOString()}\n${rows.map((r) => JSON.stringify(r)).join("\n")}\n${daemon.stderr()}`;
+    };
     assert.deepEqual(
       [...heldSenders],
       ["victim@club1.example"],
-      "only the stolen account's mail is held",
+      `only the stolen account's mail is held\n${why()}`,
     );
     const delivered = postfix.sink.messages.filter((m) => m.from === "victim@club1.example").length;
     t.diagnostic(
