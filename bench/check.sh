@@ -6,7 +6,7 @@
 # taskset, wrk to core 1; everything on loopback.
 #
 #   bench/setup-peers.sh        # once, as root (CrowdSec offline)
-#   bench/check.sh              # appends to bench/RESULTS.md
+#   bench/check.sh              # adds its table to its section of bench/RESULTS.md
 #
 # Environment: ROUNDS (2), SECONDS_EACH (10), CONNECTIONS (16), DECISIONS (1000000),
 # CS_DECISIONS (5000), NO_RESULTS=1 to print only, OPEN_RATE (requests/s of the open-loop runs;
@@ -104,4 +104,4 @@ VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -
   done
 } >"$OUT/table.md"
 cat "$OUT/table.md"
-[ "${NO_RESULTS:-}" = 1 ] || cat "$OUT/table.md" >>bench/RESULTS.md
+[ "${NO_RESULTS:-}" = 1 ] || bench/results-section.sh '## Look-up over HTTP (`bench/check.sh`)' "$OUT/table.md"

@@ -107,18 +107,5 @@ ready=$(grep '^ready' "$OUT/rempart.log")
   printf '%s\n' "${rows[@]}"
   echo
 } >"$OUT/section.md"
-# The new sub-section goes at the end of the DNSBL section, before the next "## " heading.
-awk -v section="$OUT/section.md" '
-  function flush() { while ((getline line < section) > 0) print line; done = 1 }
-  /^## / && in_dnsbl && !done { flush() }
-  /^## / { in_dnsbl = ($0 ~ /^## DNSBL/); if (in_dnsbl) seen = 1 }
-  { print }
-  END {
-    if (done) exit
-    if (!seen) { print ""; print "## DNSBL (`bench/dnsbl.sh`)" }
-    print ""
-    flush()
-  }
-' bench/RESULTS.md >"$OUT/RESULTS.md.new"
-mv "$OUT/RESULTS.md.new" bench/RESULTS.md
+bench/results-section.sh '## DNSBL (`bench/dnsbl.sh`)' "$OUT/section.md"
 cat "$OUT/section.md"
