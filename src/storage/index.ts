@@ -4,7 +4,6 @@ import { sql, type Kysely } from "kysely";
 import { RempartError, type Clock } from "../core/index.ts";
 import type { Storage } from "../core/ports.ts";
 import { KyselyStorage } from "./kysely-storage.ts";
-import { openPostgres } from "./postgres/postgres-storage.ts";
 import type { Database } from "./schema.ts";
 import { openSqlite } from "./sqlite/sqlite-storage.ts";
 
@@ -84,6 +83,8 @@ async function connectPostgres(config: {
       `invalid PostgreSQL schema name ${JSON.stringify(config.schema)}: use lower-case letters, digits and _`,
     );
   }
+  // Loaded here: pg costs ~10 MB to a daemon on SQLite.
+  const { openPostgres } = await import("./postgres/postgres-storage.ts");
   const db = openPostgres(
     config.schema === undefined ? { url: config.url } : { url: config.url, schema: config.schema },
   );

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createClient } from "redis";
 import { formatDuration, RempartError } from "../../core/index.ts";
 import type { Counters } from "../ports.ts";
 import { COUNT_SCRIPT, DISTINCT_SCRIPT, HIT_SCRIPT } from "./redis-scripts.ts";
@@ -63,7 +62,11 @@ function redactUrl(url: string): string {
  * open on it. Standalone Redis ≥ 6.2 (ZADD GT); not Redis Cluster (the scripts derive keys).
  */
 export class RedisCounters implements Counters {
-  readonly #client: RedisClient;
+  /** Made at the first `start`: node-redis is loaded only by a daemon that uses Redis. */
+  #client: RedisClient | undefined;
+  #connecting: Promise<RedisClient> | undefined;
+  readonly #url: string;
+  readonly #onError: (error: Error) => void;
   readonly #where: string;
   readonly #prefix: string;
   readonly #slots: number;
@@ -85,26 +88,18 @@ export class RedisCounters implements Counters {
     this.#ttl = String(Math.ceil(windowMs + this.#slotMs));
     this.#timeout = options.timeoutMs ?? 250;
     this.#bound = String(options.exactBound ?? 64);
-    const client: RedisClient = createClient({
-      url: options.url,
-      // Fail now rather than queue behind a dead connection: the guard must not wait.
-      disableOfflineQueue: true,
-      socket: { connectTimeout: Math.max(1000, this.#timeout) },
-    });
-    const onError = options.onError ?? (() => undefined);
-    // Without a listener, a connection error would be thrown as an uncaught exception.
-    client.on("error", onError);
-    this.#client = client;
+    this.#url = options.url;
+    this.#onError = options.onError ?? (() => undefined);
   }
 
   /** Connects; rejects with UNAVAILABLE when the first attempt fails (retries go on). */
-  start(): Promise<void> {
-    const client = this.#client;
+  async start(): Promise<void> {
     if (!this.#started) {
       this.#started = true;
-      client.connect().catch(() => undefined);
+      this.#connecting = this.#connect();
     }
-    if (client.isReady) return Promise.resolve();
+    const client = await this.#connecting!;
+    if (client.isReady) return;
     return new Promise((resolve, reject) => {
       const ready = (): void => {
         off();
@@ -170,25 +165,26 @@ export class RedisCounters implements Counters {
 
   /** Quits cleanly when connected; drops the connection attempts otherwise. */
   async close(): Promise<void> {
-    const client = this.#client;
-    if (!client.isOpen) return;
+    const client = await this.#connecting;
+    if (client === undefined || !client.isOpen) return;
     if (client.isReady) await client.close();
     else client.destroy();
   }
 
   async #run(args: string[], script: string, count: number): Promise<readonly number[]> {
     if (!this.#started) await this.start();
+    const client = this.#client ?? (await this.#connecting!);
     const options = { timeout: this.#timeout };
     let reply: unknown;
     try {
       try {
-        reply = await this.#client.sendCommand(args, options);
+        reply = await client.sendCommand(args, options);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
         // Redis restarted or was flushed: EVAL sends the script and caches it again.
         args[0] = "EVAL";
         args[1] = script;
-        reply = await this.#client.sendCommand(args, options);
+        reply = await client.sendCommand(args, options);
       }
     } catch (error) {
       throw this.#unavailable(error);
@@ -196,6 +192,21 @@ export class RedisCounters implements Counters {
     if (!Array.isArray(reply) || reply.length !== count || !reply.every(Number.isInteger))
       throw new RempartError("INTERNAL", "counters: Redis answered an unexpected reply");
     return reply as number[];
+  }
+
+  async #connect(): Promise<RedisClient> {
+    const { createClient } = await import("redis");
+    const client: RedisClient = createClient({
+      url: this.#url,
+      // Fail now rather than queue behind a dead connection: the guard must not wait.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: Math.max(1000, this.#timeout) },
+    });
+    // Without a listener, a connection error would be thrown as an uncaught exception.
+    client.on("error", this.#onError);
+    client.connect().catch(() => undefined);
+    this.#client = client;
+    return client;
   }
 
   #unavailable(error: unknown): RempartError {

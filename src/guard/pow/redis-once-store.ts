@@ -1,4 +1,3 @@
-import { createClient } from "redis";
 import type { OnceStore } from "./once-store.ts";
 
 /** The slice of a node-redis client the store uses. */
@@ -48,6 +47,8 @@ export async function connectRedisOnceStore(
   prefix?: string,
 ): Promise<RedisOnceStoreHandle> {
   let ready = false;
+  // Loaded here: node-redis costs ~30 MB to a daemon that does not use Redis.
+  const { createClient } = await import("redis");
   const client = createClient({
     url,
     socket: {
