@@ -249,6 +249,23 @@ export class DecisionBook {
     return true;
   }
 
+  /** Whether the book counts the decision `id` as an offence (see `markOffence`). */
+  isOffence(id: string): boolean {
+    const slot = this.#find(id);
+    return slot >= 0 && (this.#i32[INTS * slot + FLAGS]! & OFFENCE) !== 0;
+  }
+
+  /**
+   * Stops counting the decision `id` as an offence: a decision that replaces it carries its
+   * incident on, and one incident is one offence. False when the book does not hold it.
+   */
+  unmarkOffence(id: string): boolean {
+    const slot = this.#find(id);
+    if (slot < 0) return false;
+    this.#i32[INTS * slot + FLAGS]! &= ~OFFENCE;
+    return true;
+  }
+
   /** How many decisions marked as offences on this scope and value were created after `since`. */
   offences(scope: Scope, value: string, since: number): number {
     let n = 0;

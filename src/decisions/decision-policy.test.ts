@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Scope } from "../core/index.ts";
+import type { Decision, Scope } from "../core/index.ts";
 import { DecisionBook } from "./decision-book.ts";
 import { DEFAULT_POLICY, DecisionPolicy, type DecisionWish } from "./decision-policy.ts";
 
@@ -74,4 +74,53 @@ test("offences restored at start count until the memory has passed, and forget d
   assert.equal(offence("ip", "192.0.2.1", later), 1);
   assert.equal(offence("ip", "192.0.2.3", later), 1);
   assert.equal(offence("ip", "192.0.2.2", later), 1);
+});
+
+test("one incident, one offence: wishes while the subject is held do not escalate", () => {
+  const { book, policy: p } = policy();
+  const decide = (at: number, scenario: string): Decision => {
+    const outcome = p.decide({ ...wish("account", "lettre@club1.example", at), scenario });
+    assert.equal(outcome.kind, "created", `${scenario} at ${at}`);
+    if (outcome.kind !== "created") throw new Error("not created");
+    for (const old of outcome.replaces) book.remove(old.id);
+    book.add(outcome.decision);
+    return outcome.decision;
+  };
+  // One burst fires two scenarios, each again in the next interval (seed 003's newsletter on
+  // its first day, straddling an hour): four wishes within minutes, one incident.
+  const burst = [0, 1, 2, 3].map((k) => decide(k * 60_000, k % 2 === 0 ? "volume" : "recipients"));
+  for (const d of burst) {
+    assert.equal(d.offence, 0, d.reason);
+    assert.equal(d.expiresAt! - d.createdAt, HOUR, d.reason);
+  }
+  assert.equal(book.size, 1, "each replaces the one before");
+  // After the incident has ended, the next one is a second offence.
+  const later = decide(3 * 60_000 + 2 * HOUR, "volume");
+  assert.equal(later.offence, 1);
+  assert.equal(later.expiresAt! - later.createdAt, 2 * HOUR);
+});
+
+test("one incident, one offence: decisions restored at start count the same way", () => {
+  const { book, policy: p } = policy();
+  const restored: Decision = Object.freeze({
+    id: "restored",
+    action: "ban",
+    scope: "ip",
+    value: "192.0.2.7",
+    createdAt: 0,
+    expiresAt: HOUR,
+    origin: "scenario",
+    scenario: "test",
+    reason: "test",
+    offence: 0,
+    tzOffset: 0,
+  });
+  book.add(restored);
+  p.recordOffence(restored);
+  assert.equal(book.isOffence("restored"), true);
+  const next = p.decide(wish("ip", "192.0.2.7", 10 * 60_000));
+  assert.equal(next.kind, "created");
+  if (next.kind !== "created") return;
+  assert.equal(next.decision.offence, 0, "the restored decision is this incident");
+  assert.equal(book.isOffence("restored"), false, "replaced, it no longer counts");
 });

@@ -4,6 +4,12 @@
  * networks and accounts), ranges wider than the configured limit are refused, every automatic
  * decision expires. Repeat offenders get longer decisions; a wish that an active decision
  * already covers is merged into it.
+ *
+ * One incident, one offence: a wish on a subject that an active decision of the same action
+ * already holds continues that incident (a burst that fires two scenarios, or the same one in
+ * the next interval). It does not count the decisions holding the subject as earlier offences,
+ * and a decision that replaces them takes their place as the incident's one offence. Only an
+ * offence after they have ended escalates.
  */
 import type { Action, Decision, Origin, Scope } from "../core/index.ts";
 import { detach, formatDuration } from "../core/index.ts";
@@ -112,6 +118,33 @@ export class DecisionPolicy {
     else times.push(d.createdAt);
   }
 
+  /** Whether `d` is among the offences counted (the book's flag, or its time in `past`, taken out). */
+  #counted(d: Decision, past: number[]): boolean {
+    if (this.#book.isOffence(d.id)) return true;
+    const i = past.indexOf(d.createdAt);
+    if (i < 0) return false;
+    past.splice(i, 1);
+    return true;
+  }
+
+  /** Stops counting `d` as an offence: the decision replacing it carries its incident on. */
+  #withdrawOffence(d: Decision): void {
+    if (this.#book.isOffence(d.id)) {
+      this.#book.unmarkOffence(d.id);
+      return;
+    }
+    const byValue = this.#offences.get(d.scope);
+    const times = byValue?.get(d.value);
+    if (times === undefined) return;
+    if (typeof times === "number") {
+      if (times === d.createdAt) byValue!.delete(d.value);
+      return;
+    }
+    const i = times.indexOf(d.createdAt);
+    if (i >= 0) times.splice(i, 1);
+    if (times.length === 1) byValue!.set(d.value, times[0]!);
+  }
+
   /** Forgets offences older than the escalation memory (bounded memory); cheap between hours. */
   forget(now: number): void {
     if (now < this.#nextForget) return;
@@ -171,13 +204,20 @@ export class DecisionPolicy {
     }
     const horizon = wish.at - this.#config.escalation.memoryMs;
     const times = this.#offences.get(wish.scope)?.get(value);
-    const offence =
-      this.#book.offences(wish.scope, value, horizon) +
-      (times === undefined
-        ? 0
+    const active = this.#book
+      .on(wish.scope, value, wish.at)
+      .filter((d) => d.action === wish.action);
+    const past =
+      times === undefined
+        ? []
         : typeof times === "number"
-          ? Number(times > horizon)
-          : times.filter((t) => t > horizon).length);
+          ? times > horizon
+            ? [times]
+            : []
+          : times.filter((t) => t > horizon);
+    let offence = this.#book.offences(wish.scope, value, horizon) + past.length;
+    // The decisions holding the subject now are this incident, not earlier offences.
+    for (const d of active) if (d.createdAt > horizon && this.#counted(d, past)) offence--;
     const esc = this.#config.escalation;
     const durationMs =
       wish.durationMs === null
@@ -187,9 +227,6 @@ export class DecisionPolicy {
           : wish.durationMs;
     const expiresAt = durationMs === null ? null : wish.at + durationMs;
 
-    const active = this.#book
-      .on(wish.scope, value, wish.at)
-      .filter((d) => d.action === wish.action);
     const covering = active.find(
       (d) => d.expiresAt === null || (expiresAt !== null && d.expiresAt >= expiresAt),
     );
@@ -215,6 +252,7 @@ export class DecisionPolicy {
       offence,
       tzOffset: wish.tzOffset,
     });
+    for (const d of active) this.#withdrawOffence(d);
     this.recordOffence(decision);
     return { kind: "created", decision, replaces: active };
   }
