@@ -4,10 +4,11 @@
  * V8 keeps the pages its collections free in a pool, for reuse. Its memory reducer, which would
  * release them, judges the allocation rate from samples taken at collections; a daemon that goes
  * quiet after loading a million decisions takes no more samples, so the reducer keeps reading a
- * high rate and waits for ever: about 160 MB of pooled pages stayed resident (RSS 437–470 MB
- * with 1M decisions, hours later). One last-resort collection after the load (the one V8 runs
- * before it gives up on an allocation: it compacts and releases the pool) brings the same
- * daemon to ~275 MB (bench/memory-decisions.ts, bench/RESULTS.md).
+ * high rate and waits again, every 8 s: about 160 MB of pooled pages stayed resident (RSS
+ * 435–470 MB with 1M decisions, unchanged for as long as it was watched, 70 s). One
+ * last-resort collection after the load (the one V8 runs before it gives up on an allocation:
+ * it compacts and releases the pool) brings the same daemon to 261 MB
+ * (bench/memory-decisions.ts, bench/RESULTS.md).
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
