@@ -12,8 +12,8 @@
  *   node bench/memory-decisions.ts --in-process [--db FILE] [--sources]
  *   node bench/memory-decisions.ts --synthetic
  *
- * `--in-process` breaks the same load down by step in a child process (the daemon's flags plus
- * `--expose-gc`): `Daemon.open` (book + escalation memory), then `start()` (+ the enforcer's
+ * `--in-process` breaks the same load down by step in a child process (the daemon's flags, or
+ * `--daemon-flags`, plus `--expose-gc`): `Daemon.open` (book + escalation memory), then `start()` (+ the enforcer's
  * state), with RSS and heap after three full collections at each step. Those collections free
  * what the operator's daemon may keep, so its RSS reads lower than the daemon's. It loads the
  * modules as the command does (bin/entry.js), or the TypeScript sources with `--sources`.
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const child = spawnSync(
       process.execPath,
       [
-        "--max-semi-space-size=1",
+        ...DAEMON_FLAGS,
         "--expose-gc",
         new URL(import.meta.url).pathname,
         "--child",

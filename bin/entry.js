@@ -7,8 +7,8 @@ import { fileURLToPath } from "node:url";
 /**
  * Node's flags for every `rempart` command, kept equal to the shebang of bin/rempart.js and to
  * `npm start` (a test checks): an 8 MB young generation. With 1 MB, loading 1M decisions
- * promoted ~70 MB of garbage (peak RSS 457 MB, against 317) and the guard answered a third
- * fewer assessments per second; the steady memory is the same (bench/RESULTS.md).
+ * promoted ~70 MB of garbage (peak RSS 457–467 MB, against 317); the steady memory is about the
+ * same (261 against 255 MB) and so is the guard's throughput (bench/RESULTS.md).
  */
 export const NODE_FLAGS = ["--max-semi-space-size=8"];
 

@@ -257,13 +257,14 @@ export class DecisionBook {
 
   /**
    * Stops counting the decision `id` as an offence: a decision that replaces it carries its
-   * incident on, and one incident is one offence. False when the book does not hold it.
+   * incident on, and one incident is one offence. True when the book counted it.
    */
   unmarkOffence(id: string): boolean {
     const slot = this.#find(id);
     if (slot < 0) return false;
-    this.#i32[INTS * slot + FLAGS]! &= ~OFFENCE;
-    return true;
+    const flags = this.#i32[INTS * slot + FLAGS]!;
+    this.#i32[INTS * slot + FLAGS] = flags & ~OFFENCE;
+    return (flags & OFFENCE) !== 0;
   }
 
   /** How many decisions marked as offences on this scope and value were created after `since`. */

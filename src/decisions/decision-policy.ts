@@ -129,10 +129,7 @@ export class DecisionPolicy {
 
   /** Stops counting `d` as an offence: the decision replacing it carries its incident on. */
   #withdrawOffence(d: Decision): void {
-    if (this.#book.isOffence(d.id)) {
-      this.#book.unmarkOffence(d.id);
-      return;
-    }
+    if (this.#book.unmarkOffence(d.id)) return;
     const byValue = this.#offences.get(d.scope);
     const times = byValue?.get(d.value);
     if (times === undefined) return;

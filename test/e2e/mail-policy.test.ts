@@ -154,11 +154,10 @@ test(
         .all();
       return `now ${new Date().toISOString()}\n${rows.map((r) => JSON.stringify(r)).join("\n")}\n${daemon.stderr()}`;
     };
-    assert.deepEqual(
-      [...heldSenders],
-      ["victim@club1.example"],
-      `only the stolen account's mail is held\n${why()}`,
-    );
+    if ([...heldSenders].join() !== "victim@club1.example")
+      assert.fail(
+        `only the stolen account's mail is held, not ${[...heldSenders].join(", ")}\n${why()}`,
+      );
     const delivered = postfix.sink.messages.filter((m) => m.from === "victim@club1.example").length;
     t.diagnostic(
       `stolen account: ${delivered} messages delivered before the hold, ${held.length} held`,

@@ -13,7 +13,7 @@ export interface RunningDaemon {
   url(timeoutMs?: number): Promise<string>;
 }
 
-/** `nodeArgs`: Node's own flags, before the script (`npm start` gives `--max-semi-space-size=1`). */
+/** `nodeArgs`: Node's own flags, before the script (`npm start` gives bin/entry.js's NODE_FLAGS). */
 export function startDaemon(config: string, nodeArgs: readonly string[] = []): RunningDaemon {
   const child = spawn(process.execPath, [...nodeArgs, BIN, "start", "--config", config], {
     stdio: ["ignore", "ignore", "pipe"],
