@@ -63,8 +63,7 @@ function redactUrl(url: string): string {
  */
 export class RedisCounters implements Counters {
   /** Made at the first `start`: node-redis is loaded only by a daemon that uses Redis. */
-  #client: RedisClient | undefined;
-  #connecting: Promise<RedisClient> | undefined;
+  #client: Promise<RedisClient> | undefined;
   readonly #url: string;
   readonly #onError: (error: Error) => void;
   readonly #where: string;
@@ -96,9 +95,9 @@ export class RedisCounters implements Counters {
   async start(): Promise<void> {
     if (!this.#started) {
       this.#started = true;
-      this.#connecting = this.#connect();
+      this.#client = this.#connect();
     }
-    const client = await this.#connecting!;
+    const client = await this.#client!;
     if (client.isReady) return;
     return new Promise((resolve, reject) => {
       const ready = (): void => {
@@ -165,7 +164,7 @@ export class RedisCounters implements Counters {
 
   /** Quits cleanly when connected; drops the connection attempts otherwise. */
   async close(): Promise<void> {
-    const client = await this.#connecting;
+    const client = await this.#client;
     if (client === undefined || !client.isOpen) return;
     if (client.isReady) await client.close();
     else client.destroy();
@@ -173,7 +172,7 @@ export class RedisCounters implements Counters {
 
   async #run(args: string[], script: string, count: number): Promise<readonly number[]> {
     if (!this.#started) await this.start();
-    const client = this.#client ?? (await this.#connecting!);
+    const client = await this.#client!;
     const options = { timeout: this.#timeout };
     let reply: unknown;
     try {
@@ -205,7 +204,6 @@ export class RedisCounters implements Counters {
     // Without a listener, a connection error would be thrown as an uncaught exception.
     client.on("error", this.#onError);
     client.connect().catch(() => undefined);
-    this.#client = client;
     return client;
   }
 
