@@ -151,6 +151,12 @@ export interface PostfixHarness {
   log(): Promise<readonly string[]>;
   /** Resolves with the maillog lines matching `pattern` once there are `count` (default 1). */
   waitForLog(pattern: RegExp, count?: number, timeoutMs?: number): Promise<readonly string[]>;
+  /** The same for Dovecot's log, which Dovecot writes after it answers (a disconnect's line). */
+  waitForDovecotLog(
+    pattern: RegExp,
+    count?: number,
+    timeoutMs?: number,
+  ): Promise<readonly string[]>;
   /** Stops Postfix, Dovecot and the sink; safe to call twice and after a failed start. */
   stop(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -570,10 +576,18 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
     // `postfix start` returns once master has bound its listeners (master -w): no probe,
     // which would log a connection of its own.
 
-    const log = async (): Promise<readonly string[]> => {
-      const text = await readFile(maillog, "utf8").catch(() => "");
+    const linesOf = (file: string) => async (): Promise<readonly string[]> => {
+      const text = await readFile(file, "utf8").catch(() => "");
       return text.split("\n").filter((l) => l.length > 0);
     };
+    const log = linesOf(maillog);
+    const waitForLines =
+      (what: string, read: () => Promise<readonly string[]>) =>
+      (pattern: RegExp, count = 1, timeoutMs = 20_000): Promise<readonly string[]> =>
+        until(`${count} ${what} line(s) matching ${pattern}`, timeoutMs, async () => {
+          const lines = (await read()).filter((l) => pattern.test(l));
+          return lines.length >= count ? lines : undefined;
+        });
     const postsuper = async (flag: string, ids: readonly string[], queue?: string) => {
       if (ids.length === 0) {
         await runOk("postsuper", [
@@ -657,11 +671,8 @@ export async function startPostfix(options: PostfixOptions = {}): Promise<Postfi
       },
       imapLogin: (user, password) => imapLogin(imapPort, user, password),
       log,
-      waitForLog: (pattern, count = 1, timeoutMs = 20_000) =>
-        until(`${count} maillog line(s) matching ${pattern}`, timeoutMs, async () => {
-          const lines = (await log()).filter((l) => pattern.test(l));
-          return lines.length >= count ? lines : undefined;
-        }),
+      waitForLog: waitForLines("maillog", log),
+      waitForDovecotLog: waitForLines("Dovecot log", linesOf(dovecotLog)),
       stop,
       [Symbol.asyncDispose]: stop,
     };
