@@ -238,3 +238,25 @@ test("offences marked in the book count on their subject, and are handed over wh
   assert.deepEqual(left, ["ip 192.0.2.7 10", "account alice 30"]);
   assert.equal(book.offences("ip", "192.0.2.7", 0), 0);
 });
+
+test("look-ups spread over many decisions do not evict the one that keeps being hit", () => {
+  const book = new DecisionBook();
+  const hot = decision(randomUUID(), "ip", "198.51.100.7", null);
+  book.add(hot);
+  const others = Array.from({ length: 20_000 }, (_, i) =>
+    decision(randomUUID(), "ip", `10.${i >> 8}.${i & 255}.1`, null),
+  );
+  for (const d of others) book.add(d);
+  book.match({ ip: hot.value }, 0);
+  const kept = book.match({ ip: hot.value }, 0)[0]!; // hit again: kept from here on
+  assert.deepEqual(kept, hot);
+  // A scan: each once. Kept as they came, they would take every place in the cache.
+  for (const d of others) assert.equal(book.match({ ip: d.value }, 0)[0]!.id, d.id);
+  assert.equal(book.match({ ip: hot.value }, 0)[0], kept, "the hot decision is still cached");
+  // Another decision hit again is kept too, and the answer is the same decision either way.
+  const first = book.match({ ip: others[5]!.value }, 0)[0]!;
+  const again = book.match({ ip: others[5]!.value }, 0)[0]!;
+  assert.equal(book.match({ ip: others[5]!.value }, 0)[0], again);
+  assert.deepEqual(first, others[5]);
+  assert.deepEqual(again, others[5]);
+});

@@ -113,8 +113,15 @@ export class DecisionBook {
   /** No decision expires before this: `expire` is free until then. */
   #nextExpiry = Infinity;
 
-  /** The decisions made last, by slot (direct-mapped). */
+  /**
+   * The decisions made last, by slot (direct-mapped). A decision enters at its second making
+   * (`#madeOnce` remembers the first): look-ups spread over a million decisions make each one
+   * once, and a Decision kept in the cache outlives the young generation, so caching every one
+   * filled the old generation with evicted garbage and its collections stalled the API for tens
+   * of milliseconds. The decisions look-ups keep hitting (an attacker's) are cached at the second.
+   */
   readonly #cacheSlot = new Int32Array(1 << CACHE_LOG).fill(-1);
+  readonly #madeOnce = new Int32Array(1 << CACHE_LOG).fill(-1);
   readonly #cache: (Decision | undefined)[] = Array<Decision | undefined>(1 << CACHE_LOG).fill(
     undefined,
   );
@@ -312,8 +319,10 @@ export class DecisionBook {
     const c = s & CACHE_MASK;
     if (this.#cacheSlot[c] === s) return this.#cache[c]!;
     const d = this.#make(s);
-    this.#cacheSlot[c] = s;
-    this.#cache[c] = d;
+    if (this.#madeOnce[c] === s) {
+      this.#cacheSlot[c] = s;
+      this.#cache[c] = d;
+    } else this.#madeOnce[c] = s;
     return d;
   }
 
@@ -358,6 +367,7 @@ export class DecisionBook {
       this.#cacheSlot[slot & CACHE_MASK] = -1;
       this.#cache[slot & CACHE_MASK] = undefined;
     }
+    if (this.#madeOnce[slot & CACHE_MASK] === slot) this.#madeOnce[slot & CACHE_MASK] = -1;
     this.#free.push(slot);
     this.#count--;
     if ((flags & OFFENCE) !== 0) this.#leaving?.(d.scope, d.value, d.createdAt);
