@@ -13,8 +13,11 @@
 # default 10x CrowdSec's rate in the same round, the issue's throughput target).
 #
 # wrk runs closed loop at full speed: the capacity. Rempart is then also loaded open loop at
-# OPEN_RATE (bench/check-open-loop.ts, the same paths and connections): p99 at a fixed rate,
-# where a stall counts against every request that waited behind it.
+# OPEN_RATE (bench/open-loop-http.c, built here with cc; the same paths and connections, one
+# second of warm-up not counted): p99 at a fixed rate, where a stall counts against every request
+# that waited behind it. Each open-loop row also gives the client's longest pause and the time the
+# hypervisor took from this machine's CPUs during the run (steal, /proc/stat): a VM's pauses
+# reach the tail of any server, and they tell the server's stalls from the machine's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
@@ -31,15 +34,17 @@ die() {
   echo "check.sh: $*" >&2
   exit 1
 }
-for c in wrk taskset crowdsec cscli curl; do
-  command -v "$c" >/dev/null || die "needs $c (Debian packages wrk, util-linux, crowdsec, curl; run bench/setup-peers.sh)"
+for c in wrk taskset crowdsec cscli curl cc; do
+  command -v "$c" >/dev/null || die "needs $c (Debian packages wrk, util-linux, crowdsec, curl, gcc; run bench/setup-peers.sh)"
 done
+cc -O2 -Wall -o "$OUT/open-loop-http" bench/open-loop-http.c
 
 node bench/check-paths.ts rempart "$DECISIONS" check >"$OUT/rempart-check.txt"
 node bench/check-paths.ts rempart "$DECISIONS" decisions >"$OUT/rempart-decisions.txt"
 node bench/check-paths.ts crowdsec "$CS_DECISIONS" decisions >"$OUT/crowdsec-decisions.txt"
 
-# load URL KEY PATHS LABEL: one wrk run; prints "LABEL|req/s|p50|p99|non-2xx".
+# load URL KEY PATHS LABEL: one wrk run; prints "LABEL|req/s|p50|p99|non-2xx|max|pause|steal"
+# (the last three only in open-loop rows).
 load() {
   local url=$1 key=$2 paths=$3 label=$4 log
   log="$OUT/wrk-$label-$(date +%s%N).txt"
@@ -50,7 +55,18 @@ load() {
   p50=$(awk '$1 == "50%" { print $2 }' "$log")
   p99=$(awk '$1 == "99%" { print $2 }' "$log")
   bad=$(awk '/Non-2xx/ { print $NF }' "$log")
-  echo "$label|$rps|$p50|$p99|${bad:-0}"
+  echo "$label|$rps|$p50|$p99|${bad:-0}|—|—|—"
+}
+
+# requests PATHS KEY: each path as a whole GET request, NUL-terminated (open-loop-http's input).
+requests() {
+  while read -r path; do
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: %s\r\nConnection: keep-alive\r\n\r\n\0' "$path" "$2"
+  done <"$1"
+}
+# Time stolen by the hypervisor from all CPUs so far, ms (/proc/stat's 8th column, in ticks).
+steal_ms() {
+  awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d", $9 * 1000 / hz }' /proc/stat
 }
 
 ROWS=()
@@ -79,9 +95,11 @@ for round in $(seq 1 "$ROUNDS"); do
   cs_rps=$(echo "${ROWS[-3]}" | cut -d'|' -f5)
   rate=${OPEN_RATE:-$((10 * cs_rps))}
   for route in decisions check; do
-    ROWS+=("$round|rempart $DECISIONS|$rate/s offered|$(taskset -c 1 node bench/check-open-loop.ts --url "$url" --key "$key" \
-      --paths "$OUT/rempart-$route.txt" --rate "$rate" --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" \
-      --label "rempart-$route" | cut -d'|' -f1-5)")
+    requests "$OUT/rempart-$route.txt" "$key" >"$OUT/rempart-$route.req"
+    stolen=$(steal_ms)
+    line=$(taskset -c 1 "$OUT/open-loop-http" --port "${url##*:}" --requests "$OUT/rempart-$route.req" \
+      --rate "$rate" --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" --label "rempart-$route")
+    ROWS+=("$round|rempart $DECISIONS|$rate/s offered|$line|$(($(steal_ms) - stolen))")
   done
   RSS=$(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$server/status")
   kill "$server"
@@ -95,12 +113,12 @@ VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -
   echo
   echo "Versions: $VERSIONS. Load average before each CrowdSec run: $(printf '%s; ' "${LOADS[@]}")Rempart server RSS after the last run: ${RSS} MB."
   echo
-  echo "| round | server, decisions | route | load | req/s | p50 | p99 | non-2xx |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| round | server, decisions | route | load | req/s | p50 | p99 | non-2xx | max | client's longest pause | steal ms |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for r in "${ROWS[@]}"; do
-    IFS='|' read -r round who how label rps p50 p99 bad <<<"$r"
+    IFS='|' read -r round who how label rps p50 p99 bad max pause steal <<<"$r"
     route=$([ "${label#*-}" = check ] && echo '/v1/check?ip=' || echo '/v1/decisions?ip=')
-    echo "| $round | $who | \`$route\` | $how | $rps | $p50 | $p99 | $bad |"
+    echo "| $round | $who | \`$route\` | $how | $rps | $p50 | $p99 | $bad | $max | $pause | $steal |"
   done
 } >"$OUT/table.md"
 cat "$OUT/table.md"
