@@ -18,7 +18,9 @@
  * round. Answers are framed by Content-Length (as Rempart's API answers). Prints one line:
  *   LABEL|answers/s (those due in the measured seconds)|p50|p99|non-2xx|max|client's longest pause
  * with the times in ms ("1.23ms"). The first --warmup seconds go out at the same rate and are not
- * counted. Exit status 1 on a connection error or an answer it cannot frame.
+ * counted. An idle connection the server closes (its keep-alive timeout: at a low rate the
+ * connections at the bottom of the idle stack wait long) is opened again. Exit status 1 on a
+ * connection closed with a request in flight, another error, or an answer it cannot frame.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,6 +84,16 @@ static size_t frame(const struct conn *c, int *status) {
   return c->have >= head + body ? head + body : 0;
 }
 
+static void open_connection(int ep, const struct sockaddr_in *addr, struct conn *c, int i) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof *addr) != 0) die("cannot connect");
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->fd = fd;
+  c->have = 0;
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
 int main(int argc, char **argv) {
   int port = 0, connections = 16;
   double rate = 0, seconds = 10, warmup = 1;
@@ -133,18 +145,13 @@ int main(int argc, char **argv) {
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   for (int i = 0; i < connections; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) die("cannot connect");
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    conns[i].fd = fd;
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    open_connection(ep, &addr, &conns[i], i);
     idle[nidle++] = i;
   }
 
   double started = now_ms(), measured = started + warmup * 1e3, end = measured + seconds * 1e3;
   double last = started, stall = 0, step = 1e3 / rate;
-  unsigned long seq = 0;
+  unsigned long seq = 0, reconnects = 0;
   struct epoll_event events[MAX_CONNECTIONS];
   for (;;) {
     double t = now_ms();
@@ -168,7 +175,14 @@ int main(int argc, char **argv) {
     for (int e = 0; e < ready; e++) {
       struct conn *c = &conns[events[e].data.u32];
       ssize_t got = read(c->fd, c->buf + c->have, BUFFER - c->have);
-      if (got <= 0) die(got == 0 ? "the server closed a connection" : "a read failed");
+      if (got == 0 && !c->busy) {
+        /* An idle connection the server closed (its keep-alive timeout): open another. */
+        close(c->fd);
+        open_connection(ep, &addr, c, events[e].data.u32);
+        reconnects++;
+        continue;
+      }
+      if (got <= 0) die(got == 0 ? "the server closed a connection with a request in flight" : "a read failed");
       c->have += got;
       int status;
       size_t whole;
@@ -187,6 +201,7 @@ int main(int argc, char **argv) {
     }
   }
   if (n == 0) die("no answer in the measured time");
+  if (reconnects > 0) fprintf(stderr, "open-loop-http: %lu idle connections closed by the server, opened again\n", reconnects);
   qsort(lat, n, sizeof *lat, cmp);
   printf("%s|%.0f|%.2fms|%.2fms|%zu|%.2fms|%.2fms\n", label, n / seconds, lat[n / 2],
          lat[(size_t)(n * 0.99)], bad, lat[n - 1], stall);
