@@ -1,6 +1,7 @@
 // The `rempart` command's Node flags live in three places that cannot share code: the shebang
 // of bin/rempart.js, `npm start` in package.json, and NODE_FLAGS (the hand-over from an older
 // Node). A change to one that misses another would run the daemon with a heap nobody measured.
+// (The systemd unit of docs/running.md is held to the same flags by running-unit.test.ts.)
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
