@@ -10,7 +10,10 @@
 #
 # Environment: ROUNDS (2), SECONDS_EACH (10), CONNECTIONS (16), DECISIONS (1000000),
 # CS_DECISIONS (5000), NO_RESULTS=1 to print only, OPEN_RATE (requests/s of the open-loop runs;
-# default 10x CrowdSec's rate in the same round, the issue's throughput target).
+# default 10x CrowdSec's rate in the same round, the issue's throughput target), SERVERS
+# ("server daemon"): which Rempart to measure, bench/check-server.ts (the API over a DecisionBook
+# loaded in process) and/or bench/check-daemon.ts (`rempart start` over a SQLite database of the
+# same decisions, what operators run; it takes a minute more per round to make and load).
 #
 # wrk runs closed loop at full speed: the capacity. Rempart is then also loaded open loop at
 # OPEN_RATE (bench/open-loop-http.c, built here with cc; the same paths and connections, one
@@ -25,6 +28,7 @@ ROUNDS=${ROUNDS:-2}
 SECONDS_EACH=${SECONDS_EACH:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 DECISIONS=${DECISIONS:-1000000}
+SERVERS=${SERVERS:-server daemon}
 CS_DECISIONS=${CS_DECISIONS:-5000}
 OUT=bench/out/check
 # The daemon's Node flags (npm start's): the server is measured with the heap operators run.
@@ -69,8 +73,35 @@ steal_ms() {
   awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d", $9 * 1000 / hz }' /proc/stat
 }
 
+# rempart_rows ROUND WHO SCRIPT LABEL RATE: starts SCRIPT (check-server.ts or check-daemon.ts)
+# pinned to core 0, loads it with wrk then open loop at RATE, adds its rows to ROWS.
+rempart_rows() {
+  local round=$1 who=$2 script=$3 label=$4 rate=$5 url key pid route line stolen
+  taskset -c 0 node $DAEMON_FLAGS "$script" "$DECISIONS" >"$OUT/$label.out" 2>"$OUT/$label.err" &
+  local runner=$!
+  for _ in $(seq 1 900); do
+    grep -q '^ready' "$OUT/$label.out" 2>/dev/null && break
+    sleep 0.2
+  done
+  read -r _ url key pid <"$OUT/$label.out" || die "$script did not start: $(cat "$OUT/$label.err")"
+  pid=${pid:-$runner}
+  ROWS+=("$round|$who|full speed|$(load "$url" "$key" "$OUT/rempart-decisions.txt" "$label-decisions")")
+  ROWS+=("$round|$who|full speed|$(load "$url" "$key" "$OUT/rempart-check.txt" "$label-check")")
+  for route in decisions check; do
+    requests "$OUT/rempart-$route.txt" "$key" >"$OUT/rempart-$route.req"
+    stolen=$(steal_ms)
+    line=$(taskset -c 1 "$OUT/open-loop-http" --port "${url##*:}" --requests "$OUT/rempart-$route.req" \
+      --rate "$rate" --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" --label "$label-$route")
+    ROWS+=("$round|$who|$rate/s offered|$line|$(($(steal_ms) - stolen))")
+  done
+  RSS+=("$who: $(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$pid/status") MB")
+  kill "$runner"
+  wait "$runner" 2>/dev/null || true
+}
+
 ROWS=()
 LOADS=()
+RSS=()
 for round in $(seq 1 "$ROUNDS"); do
   # CrowdSec's LAPI, 5K decisions in its throw-away SQLite database.
   CS_CPU=0 bench/check-crowdsec.sh stop
@@ -82,28 +113,16 @@ for round in $(seq 1 "$ROUNDS"); do
   ROWS+=("$round|crowdsec $CS_DECISIONS|full speed|$(load "http://127.0.0.1:${CS_API_PORT:-18080}" "$key" "$OUT/crowdsec-decisions.txt" "crowdsec-decisions")")
   bench/check-crowdsec.sh stop
 
-  # Rempart, 1M decisions.
-  taskset -c 0 node $DAEMON_FLAGS bench/check-server.ts "$DECISIONS" 0 >"$OUT/server.out" 2>"$OUT/server.err" &
-  server=$!
-  for _ in $(seq 1 600); do
-    grep -q '^ready' "$OUT/server.out" 2>/dev/null && break
-    sleep 0.2
-  done
-  read -r _ url key <"$OUT/server.out" || die "bench/check-server.ts did not start: $(cat "$OUT/server.err")"
-  ROWS+=("$round|rempart $DECISIONS|full speed|$(load "$url" "$key" "$OUT/rempart-decisions.txt" "rempart-decisions")")
-  ROWS+=("$round|rempart $DECISIONS|full speed|$(load "$url" "$key" "$OUT/rempart-check.txt" "rempart-check")")
-  cs_rps=$(echo "${ROWS[-3]}" | cut -d'|' -f5)
+  cs_rps=$(echo "${ROWS[-1]}" | cut -d'|' -f5)
   rate=${OPEN_RATE:-$((10 * cs_rps))}
-  for route in decisions check; do
-    requests "$OUT/rempart-$route.txt" "$key" >"$OUT/rempart-$route.req"
-    stolen=$(steal_ms)
-    line=$(taskset -c 1 "$OUT/open-loop-http" --port "${url##*:}" --requests "$OUT/rempart-$route.req" \
-      --rate "$rate" --seconds "$SECONDS_EACH" --connections "$CONNECTIONS" --label "rempart-$route")
-    ROWS+=("$round|rempart $DECISIONS|$rate/s offered|$line|$(($(steal_ms) - stolen))")
+  # Rempart, 1M decisions: the API over a bare DecisionBook, then `rempart start` itself.
+  for server in $SERVERS; do
+    case $server in
+      server) rempart_rows "$round" "rempart API $DECISIONS" bench/check-server.ts rempart "$rate" ;;
+      daemon) rempart_rows "$round" "rempart start $DECISIONS" bench/check-daemon.ts daemon "$rate" ;;
+      *) die "SERVERS: server or daemon, not $server" ;;
+    esac
   done
-  RSS=$(awk '/VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$server/status")
-  kill "$server"
-  wait "$server" 2>/dev/null || true
 done
 
 VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -n 1); wrk $(dpkg-query -W -f='${Version}' wrk); node $(node --version); rempart $(git describe --always --dirty 2>/dev/null || echo '?')"
@@ -111,7 +130,7 @@ VERSIONS="crowdsec $(crowdsec -version 2>&1 | sed -n 's/.*version: //p' | head -
   echo
   echo "### $(date -u +%Y-%m-%dT%H:%MZ) — \`bench/check.sh\` (ROUNDS=$ROUNDS SECONDS_EACH=$SECONDS_EACH CONNECTIONS=$CONNECTIONS)"
   echo
-  echo "Versions: $VERSIONS. Load average before each CrowdSec run: $(printf '%s; ' "${LOADS[@]}")Rempart server RSS after the last run: ${RSS} MB."
+  echo "Versions: $VERSIONS. Load average before each CrowdSec run: $(printf '%s; ' "${LOADS[@]}")Rempart's RSS after its runs: $(printf '%s; ' "${RSS[@]}" | sed 's/; $//')."
   echo
   echo "| round | server, decisions | route | load | req/s | p50 | p99 | non-2xx | max | client's longest pause | steal ms |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"

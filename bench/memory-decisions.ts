@@ -30,7 +30,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { Action, Decision, Origin, Scope } from "../src/core/index.ts";
+import type { Action, Origin, Scope } from "../src/core/index.ts";
+import { makeDecisionDatabase } from "./decision-db.ts";
 import { buildIsFresh, entry } from "../bin/entry.js";
 import { startDaemon } from "../test/support/daemon.ts";
 import { daemonFlags } from "./daemon-flags.ts";
@@ -113,8 +114,6 @@ async function main(): Promise<void> {
  * escalation step), expiries spread over the next 4 hours.
  */
 async function makeDatabase(path: string, n: number): Promise<void> {
-  const { openStorage } = await import("../src/storage/index.ts");
-  const storage = await openStorage({ kind: "sqlite", path });
   const scenarios = [
     "ssh-bruteforce",
     "smtp-auth-bruteforce",
@@ -129,9 +128,7 @@ async function makeDatabase(path: string, n: number): Promise<void> {
     "form-flood",
     "signup-burst",
   ];
-  const now = Date.now();
-  const batch: Decision[] = [];
-  for (let i = 0; i < n; i++) {
+  await makeDecisionDatabase(path, n, (i, now) => {
     const r = i % 100;
     const scope: Scope = r === 0 ? "range" : "ip";
     const value =
@@ -147,7 +144,7 @@ async function makeDatabase(path: string, n: number): Promise<void> {
     const origin: Origin = scenario === "manual" ? "manual" : i % 3 === 0 ? "import" : "scenario";
     const action: Action = "ban";
     const createdAt = now - (i % 3600) * 1000;
-    batch.push({
+    return {
       id: randomUUID(),
       action,
       scope,
@@ -162,13 +159,8 @@ async function makeDatabase(path: string, n: number): Promise<void> {
           : `${scenario}: threshold reached`,
       offence,
       tzOffset: 0,
-    });
-    if (batch.length === 20_000 || i === n - 1) {
-      await storage.addDecisions(batch);
-      batch.length = 0;
-    }
-  }
-  await storage.close();
+    };
+  });
 }
 
 function sampler(): { samples: Sample[]; sample: (step: string) => void } {
