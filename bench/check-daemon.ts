@@ -11,14 +11,13 @@
  * the same database. The daemon runs with `npm start`'s flags (bench/daemon-flags.ts) and the
  * build the `rempart` command runs; it inherits this process's CPU affinity (check.sh pins it).
  */
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiKey } from "../src/http/api-keys.ts";
 import { openStorage } from "../src/storage/index.ts";
 import { startDaemon } from "../test/support/daemon.ts";
-import { subject } from "./check-subjects.ts";
+import { benchDecision } from "./check-subjects.ts";
 import { daemonFlags } from "./daemon-flags.ts";
 import { makeDecisionDatabase } from "./decision-db.ts";
 
@@ -30,22 +29,7 @@ const cleanUp = (): void => rmSync(dir, { recursive: true, force: true });
 
 try {
   // The same decisions as check-server's.
-  await makeDecisionDatabase(db, n, (i, now) => {
-    const s = subject(i);
-    return {
-      id: randomUUID(),
-      action: i % 10 === 0 ? "challenge" : "ban",
-      scope: s.scope,
-      value: s.value,
-      createdAt: now,
-      expiresAt: now + 4 * 3_600_000,
-      origin: "import",
-      scenario: "bench",
-      reason: "bench",
-      offence: 0,
-      tzOffset: 0,
-    };
-  });
+  await makeDecisionDatabase(db, n, benchDecision);
   const storage = await openStorage({ kind: "sqlite", path: db });
   const key = await createApiKey(storage, "bench", "bouncer", Date.now());
   await storage.close();

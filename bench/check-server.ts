@@ -4,13 +4,12 @@
 // The decisions go straight into a real DecisionBook (the daemon's hot copy; the API answers
 // look-ups from it alone), so loading 1M takes seconds instead of 1M policy checks and commits:
 // the subjects of bench/check-subjects.ts. The key lives in SQLite in memory.
-import { randomUUID } from "node:crypto";
-import { ManualClock, type Decision } from "../src/core/index.ts";
+import { ManualClock } from "../src/core/index.ts";
 import type { Runtime } from "../src/daemon/runtime.ts";
 import { DecisionBook, DecisionFeed } from "../src/decisions/index.ts";
 import { createApi, createApiKey, startHttpServer } from "../src/http/index.ts";
 import { openStorage } from "../src/storage/index.ts";
-import { subject } from "./check-subjects.ts";
+import { benchDecision } from "./check-subjects.ts";
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const port = Number(process.argv[3] ?? 0);
@@ -21,23 +20,7 @@ await storage.migrate();
 const book = new DecisionBook();
 
 const t0 = performance.now();
-for (let i = 0; i < n; i++) {
-  const s = subject(i);
-  const d: Decision = Object.freeze({
-    id: randomUUID(), // as the daemon makes them: the book keeps a UUID as four words
-    action: i % 10 === 0 ? "challenge" : "ban",
-    scope: s.scope,
-    value: s.value,
-    createdAt: now,
-    expiresAt: now + 4 * 3_600_000,
-    origin: "import",
-    scenario: "bench",
-    reason: "bench",
-    offence: 0,
-    tzOffset: 0,
-  });
-  book.add(d);
-}
+for (let i = 0; i < n; i++) book.add(benchDecision(i, now));
 book.settle(); // as the daemon does at start
 const loadMs = performance.now() - t0;
 

@@ -1,8 +1,11 @@
+import { randomUUID } from "node:crypto";
+import type { Decision } from "../src/core/index.ts";
+
 /**
- * The i-th bench decision's subject, shared by bench/check-server.ts (which loads them) and
- * bench/check-paths.ts (which asks for them): 96 % IPv4 addresses, 3 % IPv6 addresses, 1 %
- * ranges (IPv4 /24 outside special-use space, IPv6 /48 in 2001:db8::/32). Never 203.0.113.0/24,
- * which the look-ups use for misses.
+ * The i-th bench decision's subject, shared by bench/check-server.ts and bench/check-daemon.ts
+ * (which load them) and bench/check-paths.ts (which asks for them): 96 % IPv4 addresses, 3 % IPv6
+ * addresses, 1 % ranges (IPv4 /24 outside special-use space, IPv6 /48 in 2001:db8::/32). Never
+ * 203.0.113.0/24, which the look-ups use for misses.
  */
 export function subject(i: number): { scope: "ip" | "range"; value: string } {
   if (i % 100 === 99) {
@@ -20,4 +23,25 @@ export function subject(i: number): { scope: "ip" | "range"; value: string } {
     scope: "ip",
     value: `${11 + ((i >> 16) & 63)}.${(i >> 8) & 255}.${i & 255}.${(i * 7) & 255}`,
   };
+}
+
+/**
+ * The i-th bench decision, made at `now` for 4 hours: one in ten a `challenge`, the rest `ban`,
+ * with a random UUID id as the daemon gives (the book keeps a UUID as four words).
+ */
+export function benchDecision(i: number, now: number): Decision {
+  const s = subject(i);
+  return Object.freeze({
+    id: randomUUID(),
+    action: i % 10 === 0 ? "challenge" : "ban",
+    scope: s.scope,
+    value: s.value,
+    createdAt: now,
+    expiresAt: now + 4 * 3_600_000,
+    origin: "import",
+    scenario: "bench",
+    reason: "bench",
+    offence: 0,
+    tzOffset: 0,
+  });
 }
