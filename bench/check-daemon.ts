@@ -11,7 +11,7 @@
  * the same database. The daemon runs with `npm start`'s flags (bench/daemon-flags.ts) and the
  * build the `rempart` command runs; it inherits this process's CPU affinity (check.sh pins it).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApiKey } from "../src/http/api-keys.ts";
@@ -19,7 +19,7 @@ import { openStorage } from "../src/storage/index.ts";
 import { startDaemon } from "../test/support/daemon.ts";
 import { benchDecision } from "./check-subjects.ts";
 import { daemonFlags } from "./daemon-flags.ts";
-import { makeDecisionDatabase } from "./decision-db.ts";
+import { makeDecisionDatabase, writeDaemonConfig } from "./decision-db.ts";
 
 const n = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "rempart-check-daemon-"));
@@ -33,18 +33,7 @@ try {
   const storage = await openStorage({ kind: "sqlite", path: db });
   const key = await createApiKey(storage, "bench", "bouncer", Date.now());
   await storage.close();
-  writeFileSync(
-    config,
-    [
-      `data_dir: ${dir}`,
-      "http:",
-      '  listen: "127.0.0.1:0"',
-      "sources: []",
-      "storage:",
-      `  sqlite_file: ${db}`,
-      "",
-    ].join("\n"),
-  );
+  writeDaemonConfig(config, db);
 
   const t0 = performance.now();
   const daemon = startDaemon(config, daemonFlags());

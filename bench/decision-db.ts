@@ -1,8 +1,11 @@
 /**
  * Not a test: a SQLite database of N active decisions, for the benches that start the real
  * daemon over one (bench/memory-decisions.ts, bench/check-daemon.ts). Each bench says what its
- * decisions look like; this writes them through the storage the daemon reads, 20,000 a batch.
+ * decisions look like; this writes them through the storage the daemon reads, 20,000 a batch,
+ * and writes the configuration that starts the daemon over them.
  */
+import { writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Decision } from "../src/core/index.ts";
 import { openStorage } from "../src/storage/index.ts";
 
@@ -26,4 +29,23 @@ export async function makeDecisionDatabase(
   } finally {
     await storage.close();
   }
+}
+
+/**
+ * Writes at `path` a configuration for `rempart start` over the database `db` (its directory as
+ * the data directory): the API on a port of the system's choosing, no log sources, and `extra`
+ * lines (an enforcer, say).
+ */
+export function writeDaemonConfig(path: string, db: string, extra: readonly string[] = []): void {
+  const lines = [
+    `data_dir: ${dirname(db)}`,
+    "http:",
+    '  listen: "127.0.0.1:0"',
+    "sources: []",
+    "storage:",
+    `  sqlite_file: ${db}`,
+    ...extra,
+    "",
+  ];
+  writeFileSync(path, lines.join("\n"));
 }

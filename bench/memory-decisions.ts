@@ -26,12 +26,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Action, Origin, Scope } from "../src/core/index.ts";
-import { makeDecisionDatabase } from "./decision-db.ts";
+import { makeDecisionDatabase, writeDaemonConfig } from "./decision-db.ts";
 import { buildIsFresh, entry } from "../bin/entry.js";
 import { startDaemon } from "../test/support/daemon.ts";
 import { daemonFlags } from "./daemon-flags.ts";
@@ -271,21 +271,11 @@ async function measure(db: string): Promise<void> {
 /** `rempart start` on the database: RSS once it serves, then after it sat quiet. */
 async function measureDaemon(db: string): Promise<void> {
   const config = join(db, "..", "memory-decisions.yaml");
-  writeFileSync(
-    config,
-    [
-      `data_dir: ${join(db, "..")}`,
-      "http:",
-      '  listen: "127.0.0.1:0"',
-      "sources: []",
-      "storage:",
-      `  sqlite_file: ${db}`,
-      "enforcers:",
-      "  nftables:",
-      '    command: ["sh", "-c", "cat >/dev/null"]',
-      "",
-    ].join("\n"),
-  );
+  writeDaemonConfig(config, db, [
+    "enforcers:",
+    "  nftables:",
+    '    command: ["sh", "-c", "cat >/dev/null"]',
+  ]);
   const quiet = Number(values["quiet-seconds"]);
   const t0 = performance.now();
   const daemon = startDaemon(config, DAEMON_FLAGS);
