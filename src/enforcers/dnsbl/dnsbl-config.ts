@@ -56,6 +56,12 @@ export const DnsblConfigSchema = z.strictObject({
    * the zone itself stays in the main thread. 1: one socket, no worker thread.
    */
   threads: z.number().int().min(1).max(64).default(1),
+  /**
+   * The main UDP socket read and written a batch at a time (recvmmsg/sendmmsg) by the native
+   * addon built at install: `auto` uses it when it was built, else node:dgram; `on` refuses to
+   * start without it; `off` always uses node:dgram.
+   */
+  udp_batching: z.enum(["auto", "on", "off"]).default("auto"),
   /** Encoded answers kept per address; the cache is dropped on every change of decisions. */
   cache_entries: z.number().int().min(0).max(10_000_000).default(200_000),
 });

@@ -3,9 +3,11 @@
  * per connection, answered in order, an idle timeout, a cap on connections). Both listen on the
  * same address and port.
  *
- * With `threads` > 1, worker threads (dnsbl-worker.ts) open more UDP sockets on the same address
- * and port (SO_REUSEPORT: the kernel spreads clients over them) and do the receiving and
- * sending; the zone stays here and answers their queries a batch at a time.
+ * The main UDP socket is read and written in batches by the native addon (udp-batch.ts) when it
+ * was built, through node:dgram otherwise. With `threads` > 1, worker threads (dnsbl-worker.ts)
+ * open more UDP sockets on the same address and port (SO_REUSEPORT: the kernel spreads clients
+ * over them) and do the receiving and sending; the zone stays here and answers their queries a
+ * batch at a time.
  */
 import { createSocket, type Socket } from "node:dgram";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
@@ -13,6 +15,13 @@ import { Worker } from "node:worker_threads";
 import type { DnsblZone } from "./dnsbl-zone.ts";
 import type { ListenAddress } from "./dnsbl-config.ts";
 import { literalAddress, type WorkerInit } from "./dnsbl-udp.ts";
+import { BatchUdpSocket, udpBatchAddon, type BatchStats } from "./udp-batch.ts";
+
+/**
+ * How the main UDP socket is read: `on` needs the native addon (recvmmsg/sendmmsg), `off` uses
+ * node:dgram, `auto` the addon when it was built and node:dgram otherwise.
+ */
+export type UdpBatching = "auto" | "on" | "off";
 
 export interface DnsblServerOptions {
   readonly listen: ListenAddress;
@@ -20,7 +29,15 @@ export interface DnsblServerOptions {
   readonly tcpMaxConnections: number;
   /** UDP sockets, each served by its own thread (this one and threads - 1 workers). */
   readonly threads?: number;
+  /** Default `auto`. */
+  readonly udpBatching?: UdpBatching;
   readonly log: (line: string) => void;
+}
+
+/** The main UDP socket, whichever way it is read. */
+interface UdpEndpoint {
+  readonly port: number;
+  close(): Promise<void>;
 }
 
 // The worker runs from the same tree as this file: the sources, or the build in dist/.
@@ -37,7 +54,8 @@ const MAX_TCP_PENDING = 65_537;
 export class DnsblServer {
   readonly #zone: DnsblZone;
   readonly #options: DnsblServerOptions;
-  #udp: Socket | undefined;
+  #udp: UdpEndpoint | undefined;
+  #batched: BatchUdpSocket | undefined;
   #tcp: Server | undefined;
   readonly #connections = new Set<TcpSocket>();
   readonly #workers = new Set<Worker>();
@@ -57,17 +75,28 @@ export class DnsblServer {
     return this.#port;
   }
 
+  /** How the main UDP socket is read, once started. */
+  get udpPath(): "batched" | "dgram" | undefined {
+    if (this.#udp === undefined) return undefined;
+    return this.#batched !== undefined ? "batched" : "dgram";
+  }
+
+  /** The batched socket's counts; undefined on node:dgram. */
+  get batchStats(): BatchStats | undefined {
+    return this.#batched?.stats();
+  }
+
   async start(): Promise<void> {
     const { host, port } = this.#options.listen;
     // With port 0 the UDP port is picked first and TCP must get the same one: retry a few.
     for (let attempt = 0; ; attempt++) {
       this.#udp = await this.#bindUdp(host, port);
-      this.#port = this.#udp.address().port;
+      this.#port = this.#udp.port;
       try {
         this.#tcp = await this.#bindTcp(host, this.#port);
         break;
       } catch (e) {
-        await closeUdp(this.#udp);
+        await this.#udp.close();
         this.#udp = undefined;
         if (port !== 0 || attempt >= 10) throw e;
       }
@@ -94,22 +123,26 @@ export class DnsblServer {
     if (tcp) await new Promise<void>((resolve) => tcp.close(() => resolve()));
     const udp = this.#udp;
     this.#udp = undefined;
-    if (udp) await closeUdp(udp);
+    if (udp) await udp.close();
   }
 
   #answer(query: Buffer, tcp: boolean): Buffer | undefined {
     try {
       return this.#zone.answer(query, tcp);
     } catch (e) {
-      // A bug, not the client's fault: say it (at most once a minute) and drop the query.
-      const now = Date.now();
-      if (now - this.#lastError > 60_000) {
-        this.#lastError = now;
-        this.#options.log(
-          `rempart: dnsbl: dropped a query: ${e instanceof Error ? e.stack : String(e)}`,
-        );
-      }
+      this.#reportDropped(e);
       return undefined;
+    }
+  }
+
+  /** A bug, not the client's fault: say it (at most once a minute); the query is dropped. */
+  #reportDropped(e: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastError > 60_000) {
+      this.#lastError = now;
+      this.#options.log(
+        `rempart: dnsbl: dropped a query: ${e instanceof Error ? e.stack : String(e)}`,
+      );
     }
   }
 
@@ -175,11 +208,57 @@ export class DnsblServer {
     return out.buffer;
   }
 
-  #bindUdp(host: string, port: number): Promise<Socket> {
+  /** The zone's answer written into a batch slot; a throw drops the query, as #answer does. */
+  readonly #answerInto = (q: Buffer, len: number, out: Buffer): number => {
+    try {
+      return this.#zone.answerInto(q, len, out);
+    } catch (e) {
+      this.#reportDropped(e);
+      return 0;
+    }
+  };
+
+  async #bindUdp(host: string, port: number): Promise<UdpEndpoint> {
+    // Worker threads bind the same port: the kernel spreads clients over the sockets.
+    const reusePort = (this.#options.threads ?? 1) > 1;
+    const batching = this.#options.udpBatching ?? "auto";
+    if (batching !== "off") {
+      const loaded = udpBatchAddon();
+      if ("addon" in loaded) {
+        const { family } = this.#options.listen;
+        this.#batched = BatchUdpSocket.open(
+          loaded.addon,
+          { host, port, family },
+          reusePort,
+          this.#answerInto,
+        );
+        const batched = this.#batched;
+        return {
+          port: batched.port,
+          close: async () => {
+            await batched.close();
+            if (this.#batched === batched) this.#batched = undefined;
+          },
+        };
+      }
+      if (batching === "on")
+        throw new Error(
+          `dnsbl: udp_batching is on, but the native UDP addon cannot be loaded (${loaded.error}); ` +
+            "build it with `npm rebuild @rempart/udp-batch` (needs a C compiler and make), " +
+            "or set udp_batching to auto",
+        );
+      this.#options.log(
+        `rempart: dnsbl: UDP through node:dgram, one query at a time: the native addon is not built (${loaded.error})`,
+      );
+    }
+    const socket = await this.#bindDgram(host, port, reusePort);
+    return { port: socket.address().port, close: () => closeUdp(socket) };
+  }
+
+  #bindDgram(host: string, port: number, reusePort: boolean): Promise<Socket> {
     const socket = createSocket({
       type: this.#options.listen.family === 6 ? "udp6" : "udp4",
-      // Worker threads bind the same port: the kernel spreads clients over the sockets.
-      reusePort: (this.#options.threads ?? 1) > 1,
+      reusePort,
       lookup: literalAddress,
     });
     socket.on("message", (msg, rinfo) => {

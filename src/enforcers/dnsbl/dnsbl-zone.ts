@@ -40,6 +40,8 @@ const TEST_TEXT = "RFC 5782 test entry: always listed";
 const MAX_LABELS = 128;
 /** Our own UDP payload size when the client speaks EDNS (the DNS flag day 2020 value). */
 const EDNS_UDP_SIZE = 1232;
+/** The largest UDP answer the zone writes: what `answerInto` needs room for. */
+export const MAX_UDP_ANSWER = EDNS_UDP_SIZE;
 
 export interface DnsblZoneOptions {
   /** The zone, lower case, without the trailing dot. */
@@ -121,6 +123,10 @@ export class DnsblZone {
   readonly #cache: AddressCache<Listing | null>;
   /** A records by set of codes (the codes joined by commas). */
   readonly #aRecords = new Map<string, Buffer>();
+  /** Where the answer being built is written: the caller's slot, or #scratch. */
+  #dst: Buffer;
+  /** Room for the largest answer (a TCP message and its length prefix). */
+  readonly #scratch = Buffer.allocUnsafe(65_537);
 
   constructor(book: DecisionBook, clock: Clock, options: DnsblZoneOptions) {
     this.#book = book;
@@ -136,6 +142,7 @@ export class DnsblZone {
     this.#txtParts = template.split(TXT_FIELD);
     this.#urlParts = options.lookupUrl?.split("{ip}");
     this.#cache = new AddressCache(options.cacheEntries);
+    this.#dst = this.#scratch;
     this.#serial = Math.floor(clock.now() / 1000) >>> 0;
     this.#nsRecords = Buffer.concat(
       options.nameservers.map((ns) =>
@@ -173,11 +180,31 @@ export class DnsblZone {
   /**
    * The response to one query, or undefined when it must be dropped (too short to carry an id,
    * or itself a response). `tcp` lifts the 512-byte UDP limit and reserves the 2-byte length
-   * prefix at the start of the returned buffer.
+   * prefix at the start of the returned buffer, a new one.
    */
   answer(q: Buffer, tcp: boolean): Buffer | undefined {
-    if (q.length < 12) return undefined;
-    if ((q[2]! & 0x80) !== 0) return undefined;
+    this.#dst = this.#scratch;
+    const size = this.#answerTo(q, q.length, tcp);
+    if (size === 0) return undefined;
+    const out = Buffer.allocUnsafe(size);
+    this.#scratch.copy(out, 0, 0, size);
+    return out;
+  }
+
+  /**
+   * The UDP response to the query in the first `qLen` bytes of `q`, written at the start of
+   * `out` (room for 1,232 bytes, the largest UDP answer given); returns its length, or 0 when
+   * the query must be dropped. Nothing is allocated: the batched UDP path answers into slots.
+   */
+  answerInto(q: Buffer, qLen: number, out: Buffer): number {
+    this.#dst = out;
+    return this.#answerTo(q, qLen, false);
+  }
+
+  /** The answer's length in #dst, 0 for none. `q` holds the query in its first `qLen` bytes. */
+  #answerTo(q: Buffer, qLen: number, tcp: boolean): number {
+    if (qLen < 12) return 0;
+    if ((q[2]! & 0x80) !== 0) return 0;
     this.stats.queries++;
     const opcode = (q[2]! >> 3) & 0x0f;
     if (opcode !== 0) return this.#header(q, tcp, RCODE_NOTIMP);
@@ -190,7 +217,7 @@ export class DnsblZone {
     let pos = 12;
     let n = 0;
     for (;;) {
-      if (pos >= q.length) return this.#formErr(q, tcp);
+      if (pos >= qLen) return this.#formErr(q, tcp);
       const len = q[pos]!;
       if (len === 0) {
         pos++;
@@ -204,7 +231,7 @@ export class DnsblZone {
       pos += len + 1;
       if (pos - 12 > 255) return this.#formErr(q, tcp);
     }
-    if (pos + 4 > q.length) return this.#formErr(q, tcp);
+    if (pos + 4 > qLen) return this.#formErr(q, tcp);
     const qtype = (q[pos]! << 8) | q[pos + 1]!;
     const qclass = (q[pos + 2]! << 8) | q[pos + 3]!;
     const qEnd = pos + 4;
@@ -213,7 +240,7 @@ export class DnsblZone {
     let edns = false;
     let limit = tcp ? 65_535 : 512;
     if (q[10] !== 0 || q[11] !== 0) {
-      if (qEnd + 11 > q.length) return this.#formErr(q, tcp);
+      if (qEnd + 11 > qLen) return this.#formErr(q, tcp);
       if (q[qEnd] === 0 && q[qEnd + 1] === 0 && q[qEnd + 2] === TYPE_OPT) {
         edns = true;
         if (q[qEnd + 6] !== 0) return this.#respond(q, qEnd, tcp, 0, edns, 1 /* BADVERS */);
@@ -282,7 +309,7 @@ export class DnsblZone {
     edns: boolean,
     limit: number,
     qtype: number,
-  ): Buffer {
+  ): number {
     this.stats.notListed++;
     const ns = this.#options.nameservers.length;
     if (qtype === TYPE_SOA)
@@ -461,12 +488,12 @@ export class DnsblZone {
     return rr(this.#zoneName, TYPE_SOA, o.ttl, Buffer.concat([mname, rname, fixed]));
   }
 
-  #formErr(q: Buffer, tcp: boolean): Buffer {
+  #formErr(q: Buffer, tcp: boolean): number {
     this.stats.formErr++;
     return this.#header(q, tcp, RCODE_FORMERR);
   }
 
-  #refused(q: Buffer, qEnd: number, tcp: boolean, edns: boolean): Buffer {
+  #refused(q: Buffer, qEnd: number, tcp: boolean, edns: boolean): number {
     this.stats.refused++;
     return this.#respond(
       q,
@@ -486,15 +513,16 @@ export class DnsblZone {
   }
 
   /** A bare header with the query's id: for queries whose question cannot be read. */
-  #header(q: Buffer, tcp: boolean, rcode: number): Buffer {
+  #header(q: Buffer, tcp: boolean, rcode: number): number {
     const off = tcp ? 2 : 0;
-    const out = Buffer.alloc(off + 12);
+    const out = this.#dst;
+    out.fill(0, 0, off + 12);
     if (tcp) out.writeUInt16BE(12, 0);
     out[off] = q[0]!;
     out[off + 1] = q[1]!;
     out[off + 2] = 0x80 | (q[2]! & 0x79);
     out[off + 3] = rcode;
-    return out;
+    return off + 12;
   }
 
   /**
@@ -502,8 +530,7 @@ export class DnsblZone {
    * then the given sections. `ttl` ≥ 0 overwrites the TTL of every answer record. When the
    * whole does not fit `limit`, the answer is truncated (TC) so that the client retries on TCP.
    *
-   * A fresh buffer each time (a slice of Node's pool, no zeroing): a UDP send that the kernel
-   * cannot take at once is queued by libuv with the caller's bytes, so they must not be reused.
+   * Written into #dst; returns its length.
    */
   #respond(
     q: Buffer,
@@ -519,7 +546,7 @@ export class DnsblZone {
     ttl = -1,
     limit = 512,
     aa = true,
-  ): Buffer {
+  ): number {
     const off = tcp ? 2 : 0;
     const qLen = qEnd - 12;
     const optLen = edns ? 11 : 0;
@@ -534,7 +561,7 @@ export class DnsblZone {
       nsCount = 0;
     }
     const size = off + 12 + qLen + anLen + nsLen + optLen;
-    const out = Buffer.allocUnsafe(size);
+    const out = this.#dst;
     if (tcp) {
       out[0] = (size - 2) >> 8;
       out[1] = size - 2;
@@ -572,7 +599,7 @@ export class DnsblZone {
       out[p + 9] = 0; // no options
       out[p + 10] = 0;
     }
-    return out;
+    return size;
   }
 }
 

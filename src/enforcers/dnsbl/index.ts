@@ -37,6 +37,7 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
     tcpIdleMs: parseDuration(config.tcp_idle_timeout)!,
     tcpMaxConnections: config.tcp_max_connections,
     threads: config.threads,
+    udpBatching: config.udp_batching,
     log: deps.log,
   });
   let unsubscribe: (() => void) | undefined;
@@ -45,8 +46,11 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
     get port() {
       return server.port;
     },
-    describe: () =>
-      `DNSBL zone ${config.zone} on ${config.listen} (UDP and TCP${config.threads > 1 ? `, ${config.threads} UDP threads` : ""})`,
+    describe: () => {
+      const udp = server.udpPath === "batched" ? "UDP, batched," : "UDP";
+      const threads = config.threads > 1 ? `, ${config.threads} UDP threads` : "";
+      return `DNSBL zone ${config.zone} on ${config.listen} (${udp} and TCP${threads})`;
+    },
     async start() {
       // Subscribe first: a change landing while the sockets open still drops the cache.
       unsubscribe = deps.feed.subscribe(() => zone.invalidate());
