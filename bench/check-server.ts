@@ -44,6 +44,7 @@ const runtime: Runtime = {
     parseFailures: 0,
     linesRead: 0,
     detectionKeys: {},
+    enforcers: {},
     sources: [],
   }),
   feed: new DecisionFeed(),

@@ -109,6 +109,8 @@ export class Daemon implements Runtime {
   /** Every change to the active decisions, in order: what enforcers and bouncers follow. */
   readonly feed = new DecisionFeed();
   readonly #enforcers: EnforcerService[] = [];
+  /** The same services by plugin id, for their counters. */
+  readonly #enforcerIds = new Map<EnforcerService, string>();
   readonly #startedAt: number;
   #pending: Pending = emptyPending();
   #committing: Promise<void> = Promise.resolve();
@@ -258,6 +260,7 @@ export class Daemon implements Runtime {
       if (section === undefined) continue;
       const service = plugin.create(section as never, deps);
       this.#enforcers.push(service);
+      this.#enforcerIds.set(service, plugin.id);
       await service.start();
     }
     for (const s of this.config.sources) {
@@ -645,6 +648,11 @@ export class Daemon implements Runtime {
       parseFailures: this.#parseFailures,
       linesRead: lines,
       detectionKeys: this.#pipeline.engine.stats().keys,
+      enforcers: Object.fromEntries(
+        this.#enforcers.flatMap((e) =>
+          e.counters === undefined ? [] : [[this.#enforcerIds.get(e)!, e.counters()]],
+        ),
+      ),
       sources: this.#sources.map((s) => ({ name: s.name, kind: s.kind, paths: s.paths })),
       ...(this.#queueWatch?.last === undefined ? {} : { mailQueue: this.#queueWatch.last }),
     };

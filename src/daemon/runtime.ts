@@ -53,6 +53,8 @@ export interface RuntimeCounters {
     readonly byQueue: Readonly<Record<string, number>>;
     readonly senders: readonly { readonly sender: string; readonly count: number }[];
   };
+  /** Enforcer id → its counters by name (the enforcers that keep any). */
+  readonly enforcers: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly sources: readonly {
     readonly name: string;
     readonly kind: string;

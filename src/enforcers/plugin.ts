@@ -30,6 +30,8 @@ export interface EnforcerService {
   stop(): Promise<void>;
   /** One line for the start-up message: what it enforces, where. */
   describe(): string;
+  /** Its running counts, by name (read at each /metrics scrape; cheap). */
+  counters?(): Readonly<Record<string, number>>;
 }
 
 export interface EnforcerPlugin<C = unknown> {

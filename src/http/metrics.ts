@@ -116,6 +116,50 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
 
+  // The DNSBL's answers (enforcers.dnsbl; absent when it is off).
+  const dnsbl = (): Readonly<Record<string, number>> | undefined => counters().enforcers.dnsbl;
+  new Counter({
+    name: "rempart_dnsbl_queries_total",
+    help: "DNSBL queries answered, by answer: listed, not_listed (NXDOMAIN or the zone's apex), refused (outside the zone), formerr, other (NOTIMP, BADVERS).",
+    labelNames: ["answer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const c = dnsbl();
+      if (c === undefined) return;
+      const named = {
+        listed: c.listed ?? 0,
+        not_listed: c.notListed ?? 0,
+        refused: c.refused ?? 0,
+        formerr: c.formErr ?? 0,
+      };
+      let other = c.queries ?? 0;
+      for (const [answer, n] of Object.entries(named)) {
+        this.inc({ answer }, n);
+        other -= n;
+      }
+      this.inc({ answer: "other" }, Math.max(0, other));
+    },
+  });
+  new Counter({
+    name: "rempart_dnsbl_cache_hits_total",
+    help: "DNSBL answers taken from the answer cache instead of the decision index.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(dnsbl()?.cacheHits ?? 0);
+    },
+  });
+  new Counter({
+    name: "rempart_dnsbl_udp_dropped_total",
+    help: "DNSBL UDP answers the kernel would not take (send buffer full, client unreachable); counted on the batched path only.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(dnsbl()?.udpDropped ?? 0);
+    },
+  });
+
   const requests = new Map<string, number>();
   new Counter({
     name: "rempart_http_requests_total",

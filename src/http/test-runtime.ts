@@ -173,6 +173,7 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
         parseFailures: 0,
         linesRead: 0,
         detectionKeys: engine.stats().keys,
+        enforcers: {},
         sources: [],
       };
     },

@@ -51,6 +51,20 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
       const threads = config.threads > 1 ? `, ${config.threads} UDP threads` : "";
       return `DNSBL zone ${config.zone} on ${config.listen} (${udp} and TCP${threads})`;
     },
+    counters() {
+      const s = zone.stats;
+      const udp = server.batchStats;
+      return {
+        queries: s.queries,
+        listed: s.listed,
+        notListed: s.notListed,
+        refused: s.refused,
+        formErr: s.formErr,
+        cacheHits: s.cacheHits,
+        // Known on the batched path only: node:dgram does not count what the kernel refused.
+        ...(udp === undefined ? {} : { udpDropped: udp.dropped }),
+      };
+    },
     async start() {
       // Subscribe first: a change landing while the sockets open still drops the cache.
       unsubscribe = deps.feed.subscribe(() => zone.invalidate());
