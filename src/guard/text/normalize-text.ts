@@ -136,6 +136,8 @@ export function normalizeText(value: string, kind: FieldKind = "generic"): strin
     let word = "";
     let last = "";
     let letters = false;
+    /** Letters written in this word, before runs collapsed. */
+    let written = 0;
     for (let j = i; j < end;) {
       const cp = s.codePointAt(j)!;
       j += cp > 0xffff ? 2 : 1;
@@ -149,12 +151,14 @@ export function normalizeText(value: string, kind: FieldKind = "generic"): strin
         last = "";
         continue;
       } else {
-        if (word !== "" && (letters || kind !== "name")) words.push(word);
+        if (word !== "" && (letters || kind !== "name")) words.push(collapsed(word, written, fold));
         word = last = "";
         letters = false;
+        written = 0;
         continue;
       }
       letters = true;
+      written++;
       if (!fold) {
         word += add;
         continue;
@@ -171,10 +175,19 @@ export function normalizeText(value: string, kind: FieldKind = "generic"): strin
       }
     }
     // Digit-only words carry no name (Jeff Bezos 2): names drop them.
-    if (word !== "" && (letters || kind !== "name")) words.push(word);
+    if (word !== "" && (letters || kind !== "name")) words.push(collapsed(word, written, fold));
     i = end + 1;
   }
   return kind === "name" ? nameKey(words) : words.join(" ");
+}
+
+/**
+ * A word whose letters all collapsed into one (aa, iii) stays two letters long: only a letter
+ * written alone is a spaced-out letter or an initial (nameKey), so "ii aa" keeps its two words
+ * whatever their order, and the result normalises to itself.
+ */
+function collapsed(word: string, written: number, fold: boolean): string {
+  return fold && written > 1 && isOneLetter(word) ? word + word : word;
 }
 
 /**
