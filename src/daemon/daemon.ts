@@ -108,9 +108,8 @@ export class Daemon implements Runtime {
   readonly #sources: RunningSource[] = [];
   /** Every change to the active decisions, in order: what enforcers and bouncers follow. */
   readonly feed = new DecisionFeed();
-  readonly #enforcers: EnforcerService[] = [];
-  /** The same services by plugin id, for their counters. */
-  readonly #enforcerIds = new Map<EnforcerService, string>();
+  /** Each running enforcer with its plugin's id (the key of its counters). */
+  readonly #enforcers: { readonly id: string; readonly service: EnforcerService }[] = [];
   readonly #startedAt: number;
   #pending: Pending = emptyPending();
   #committing: Promise<void> = Promise.resolve();
@@ -259,8 +258,7 @@ export class Daemon implements Runtime {
       const section = sections[plugin.id];
       if (section === undefined) continue;
       const service = plugin.create(section as never, deps);
-      this.#enforcers.push(service);
-      this.#enforcerIds.set(service, plugin.id);
+      this.#enforcers.push({ id: plugin.id, service });
       await service.start();
     }
     for (const s of this.config.sources) {
@@ -517,8 +515,8 @@ export class Daemon implements Runtime {
       ?.stop()
       .catch((err: unknown) => this.#log(`rempart: stopping the guard: ${String(err)}`));
     for (const s of this.#sources) await s.stop();
-    for (const e of this.#enforcers)
-      await e
+    for (const { service } of this.#enforcers)
+      await service
         .stop()
         .catch((err: unknown) => this.#log(`rempart: stopping an enforcer: ${String(err)}`));
     await this.commit().catch((e: unknown) =>
@@ -625,7 +623,7 @@ export class Daemon implements Runtime {
 
   /** What each enforcer enforces, for the start-up message. */
   enforcers(): string[] {
-    return this.#enforcers.map((e) => e.describe());
+    return this.#enforcers.map((e) => e.service.describe());
   }
 
   activeDecisions(): readonly Decision[] {
@@ -649,8 +647,8 @@ export class Daemon implements Runtime {
       linesRead: lines,
       detectionKeys: this.#pipeline.engine.stats().keys,
       enforcers: Object.fromEntries(
-        this.#enforcers.flatMap((e) =>
-          e.counters === undefined ? [] : [[this.#enforcerIds.get(e)!, e.counters()]],
+        this.#enforcers.flatMap(({ id, service }) =>
+          service.counters === undefined ? [] : [[id, service.counters()]],
         ),
       ),
       sources: this.#sources.map((s) => ({ name: s.name, kind: s.kind, paths: s.paths })),

@@ -235,7 +235,7 @@ test(
     } finally {
       await server.stop();
     }
-    // Closed: the port is free again, and the counts are still there.
+    // Closed: the port is free again.
     assert.equal(server.udpPath, undefined);
     const again = createSocket("udp4");
     await new Promise<void>((resolve, reject) => {

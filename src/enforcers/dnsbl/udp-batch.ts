@@ -71,8 +71,6 @@ export class BatchUdpSocket {
   readonly #addon: UdpBatchAddon;
   readonly #socket: NativeSocket;
   #closed: Promise<void> | undefined;
-  /** The counts when it was closed: the native socket is gone then. */
-  #final: BatchStats | undefined;
 
   private constructor(addon: UdpBatchAddon, socket: NativeSocket, port: number) {
     this.#addon = addon;
@@ -117,17 +115,15 @@ export class BatchUdpSocket {
     return new BatchUdpSocket(addon, socket, port);
   }
 
+  /** The counts so far; only while open (the native socket is freed when it closes). */
   stats(): BatchStats {
-    if (this.#final !== undefined) return this.#final;
+    if (this.#closed !== undefined) throw new Error("udp-batch: stats of a closed socket");
     const [received, sent, dropped, batches] = this.#addon.stats(this.#socket);
     return { received, sent, dropped, batches };
   }
 
   close(): Promise<void> {
-    if (this.#closed === undefined) {
-      this.#final = this.stats();
-      this.#closed = new Promise((resolve) => this.#addon.close(this.#socket, resolve));
-    }
+    this.#closed ??= new Promise((resolve) => this.#addon.close(this.#socket, resolve));
     return this.#closed;
   }
 }
