@@ -19,7 +19,8 @@
 #   RUNS=2 SECONDS_PER_RUN=15 bench/dnsbl.sh
 #   Environment: RUNS (2), SECONDS_PER_RUN (15), RATE_PERCENTS ("80 40"), SERVER_CPUS (0),
 #   CLIENT_CPUS (1), REMPART_THREADS (1: dnsbl.threads; more only with as many SERVER_CPUS),
-#   UDP_PATHS ("batched dgram")
+#   UDP_PATHS ("batched dgram"), CHURN (0: changes of decisions a second in Rempart's servers
+#   while they answer, as an attack adding bans; see bench/dnsbl-server.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -30,6 +31,7 @@ SERVER_CPUS="${SERVER_CPUS:-0}"
 CLIENT_CPUS="${CLIENT_CPUS:-1}"
 THREADS="${REMPART_THREADS:-1}"
 UDP_PATHS="${UDP_PATHS:-batched dgram}"
+export DNSBL_CHURN="${CHURN:-0}"
 OUT=bench/out/dnsbl
 for p in rbldnsd dnsperf taskset /usr/bin/time; do
   command -v "$p" >/dev/null || { echo "dnsbl bench: needs $p"; exit 1; }
@@ -131,9 +133,10 @@ ready=${ready%; }
   echo "- machine: $(nproc) CPUs; load average at the end: $load (other sessions' work on the same cores)"
   echo "- versions: rbldnsd $(dpkg-query -W -f '${Version}' rbldnsd); dnsperf $(dpkg-query -W -f '${Version}' dnsperf); node $(node -v); rempart $(git rev-parse --short HEAD)$(git diff --quiet -- src/enforcers/dnsbl native || echo -dirty)"
   echo "- data: \`node bench/dnsbl-gen.ts --entries 1000000 --queries 200000 --seed 1\` (70 % IPv4, 30 % IPv6, 10 % ranges; queries half listed, half random)"
-  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN UDP_PATHS=\"$UDP_PATHS\" bench/dnsbl.sh\`; servers pinned to CPU $SERVER_CPUS, dnsperf to CPU $CLIENT_CPUS (\`taskset\`); Rempart \`dnsbl.threads: $THREADS\`, \`node $DAEMON_FLAGS\` as the daemon runs"
+  echo "- command: \`RUNS=$RUNS SECONDS_PER_RUN=$LEN UDP_PATHS=\"$UDP_PATHS\" CHURN=$DNSBL_CHURN bench/dnsbl.sh\`; servers pinned to CPU $SERVER_CPUS, dnsperf to CPU $CLIENT_CPUS (\`taskset\`); Rempart \`dnsbl.threads: $THREADS\`, \`node $DAEMON_FLAGS\` as the daemon runs"
   echo "- one warm-up pass (\`dnsperf -n 1\`) per server, then dnsperf \`-s 127.0.0.1 -p PORT -d queries.txt -l $LEN -v\`: full speed (100 queries outstanding), then fixed rates of rbldnsd's mean full-speed rate: ${rates[*]}; runs interleaved"
   echo "- CPU µs/query: the server's user + system time over the run, divided by the queries completed; dnsperf CPU: the client's user + system time over its wall time (near 100 %: the client, not the server, set the rate)"
+  [ "$DNSBL_CHURN" = 0 ] || echo "- churn: Rempart's decisions changed $DNSBL_CHURN times a second during every run (a ban on a random IPv4 address added, one from 10 s before removed); rbldnsd's zone did not change"
   echo "- Rempart: $ready"
   echo
   echo "| phase | run | server | queries/s | p50 ms | p99 ms | completed | lost | CPU µs/query | dnsperf CPU % |"

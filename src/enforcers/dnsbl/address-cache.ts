@@ -5,7 +5,8 @@
  *
  * `clear` is O(1): it moves a generation counter, and a slot counts only when it was written in
  * the current generation. A cleared slot keeps a reference to its old value until it is written
- * again, so at most `capacity` stale values stay reachable.
+ * again, so at most `capacity` stale values stay reachable. `delete` drops one address and
+ * moves the entries after it back (backward-shift deletion: linear probing needs no tombstones).
  */
 
 /** Slots per entry: at most half full, so probe sequences stay short. */
@@ -96,6 +97,46 @@ export class AddressCache<V> {
       }
       i = (i + 1) & this.#mask;
     }
+  }
+
+  /** Drops the entry of one address; false when there was none. */
+  delete(a: number, b: number, c: number, d: number): boolean {
+    if (this.#size === 0) return false;
+    const keys = this.#keys;
+    const gens = this.#generations;
+    const gen = this.#generation;
+    const mask = this.#mask;
+    let hole = hash(a, b, c, d) & mask;
+    for (; ; hole = (hole + 1) & mask) {
+      if (gens[hole] !== gen) return false;
+      const k = hole << 2;
+      if (
+        keys[k] === (a | 0) &&
+        keys[k + 1] === (b | 0) &&
+        keys[k + 2] === (c | 0) &&
+        keys[k + 3] === (d | 0)
+      )
+        break;
+    }
+    // Each later entry of the run moves into the hole when its home slot is not past the hole,
+    // so that every entry stays reachable from its home without a gap.
+    for (let j = (hole + 1) & mask; gens[j] === gen; j = (j + 1) & mask) {
+      const k = j << 2;
+      const home = hash(keys[k]!, keys[k + 1]!, keys[k + 2]!, keys[k + 3]!) & mask;
+      if (((j - home) & mask) < ((j - hole) & mask)) continue;
+      const h = hole << 2;
+      keys[h] = keys[k]!;
+      keys[h + 1] = keys[k + 1]!;
+      keys[h + 2] = keys[k + 2]!;
+      keys[h + 3] = keys[k + 3]!;
+      this.#values[hole] = this.#values[j];
+      hole = j;
+    }
+    // Generation 0 is never current (see clear).
+    gens[hole] = 0;
+    this.#values[hole] = undefined;
+    this.#size--;
+    return true;
   }
 
   // The table is sized on first use: a zone that is never asked costs nothing.

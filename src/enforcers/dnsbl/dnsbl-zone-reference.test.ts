@@ -220,27 +220,26 @@ test("the zone's answers decode to the reference answers, for random queries and
           if (op.kind === "add") {
             const id = `d${next++}`;
             const { value, action, scenario, reason, life } = op.d;
-            book.add(
-              Object.freeze({
-                id,
-                action,
-                scope: value.includes("/") ? "range" : "ip",
-                value,
-                createdAt: clock.now(),
-                expiresAt: life === null ? null : clock.now() + life,
-                origin: "scenario",
-                scenario,
-                reason,
-                offence: 0,
-                tzOffset: 0,
-              } satisfies Decision),
-            );
+            const d: Decision = Object.freeze({
+              id,
+              action,
+              scope: value.includes("/") ? "range" : "ip",
+              value,
+              createdAt: clock.now(),
+              expiresAt: life === null ? null : clock.now() + life,
+              origin: "scenario",
+              scenario,
+              reason,
+              offence: 0,
+              tzOffset: 0,
+            });
+            book.add(d);
             ids.push(id);
-            zone.invalidate();
+            // As the feed tells it: one decision at a time.
+            zone.changed(d);
           } else if (op.kind === "remove") {
             if (ids.length === 0) continue;
-            book.remove(ids.splice(op.i % ids.length, 1)[0]!);
-            zone.invalidate();
+            zone.changed(book.remove(ids.splice(op.i % ids.length, 1)[0]!)!);
           } else if (op.kind === "wait") {
             clock.advance(clock.now() + op.ms);
           } else {

@@ -202,6 +202,61 @@ test("answers change when the book changes and the zone is told", () => {
   assert.equal(rcode(ask(zone, { name: "1.2.0.192.bl.example.org" })), "NXDOMAIN");
 });
 
+test("a change to one address drops only that address's answer; a range drops them all", () => {
+  const { zone, book } = setup([decision("old", "192.0.2.9")]);
+  const names = ["1.2.0.192", "2.2.0.192", "9.2.0.192", "4.3.2.1"].map(
+    (n) => `${n}.bl.example.org`,
+  );
+  const v6 = v6name("2001:db8::1");
+  const mapped = v6name("::ffff:c633:6407"); // 198.51.100.7
+  const codes = (name: string): string => {
+    const p = ask(zone, { name });
+    return rcode(p) === "NXDOMAIN" ? "-" : aData(p).join();
+  };
+  const all = (): string[] => [...names, v6, mapped].map(codes);
+  assert.deepEqual(all(), ["-", "-", "127.0.0.2", "-", "-", "-"]);
+  const hits = (): number => zone.stats.cacheHits;
+  const serial = zone.serial;
+
+  // Adding and removing single addresses, IPv4, IPv6 and IPv4-mapped, as the feed tells them.
+  const add = (d: Decision): void => {
+    book.add(d);
+    zone.changed(d);
+  };
+  const remove = (id: string): void => zone.changed(book.remove(id)!);
+  add(decision("a", "192.0.2.1"));
+  add(decision("b", "2001:db8::1", { action: "challenge" }));
+  add(decision("c", "::ffff:198.51.100.7"));
+  remove("old");
+  assert.ok(zone.serial > serial, "the SOA serial moves");
+  let before = hits();
+  assert.deepEqual(all(), ["127.0.0.2", "-", "-", "-", "127.0.0.3", "127.0.0.2"]);
+  // The four changed addresses were asked again; the two others came from the cache.
+  assert.equal(hits() - before, 2);
+
+  // Decisions outside the zone's scopes leave every answer cached.
+  add(decision("e", "mallory@example.org", { scope: "email" }));
+  add(decision("f", "AS64500", { scope: "as" }));
+  before = hits();
+  assert.deepEqual(all(), ["127.0.0.2", "-", "-", "-", "127.0.0.3", "127.0.0.2"]);
+  assert.equal(hits() - before, 6);
+
+  // A range may hold any address: every answer is asked again.
+  add(decision("r", "192.0.2.0/24", { action: "challenge" }));
+  before = hits();
+  assert.deepEqual(all(), [
+    "127.0.0.2,127.0.0.3",
+    "127.0.0.3",
+    "127.0.0.3",
+    "-",
+    "127.0.0.3",
+    "127.0.0.2",
+  ]);
+  assert.equal(hits() - before, 0);
+  remove("r");
+  assert.deepEqual(all(), ["127.0.0.2", "-", "-", "-", "127.0.0.3", "127.0.0.2"]);
+});
+
 test("EDNS is echoed; TCP answers carry the length prefix", () => {
   const { zone } = setup([decision("a", "192.0.2.1")]);
   const p = ask(zone, { name: "1.2.0.192.bl.example.org", edns: true });

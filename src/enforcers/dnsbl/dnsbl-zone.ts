@@ -6,12 +6,13 @@
  * address built as 32-bit words from the octets or nibbles), finds the address's listing in a
  * cache keyed by those words, asks the DecisionBook on a miss, and copies answer records encoded
  * once: the A records once per set of codes, the TXT records once per listed address and only
- * when asked. The cache is dropped whenever the set of decisions changes. Never throws on a
+ * when asked. A change to an address's decisions drops that address's answer; a change to a
+ * range drops them all. Never throws on a
  * packet: anything unreadable gets FORMERR or is dropped when it has no header to answer.
  */
 import type { Action, Clock, Decision } from "../../core/index.ts";
 import type { DecisionBook } from "../../decisions/index.ts";
-import { formatGroups } from "../../net/index.ts";
+import { formatGroups, newAddressWords, parsePrefixWords } from "../../net/index.ts";
 import { AddressCache } from "./address-cache.ts";
 
 export const TYPE_A = 1;
@@ -115,6 +116,9 @@ export class DnsblZone {
   #soaRecord: Buffer;
   #apexAny: Buffer;
   #serial: number;
+  /** The zone changed since the SOA was encoded: the next answer that carries it renews it. */
+  #soaStale = false;
+  readonly #words = newAddressWords();
   // Hot-path scratch: label offsets and lengths of the query being answered.
   readonly #labelStart = new Int32Array(MAX_LABELS);
   readonly #labelLen = new Int32Array(MAX_LABELS);
@@ -164,16 +168,47 @@ export class DnsblZone {
     };
   }
 
-  /** The decisions changed: answers computed before may be wrong now. */
+  /** The decisions changed, in ways not said: every answer computed before may be wrong now. */
   invalidate(): void {
     this.#cache.clear();
-    const serial = Math.floor(this.#clock.now() / 1000) >>> 0;
-    this.#serial = serial > this.#serial ? serial : (this.#serial + 1) >>> 0;
-    this.#soaRecord = this.#encodeSoa();
-    this.#apexAny = Buffer.concat([this.#soaRecord, this.#nsRecords]);
+    this.#soaStale = true;
+  }
+
+  /**
+   * One decision was added or removed: drops the answers it may change. An address's decision
+   * changes only that address's answer, so under an attack that adds bans every second the
+   * answers for everyone else stay cached; a range drops them all. Decisions of other scopes
+   * (accounts, e-mail, AS) are not in the zone.
+   */
+  changed(decision: Decision): void {
+    if (decision.scope === "range") {
+      this.invalidate();
+      return;
+    }
+    if (decision.scope !== "ip") return;
+    const w = this.#words;
+    const family = parsePrefixWords(decision.value, w);
+    // IPv4-mapped addresses parse as IPv4, as the zone reads them.
+    if (family === 4 && w[4] === 32) this.#cache.delete(0, 0, 0xffff, w[0]!);
+    else if (family === 6 && w[4] === 128) this.#cache.delete(w[0]!, w[1]!, w[2]!, w[3]!);
+    else this.#cache.clear();
+    this.#soaStale = true;
+  }
+
+  /** The SOA record, its serial renewed after a change: the time in seconds, always growing. */
+  #soa(): Buffer {
+    if (this.#soaStale) {
+      this.#soaStale = false;
+      const serial = Math.floor(this.#clock.now() / 1000) >>> 0;
+      this.#serial = serial > this.#serial ? serial : (this.#serial + 1) >>> 0;
+      this.#soaRecord = this.#encodeSoa();
+      this.#apexAny = Buffer.concat([this.#soaRecord, this.#nsRecords]);
+    }
+    return this.#soaRecord;
   }
 
   get serial(): number {
+    this.#soa();
     return this.#serial;
   }
 
@@ -280,7 +315,7 @@ export class DnsblZone {
     }
     if (listing === null) {
       this.stats.notListed++;
-      return this.#respond(q, qEnd, tcp, RCODE_NXDOMAIN, edns, 0, undefined, 0, this.#soaRecord, 1);
+      return this.#respond(q, qEnd, tcp, RCODE_NXDOMAIN, edns, 0, undefined, 0, this.#soa(), 1);
     }
     this.stats.listed++;
     let ttl = this.#options.ttl;
@@ -297,7 +332,7 @@ export class DnsblZone {
       count *= 2;
     } else {
       // The name exists, not with this type.
-      return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soaRecord, 1);
+      return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soa(), 1);
     }
     return this.#respond(q, qEnd, tcp, 0, edns, 0, records, count, undefined, 0, ttl, limit);
   }
@@ -313,10 +348,11 @@ export class DnsblZone {
     this.stats.notListed++;
     const ns = this.#options.nameservers.length;
     if (qtype === TYPE_SOA)
-      return this.#respond(q, qEnd, tcp, 0, edns, 0, this.#soaRecord, 1, undefined, 0, -1, limit);
+      return this.#respond(q, qEnd, tcp, 0, edns, 0, this.#soa(), 1, undefined, 0, -1, limit);
     if (qtype === TYPE_NS)
       return this.#respond(q, qEnd, tcp, 0, edns, 0, this.#nsRecords, ns, undefined, 0, -1, limit);
-    if (qtype === TYPE_ANY)
+    if (qtype === TYPE_ANY) {
+      this.#soa();
       return this.#respond(
         q,
         qEnd,
@@ -331,7 +367,8 @@ export class DnsblZone {
         -1,
         limit,
       );
-    return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soaRecord, 1);
+    }
+    return this.#respond(q, qEnd, tcp, 0, edns, 0, undefined, 0, this.#soa(), 1);
   }
 
   /** The address of a 4-label prefix (reversed octets), or -1 when it is not one. */

@@ -66,8 +66,8 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
       };
     },
     async start() {
-      // Subscribe first: a change landing while the sockets open still drops the cache.
-      unsubscribe = deps.feed.subscribe(() => zone.invalidate());
+      // Subscribe first: a change landing while the sockets open still reaches the cache.
+      unsubscribe = deps.feed.subscribe((change) => zone.changed(change.decision));
       zone.invalidate();
       await server.start();
     },
