@@ -284,7 +284,10 @@ class Chunks4<V> {
     const fallback = slots[base];
     const t = ((a ^ 0x8000) << 16) | 0xffff;
     let at = 3 * base;
-    for (let half = 1 << (d & 31); half !== 0; half >>>= 1) if (iv[at + half]! <= t) at += half;
+    // Branch-free: each step's comparison is a coin toss that a branch would mispredict half
+    // the time, throwing away the look-ups the processor had started after this one.
+    for (let half = 1 << (d & 31); half !== 0; half >>>= 1)
+      at += half & -Number(iv[at + half]! <= t);
     const m = iv[at]! & FAR;
     if (m === 0) return fallback;
     return slots[base + (m !== FAR ? m : this.#far(hi, a & 0xffff))];
@@ -308,7 +311,7 @@ class Chunks4<V> {
     this.sink = slots[base];
     const t = ((a ^ 0x8000) << 16) | 0xffff;
     let at = 3 * base;
-    for (let half = c; half !== 0; half >>>= 1) if (iv[at + half]! <= t) at += half;
+    for (let half = c; half !== 0; half >>>= 1) at += half & -Number(iv[at + half]! <= t);
     const word = iv[at]!;
     let m = word & FAR;
     if (m === FAR) m = this.#far(hi, a & 0xffff);
