@@ -138,13 +138,28 @@ test("RFC 5782 test entries: 127.0.0.2 and ::FFFF:7F00:2 listed, 127.0.0.1 not",
 });
 
 test("NXDOMAIN with the SOA for unlisted and malformed names; NODATA for other types", () => {
-  const { zone } = setup([decision("a", "192.0.2.1")]);
+  const { zone } = setup([decision("a", "192.0.2.1"), decision("b", "2001:db8::1")]);
+  // 32 labels, as an IPv6 name, but not 32 nibbles: one label of two, or a byte that is no digit.
+  const listed6 = v6name("2001:db8::1").split(".");
+  const nibbles = (edit: (labels: string[]) => void): string => {
+    const labels = [...listed6];
+    edit(labels);
+    return labels.join(".");
+  };
+  assert.deepEqual(aData(ask(zone, { name: listed6.join(".") })), ["127.0.0.2"]);
   for (const name of [
     "2.2.0.192.bl.example.org",
     "01.2.0.192.bl.example.org",
     "256.2.0.192.bl.example.org",
     "x.1.2.0.192.bl.example.org",
     "www.bl.example.org",
+    nibbles((l) => (l[0] = "10")),
+    // Read two bytes apart from the start, this one would spell the listed address.
+    nibbles((l) => l.splice(0, 32, `${l[0]}f${l[1]}`, ...l.slice(2, 32), "0")),
+    nibbles((l) => (l[17] = "01")),
+    nibbles((l) => (l[31] = "20")),
+    nibbles((l) => (l[5] = "g")),
+    nibbles((l) => (l[30] = ":")),
   ]) {
     const p = ask(zone, { name });
     assert.equal(rcode(p), "NXDOMAIN", name);

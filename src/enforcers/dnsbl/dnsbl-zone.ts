@@ -407,21 +407,29 @@ export class DnsblZone {
 
   /** 32 one-nibble labels, least significant first; IPv4-mapped addresses are IPv4. */
   #lookupV6(q: Buffer, now: number): Listing | null {
+    // Each label takes at least two bytes, so 31 labels in 62 bytes are all one nibble long:
+    // then label i's nibble is at byte 13 + 2i, and the name is read without the label arrays.
+    if (this.#labelStart[31] !== 13 + 62 || this.#labelLen[31] !== 1) return null;
     let w0 = 0;
     let w1 = 0;
     let w2 = 0;
     let w3 = 0;
-    for (let i = 0; i < 32; i++) {
-      if (this.#labelLen[i] !== 1) return null;
-      const nibble = hexValue(q[this.#labelStart[i]!]!);
-      if (nibble < 0) return null;
-      // Label i is the i-th nibble from the bottom: word 3 holds labels 0–7, word 0 labels 24–31.
-      const bits = nibble << ((i & 7) * 4);
-      if (i < 8) w3 |= bits;
-      else if (i < 16) w2 |= bits;
-      else if (i < 24) w1 |= bits;
-      else w0 |= bits;
+    let bad = 0;
+    // Word 3 holds labels 0–7 (bytes 13…), word 2 labels 8–15 (29…), word 1 16–23 (45…), word 0
+    // 24–31 (61…); the k-th label of a word is its k-th nibble from the bottom.
+    for (let k = 0; k < 8; k++) {
+      const n3 = HEX[q[13 + 2 * k]!]!;
+      const n2 = HEX[q[29 + 2 * k]!]!;
+      const n1 = HEX[q[45 + 2 * k]!]!;
+      const n0 = HEX[q[61 + 2 * k]!]!;
+      // A byte that is not a hex digit reads -1: the sign bit says so at the end.
+      bad |= n0 | n1 | n2 | n3;
+      w3 |= n3 << (4 * k);
+      w2 |= n2 << (4 * k);
+      w1 |= n1 << (4 * k);
+      w0 |= n0 << (4 * k);
     }
+    if (bad < 0) return null;
     if (w0 === 0 && w1 === 0 && w2 === 0xffff) return this.#lookupV4(w3 >>> 0, now);
     const cached = this.#cache.get(w0, w1, w2, w3);
     if (cached !== undefined && (cached === null || cached.expiresAt > now)) {
@@ -714,11 +722,11 @@ function labelEquals(q: Buffer, start: number, len: number, label: Buffer): bool
   return true;
 }
 
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/** The value of a hex digit by its byte (either case); -1 for any other byte. */
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 16; c++) {
+  HEX["0123456789abcdef".charCodeAt(c)] = c;
+  HEX["0123456789ABCDEF".charCodeAt(c)] = c;
 }
 
 function ipv4Number(text: string): number {
