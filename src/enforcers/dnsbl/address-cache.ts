@@ -43,13 +43,19 @@ export class AddressCache<V> {
 
   /** The value stored for the address, or undefined. */
   get(a: number, b: number, c: number, d: number): V | undefined {
-    if (this.#size === 0) return undefined;
+    const i = this.#find(a, b, c, d);
+    return i < 0 ? undefined : this.#values[i];
+  }
+
+  /** The slot holding the address in the current generation, or -1. */
+  #find(a: number, b: number, c: number, d: number): number {
+    if (this.#size === 0) return -1;
     const keys = this.#keys;
     const gens = this.#generations;
     const gen = this.#generation;
     let i = hash(a, b, c, d) & this.#mask;
     for (;;) {
-      if (gens[i] !== gen) return undefined;
+      if (gens[i] !== gen) return -1;
       const k = i << 2;
       if (
         keys[k] === (a | 0) &&
@@ -57,7 +63,7 @@ export class AddressCache<V> {
         keys[k + 2] === (c | 0) &&
         keys[k + 3] === (d | 0)
       )
-        return this.#values[i];
+        return i;
       i = (i + 1) & this.#mask;
     }
   }
@@ -101,23 +107,12 @@ export class AddressCache<V> {
 
   /** Drops the entry of one address; false when there was none. */
   delete(a: number, b: number, c: number, d: number): boolean {
-    if (this.#size === 0) return false;
+    let hole = this.#find(a, b, c, d);
+    if (hole < 0) return false;
     const keys = this.#keys;
     const gens = this.#generations;
     const gen = this.#generation;
     const mask = this.#mask;
-    let hole = hash(a, b, c, d) & mask;
-    for (; ; hole = (hole + 1) & mask) {
-      if (gens[hole] !== gen) return false;
-      const k = hole << 2;
-      if (
-        keys[k] === (a | 0) &&
-        keys[k + 1] === (b | 0) &&
-        keys[k + 2] === (c | 0) &&
-        keys[k + 3] === (d | 0)
-      )
-        break;
-    }
     // Each later entry of the run moves into the hole when its home slot is not past the hole,
     // so that every entry stays reachable from its home without a gap.
     for (let j = (hole + 1) & mask; gens[j] === gen; j = (j + 1) & mask) {
