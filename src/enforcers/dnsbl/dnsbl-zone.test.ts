@@ -217,6 +217,32 @@ test("answers change when the book changes and the zone is told", () => {
   assert.equal(rcode(ask(zone, { name: "1.2.0.192.bl.example.org" })), "NXDOMAIN");
 });
 
+test("the SOA serial is the second of the last change, and grows with every change", () => {
+  const { zone, book, clock } = setup([], 1_000_000);
+  const soaSerial = (): number => {
+    const p = ask(zone, { name: "bl.example.org", type: "SOA" });
+    return (p.answers?.[0] as { data: { serial: number } }).data.serial;
+  };
+  assert.equal(soaSerial(), 1000);
+  clock.advance(5_000_000);
+  const d = decision("a", "192.0.2.1");
+  book.add(d);
+  zone.changed(d);
+  // Asked later, the serial still says when the zone changed.
+  clock.advance(9_000_000);
+  assert.equal(soaSerial(), 5000);
+  assert.equal(zone.serial, 5000);
+  // Two changes within one second: the serial still moves, by one.
+  zone.changed(book.remove("a")!);
+  assert.equal(soaSerial(), 9000);
+  book.add(d);
+  zone.changed(d);
+  assert.equal(soaSerial(), 9001);
+  // A change outside the zone's scopes changes nothing in it.
+  zone.changed(decision("e", "mallory@example.org", { scope: "email" }));
+  assert.equal(soaSerial(), 9001);
+});
+
 test("a change to one address drops only that address's answer; a range drops them all", () => {
   const { zone, book } = setup([decision("old", "192.0.2.9")]);
   const names = ["1.2.0.192", "2.2.0.192", "9.2.0.192", "4.3.2.1"].map(

@@ -118,6 +118,8 @@ export class DnsblZone {
   #serial: number;
   /** The zone changed since the SOA was encoded: the next answer that carries it renews it. */
   #soaStale = false;
+  /** When the zone last changed (ms). */
+  #changedAt = 0;
   readonly #words = newAddressWords();
   // Hot-path scratch: label offsets and lengths of the query being answered.
   readonly #labelStart = new Int32Array(MAX_LABELS);
@@ -172,6 +174,7 @@ export class DnsblZone {
   invalidate(): void {
     this.#cache.clear();
     this.#soaStale = true;
+    this.#changedAt = this.#clock.now();
   }
 
   /**
@@ -193,13 +196,17 @@ export class DnsblZone {
     else if (family === 6 && w[4] === 128) this.#cache.delete(w[0]!, w[1]!, w[2]!, w[3]!);
     else this.#cache.clear();
     this.#soaStale = true;
+    this.#changedAt = this.#clock.now();
   }
 
-  /** The SOA record, its serial renewed after a change: the time in seconds, always growing. */
+  /**
+   * The SOA record, its serial renewed after a change: the second of the last change, or one
+   * more than the serial before when changes came faster than one a second.
+   */
   #soa(): Buffer {
     if (this.#soaStale) {
       this.#soaStale = false;
-      const serial = Math.floor(this.#clock.now() / 1000) >>> 0;
+      const serial = Math.floor(this.#changedAt / 1000) >>> 0;
       this.#serial = serial > this.#serial ? serial : (this.#serial + 1) >>> 0;
       this.#soaRecord = this.#encodeSoa();
       this.#apexAny = Buffer.concat([this.#soaRecord, this.#nsRecords]);
