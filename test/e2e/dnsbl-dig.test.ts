@@ -144,5 +144,15 @@ test(
     feed.push("removed", d, NOW + 1);
     assert.equal((await dig(name)).status, "NXDOMAIN");
     assert.equal((await dig(name, "A", true)).status, "NXDOMAIN");
+
+    // One address: the zone drops that address's cached answer only.
+    const one = decision("one", "203.0.113.9", { action: "challenge" });
+    book.add(one);
+    feed.push("added", one, NOW + 2);
+    assert.deepEqual((await dig(name)).answers, ["A 127.0.0.3"]);
+    assert.deepEqual((await dig("1.2.0.192.bl.example.org")).answers, ["A 127.0.0.2"]);
+    book.remove("one");
+    feed.push("removed", one, NOW + 3);
+    assert.equal((await dig(name)).status, "NXDOMAIN");
   },
 );
