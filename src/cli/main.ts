@@ -4,7 +4,6 @@
  */
 import { version } from "./version.ts";
 import { createWriteStream } from "node:fs";
-import { availableParallelism } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { formatTime, isRempartError, parseDuration, RempartError } from "../core/index.ts";
@@ -429,11 +428,6 @@ async function cmdKeys(args: string[]): Promise<number> {
 
 async function cmdStart(args: string[]): Promise<number> {
   const { values: v } = parse(args, { config: { type: "string" } }, "start");
-  // On one CPU (a small VPS, or a daemon pinned to a core), V8's concurrent marking threads
-  // take that CPU from the thread answering requests, in scheduler slices of several ms: marked
-  // on the main thread instead, in V8's bounded incremental steps, the open-loop p99 of
-  // look-ups at 11,000/s fell from 1.3–11.9 ms to 0.8–2.1 ms (bench/RESULTS.md, Look-up over HTTP).
-  if (availableParallelism() === 1) setFlagsFromString("--no-concurrent-marking");
   const { runDaemon } = await import("./start.ts");
   return runDaemon(await config(v));
 }

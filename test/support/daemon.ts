@@ -13,11 +13,18 @@ export interface RunningDaemon {
   url(timeoutMs?: number): Promise<string>;
 }
 
-/** `nodeArgs`: Node's own flags, before the script (`npm start` gives bin/entry.js's NODE_FLAGS). */
-export function startDaemon(config: string, nodeArgs: readonly string[] = []): RunningDaemon {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, "start", "--config", config], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+/**
+ * `nodeArgs`: Node's own flags, before the script (`npm start` gives bin/entry.js's NODE_FLAGS).
+ * `wrapper`: a command that runs Node, such as `["taskset", "-c", "0"]`.
+ */
+export function startDaemon(
+  config: string,
+  nodeArgs: readonly string[] = [],
+  wrapper: readonly string[] = [],
+): RunningDaemon {
+  const argv = [process.execPath, ...nodeArgs, BIN, "start", "--config", config];
+  const [command, ...args] = [...wrapper, ...argv] as [string, ...string[]];
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr.on("data", (b: Buffer) => (err += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
