@@ -11,7 +11,7 @@ import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
 import { MailLog, prng } from "../support/mail-log.ts";
-import { startDaemon, type RunningDaemon } from "../support/daemon.ts";
+import { startDaemon, writeDaemonConfig, type RunningDaemon } from "../support/daemon.ts";
 import { replayText } from "../support/replay.ts";
 
 const T0 = Date.UTC(2024, 8, 28, 0, 0, 0);
@@ -79,23 +79,15 @@ test(
     const text = bigIncident();
     await writeFile(log, text);
     const size = (await stat(log)).size;
-    const config = join(dir, "rempart.yaml");
-    await writeFile(
-      config,
-      [
-        `data_dir: ${join(dir, "data")}`,
-        "http:",
-        '  listen: "127.0.0.1:0"',
-        "sources:",
-        "  - name: mail",
-        "    type: syslog",
-        `    paths: [${log}]`,
-        "    from: start",
-        "    year: 2024",
-        "    timezone: UTC",
-        "",
-      ].join("\n"),
-    );
+    const config = await writeDaemonConfig(dir, [
+      "sources:",
+      "  - name: mail",
+      "    type: syslog",
+      `    paths: [${log}]`,
+      "    from: start",
+      "    year: 2024",
+      "    timezone: UTC",
+    ]);
     const db = join(dir, "data", "rempart.db");
 
     const first = startDaemon(config);

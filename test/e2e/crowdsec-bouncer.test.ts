@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeDaemonConfig } from "../support/daemon.ts";
 import { createNetns, netnsMissing } from "../support/netns-bouncer.ts";
 import { BIN } from "../support/replay.ts";
 
@@ -44,17 +45,7 @@ test(
     const logs = () =>
       `--- rempart:\n${daemonLog.slice(-3000)}\n--- bouncer:\n${bouncerLog.slice(-3000)}`;
     try {
-      const config = join(dir, "rempart.yaml");
-      await writeFile(
-        config,
-        [
-          `data_dir: ${join(dir, "data")}`,
-          "http:",
-          `  listen: "127.0.0.1:${PORT}"`,
-          "sources: []",
-          "",
-        ].join("\n"),
-      );
+      const config = await writeDaemonConfig(dir, ["sources: []"], `127.0.0.1:${PORT}`);
       const key = (role: string): string => {
         const r = spawnSync(
           process.execPath,

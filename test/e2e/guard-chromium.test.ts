@@ -12,14 +12,14 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { startDaemon } from "../support/daemon.ts";
+import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 import { BIN } from "../support/replay.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -149,35 +149,27 @@ test(
     );
     const dir = await mkdtemp(join(tmpdir(), "rempart-guard-e2e-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const config = join(dir, "rempart.yaml");
-    await writeFile(
-      config,
-      [
-        `data_dir: ${join(dir, "data")}`,
-        "http:",
-        '  listen: "127.0.0.1:0"',
-        // The demo relays the widget's challenge with the browser's address.
-        "  trusted_proxies: [127.0.0.1/32]",
-        "sources: []",
-        "guard:",
-        // No DNS look-ups of real names in tests.
-        "  email: { mx: { enabled: false } }",
-        "  forms:",
-        "    petition:",
-        "      min_fill: 1s",
-        "      identities: [[name], [comment]]",
-        // Low enough to reach in a test; the browser's own few fetches stay far below it.
-        "  challenges_per_address: 30",
-        // A flood the test can afford: a few hundred posts in seconds, not thousands a minute.
-        "surge:",
-        "  interval: 10s",
-        "  min_rate: 40",
-        "  new_target_rate: 100",
-        "  evaluate_every: 1s",
-        "  range: { min_hits: 20, min_addresses: 8 }",
-        "",
-      ].join("\n"),
-    );
+    const config = await writeDaemonConfig(dir, [
+      // The demo relays the widget's challenge with the browser's address.
+      "  trusted_proxies: [127.0.0.1/32]",
+      "sources: []",
+      "guard:",
+      // No DNS look-ups of real names in tests.
+      "  email: { mx: { enabled: false } }",
+      "  forms:",
+      "    petition:",
+      "      min_fill: 1s",
+      "      identities: [[name], [comment]]",
+      // Low enough to reach in a test; the browser's own few fetches stay far below it.
+      "  challenges_per_address: 30",
+      // A flood the test can afford: a few hundred posts in seconds, not thousands a minute.
+      "surge:",
+      "  interval: 10s",
+      "  min_rate: 40",
+      "  new_target_rate: 100",
+      "  evaluate_every: 1s",
+      "  range: { min_hits: 20, min_addresses: 8 }",
+    ]);
     // An admin key for the test's own questions to the API (the demo makes its own sensor key).
     const { stdout } = await run(process.execPath, [
       BIN,

@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { startDaemon } from "../support/daemon.ts";
+import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 import { BIN } from "../support/replay.ts";
 
 const JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote";
@@ -41,21 +41,13 @@ test(
     });
     assert.equal(wrote.status, 0, wrote.stderr.toString());
 
-    const config = join(dir, "rempart.yaml");
-    await writeFile(
-      config,
-      [
-        `data_dir: ${join(dir, "data")}`,
-        "http:",
-        '  listen: "127.0.0.1:0"',
-        "sources:",
-        "  - name: journal",
-        "    journald:",
-        `      directory: ${journal}`,
-        "      from: start",
-        "",
-      ].join("\n"),
-    );
+    const config = await writeDaemonConfig(dir, [
+      "sources:",
+      "  - name: journal",
+      "    journald:",
+      `      directory: ${journal}`,
+      "      from: start",
+    ]);
     const daemon = startDaemon(config);
     try {
       const url = await daemon.url();

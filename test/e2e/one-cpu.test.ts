@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { NODE_FLAGS } from "../../bin/entry.js";
-import { startDaemon } from "../support/daemon.ts";
+import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 
 const ONE_CPU_LINE = "one CPU: the heap is marked on the main thread, between requests";
 const missing =
@@ -21,18 +21,7 @@ const missing =
 async function withConfig<T>(run: (config: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), "rempart-one-cpu-"));
   try {
-    const config = join(dir, "rempart.yaml");
-    await writeFile(
-      config,
-      [
-        `data_dir: ${join(dir, "data")}`,
-        "http:",
-        '  listen: "127.0.0.1:0"',
-        "sources: []",
-        "",
-      ].join("\n"),
-    );
-    return await run(config);
+    return await run(await writeDaemonConfig(dir));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

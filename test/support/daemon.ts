@@ -1,7 +1,25 @@
 /** Runs `rempart start` as a separate process, as an operator would, for end-to-end tests. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BIN } from "./replay.ts";
+
+/**
+ * Writes `dir/rempart.yaml` for a test daemon and returns its path: the data under `dir/data`,
+ * the API on `listen` (a free port by default), then `lines`. Lines indented by two spaces
+ * continue the `http:` block; the others are top-level keys.
+ */
+export async function writeDaemonConfig(
+  dir: string,
+  lines: readonly string[] = ["sources: []"],
+  listen = "127.0.0.1:0",
+): Promise<string> {
+  const config = join(dir, "rempart.yaml");
+  const head = [`data_dir: ${join(dir, "data")}`, "http:", `  listen: "${listen}"`];
+  await writeFile(config, [...head, ...lines, ""].join("\n"));
+  return config;
+}
 
 export interface RunningDaemon {
   readonly child: ChildProcess;
