@@ -12,11 +12,14 @@ export type AddressWords = Uint32Array;
 export const newAddressWords = (): AddressWords => new Uint32Array(5);
 
 const groups = new Int32Array(8);
-/** HEX[c]: the value of the hexadecimal digit c (an ASCII code), or -1. */
-const HEX = new Int8Array(128).fill(-1);
+/**
+ * HEX_DIGIT[c]: the value of the hexadecimal digit whose code (a byte, or a character code below
+ * 256) is c, either case; -1 for any other.
+ */
+export const HEX_DIGIT = new Int8Array(256).fill(-1);
 for (let d = 0; d < 16; d++) {
-  HEX["0123456789abcdef".charCodeAt(d)] = d;
-  HEX["0123456789ABCDEF".charCodeAt(d)] = d;
+  HEX_DIGIT["0123456789abcdef".charCodeAt(d)] = d;
+  HEX_DIGIT["0123456789ABCDEF".charCodeAt(d)] = d;
 }
 /** The value parseV4 read, as int32 bits (a module variable: no boxing of a double). */
 let v4 = 0;
@@ -62,7 +65,7 @@ function parseV6(s: string, i: number, end: number, out: AddressWords): boolean 
     let c = 0;
     for (; i < end; i++) {
       c = s.charCodeAt(i);
-      const h = c < 128 ? HEX[c]! : -1;
+      const h = c < 256 ? HEX_DIGIT[c]! : -1;
       if (h < 0) break;
       v = (v << 4) | h;
     }

@@ -12,7 +12,7 @@
  */
 import type { Action, Clock, Decision } from "../../core/index.ts";
 import type { DecisionBook } from "../../decisions/index.ts";
-import { formatGroups, newAddressWords, parsePrefixWords } from "../../net/index.ts";
+import { formatGroups, HEX_DIGIT, newAddressWords, parsePrefixWords } from "../../net/index.ts";
 import { AddressCache } from "./address-cache.ts";
 
 export const TYPE_A = 1;
@@ -425,10 +425,10 @@ export class DnsblZone {
     // Word 3 holds labels 0–7 (bytes 13…), word 2 labels 8–15 (29…), word 1 16–23 (45…), word 0
     // 24–31 (61…); the k-th label of a word is its k-th nibble from the bottom.
     for (let k = 0; k < 8; k++) {
-      const n3 = HEX[q[13 + 2 * k]!]!;
-      const n2 = HEX[q[29 + 2 * k]!]!;
-      const n1 = HEX[q[45 + 2 * k]!]!;
-      const n0 = HEX[q[61 + 2 * k]!]!;
+      const n3 = HEX_DIGIT[q[13 + 2 * k]!]!;
+      const n2 = HEX_DIGIT[q[29 + 2 * k]!]!;
+      const n1 = HEX_DIGIT[q[45 + 2 * k]!]!;
+      const n0 = HEX_DIGIT[q[61 + 2 * k]!]!;
       // A byte that is not a hex digit reads -1: the sign bit says so at the end.
       bad |= n0 | n1 | n2 | n3;
       w3 |= n3 << (4 * k);
@@ -727,13 +727,6 @@ function labelEquals(q: Buffer, start: number, len: number, label: Buffer): bool
     if (c !== label[i]) return false;
   }
   return true;
-}
-
-/** The value of a hex digit by its byte (either case); -1 for any other byte. */
-const HEX = new Int8Array(256).fill(-1);
-for (let c = 0; c < 16; c++) {
-  HEX["0123456789abcdef".charCodeAt(c)] = c;
-  HEX["0123456789ABCDEF".charCodeAt(c)] = c;
 }
 
 function ipv4Number(text: string): number {
