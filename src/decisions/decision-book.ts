@@ -47,7 +47,8 @@ const OFFENCE = 4;
 /**
  * 16,384 cache slots. The cache is direct-mapped: a hot set of n decisions shares the slots
  * with few conflicts only when there are several times n slots. Seed 004's botnet alone is
- * 4,000 addresses, each asked for on every request it makes. At most a few MB of Decisions.
+ * 4,000 addresses, each asked for on every request it makes. Full, it holds 2.8 MB of
+ * Decisions (16,384 IPv4 bans, measured with heapUsed after collections).
  */
 const CACHE_LOG = 14;
 const CACHE_MASK = (1 << CACHE_LOG) - 1;
