@@ -49,6 +49,7 @@ import {
   eventFromSubmission,
   GuardNetworks,
   startGuard,
+  type GuardPreparerInit,
   type GuardService,
   type RunningGuard,
 } from "../guard/index.ts";
@@ -541,8 +542,8 @@ export class Daemon implements Runtime {
     const guard = this.#guard.guard;
     this.#guardService = {
       // The submission feeds detection as an event, and moves its account, as in replay.
-      assess: async (s) => {
-        const a = await guard.assess(s);
+      assess: async (s, prepared) => {
+        const a = await guard.assess(s, prepared);
         this.#ingestLive(eventFromSubmission(s));
         if (s.account !== undefined)
           await this.accounts.apply({
@@ -563,6 +564,11 @@ export class Daemon implements Runtime {
   /** The guard, once started. */
   get guard(): GuardService | undefined {
     return this.#guardService;
+  }
+
+  /** What an API thread needs to check the guard's stateless signals, once the guard runs. */
+  guardPreparerInit(): GuardPreparerInit | undefined {
+    return this.#guard?.preparerInit;
   }
 
   /** What the guard runs with, for the start-up message. */

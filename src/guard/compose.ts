@@ -12,7 +12,7 @@ import type { DecisionBook } from "../decisions/index.ts";
 import { AccountsConfigSchema } from "./accounts/index.ts";
 import { GuardSectionSchema, guardOptions, nightTest } from "./config.ts";
 import { createEmailSignals, EmailSignalsConfigSchema, normalizeEmail } from "./email/index.ts";
-import { Guard, type GuardParts } from "./guard.ts";
+import { Guard, GuardPreparer, type GuardParts, type PreparerParts } from "./guard.ts";
 import { CountersConfigSchema, createCounters } from "./limits/index.ts";
 import {
   AsDatabase,
@@ -27,6 +27,7 @@ import {
   loadGuardSecret,
   openOnceStore,
   PowConfigSchema,
+  type OnceStore,
 } from "./pow/index.ts";
 import { createFingerprint } from "./text/index.ts";
 import { WebhooksConfigSchema } from "./webhooks/index.ts";
@@ -100,6 +101,8 @@ export interface GuardDeps {
 
 export interface RunningGuard {
   readonly guard: Guard;
+  /** What an API thread needs to make the same `GuardPreparer` (see `guardPreparer`). */
+  readonly preparerInit: GuardPreparerInit;
   /** One line for the start-up message. */
   describe(): string;
   stop(): Promise<void>;
@@ -112,7 +115,6 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
     deps.live || config.pow.secret !== undefined || existsSync(secretFile)
       ? await loadGuardSecret(config.pow, deps.dataDir)
       : randomBytes(32);
-  const keys = deriveGuardKeys(secret);
   const redisUrl = config.counters.redis_url;
   const once = await openOnceStore(config.pow, redisUrl);
   const email = await createEmailSignals(config.email);
@@ -127,12 +129,9 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
     ),
   );
   await deps.networks.start();
-  // Fingerprints are keyed so that a name cannot be guessed back from its hash; the key comes
-  // from the guard's secret, the same on every node and in replay.
-  const fingerprintKey = createHmac("sha256", secret).update("rempart fingerprint").digest("hex");
   const parts: GuardParts = {
+    ...statelessParts(config, secret),
     pow: createAltchaPow(config.pow, secret, once.store),
-    tokens: createFormTokens(config.form_token, keys),
     as: deps.networks.as,
     tor: deps.networks.tor,
     disposable: email.disposable,
@@ -142,16 +141,12 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
     decisions: (subject, now) => deps.book.match(subject, now),
     asDecisions: (asn, now) => deps.book.on("as", String(asn), now),
     ...(deps.surge === undefined ? {} : { surge: deps.surge }),
-    fingerprint: createFingerprint(fingerprintKey),
-    normalizeEmail: (a) => {
-      const r = normalizeEmail(a);
-      return r.ok ? r.value : undefined;
-    },
     isNight: nightTest(config.night),
   };
   const guard = new Guard(parts, guardOptions(config, formTokenLimits(config.form_token)));
   return {
     guard,
+    preparerInit: { config, secret },
     describe: () =>
       `guard: ${Object.keys(config.forms).length} form(s) configured, counters in ${config.counters.backend}, ` +
       `proof-of-work store in ${config.pow.store}${deps.networks.tor.enabled ? ", Tor exit list" : ""}`,
@@ -160,4 +155,42 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
       await Promise.all([short.close(), long.close(), once.close()]);
     },
   };
+}
+
+/** The configuration and the secret: all the stateless half of the guard is made of. */
+export interface GuardPreparerInit {
+  readonly config: GuardConfig;
+  readonly secret: Uint8Array;
+}
+
+/**
+ * The parts that need no state, as the daemon's guard has them (its proof of work claims in
+ * the once-store besides).
+ */
+function statelessParts(config: GuardConfig, secret: Uint8Array): Omit<PreparerParts, "pow"> {
+  // Fingerprints are keyed so that a name cannot be guessed back from its hash; the key comes
+  // from the guard's secret, the same on every node and in replay.
+  const fingerprintKey = createHmac("sha256", secret).update("rempart fingerprint").digest("hex");
+  return {
+    tokens: createFormTokens(config.form_token, deriveGuardKeys(secret)),
+    fingerprint: createFingerprint(fingerprintKey),
+    normalizeEmail: (a) => {
+      const r = normalizeEmail(a);
+      return r.ok ? r.value : undefined;
+    },
+  };
+}
+
+/** An API thread claims nothing: the daemon's thread does, in its once-store. */
+const NO_CLAIMS: OnceStore = {
+  claim: () => Promise.reject(new Error("an API thread does not claim proofs of work")),
+};
+
+/** The stateless half of the guard the daemon runs with `init`, for an API thread. */
+export function guardPreparer(init: GuardPreparerInit): GuardPreparer {
+  const { config, secret } = init;
+  return new GuardPreparer(
+    { ...statelessParts(config, secret), pow: createAltchaPow(config.pow, secret, NO_CLAIMS) },
+    guardOptions(config, formTokenLimits(config.form_token)),
+  );
 }

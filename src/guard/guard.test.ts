@@ -8,7 +8,7 @@ import type { Decision } from "../core/index.ts";
 import { GuardSectionSchema, guardOptions } from "./config.ts";
 import { Guard, type GuardParts } from "./guard.ts";
 import { CountersConfigSchema, createCounters } from "./limits/index.ts";
-import type { AsInfo, Counters, PowCheck, Submission } from "./ports.ts";
+import type { AsInfo, Counters, PowCheck, PowChecked, Submission } from "./ports.ts";
 
 const T0 = Date.UTC(2020, 10, 18, 14, 0, 0); // 14:00 UTC: daytime
 
@@ -58,14 +58,18 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
     pow: {
       challenge: (form, level) => Promise.resolve({ form, level }),
       // The fake's payloads are "solved:<form>:<level>:<nonce>".
-      verify: (payload, form): Promise<PowCheck> => {
-        if (payload === undefined) return Promise.resolve({ ok: false, reason: "missing" });
+      check: (payload, form): PowChecked => {
+        if (payload === undefined) return { ok: false, reason: "missing" };
         const [tag, f, level, nonce] = payload.split(":");
-        if (tag !== "solved") return Promise.resolve({ ok: false, reason: "malformed" });
-        if (f !== form) return Promise.resolve({ ok: false, reason: "wrong-form" });
-        if (used.has(nonce!)) return Promise.resolve({ ok: false, reason: "reused" });
-        used.add(nonce!);
-        return Promise.resolve({ ok: true, level: Number(level) });
+        if (tag !== "solved") return { ok: false, reason: "malformed" };
+        if (f !== form) return { ok: false, reason: "wrong-form" };
+        return { ok: true, level: Number(level), once: nonce!, until: Infinity };
+      },
+      claim: (checked): Promise<PowCheck> => {
+        if (!checked.ok) return Promise.resolve(checked);
+        if (used.has(checked.once)) return Promise.resolve({ ok: false, reason: "reused" });
+        used.add(checked.once);
+        return Promise.resolve({ ok: true, level: checked.level });
       },
     },
     tokens: {

@@ -23,6 +23,7 @@ import type {
   MxState,
   PowChallenge,
   PowCheck,
+  PowChecked,
   ProofOfWork,
   Submission,
   TokenCheck,
@@ -193,6 +194,62 @@ export interface Seen {
   canonicalEmail: string | undefined;
 }
 
+/**
+ * The signals of a submission that need no state: the form token, the proof of work before
+ * its once-only claim, the e-mail's canonical form and the identities' fingerprints. An API
+ * thread computes them where it reads the request (src/http/api-threads.ts); otherwise
+ * `assess` does. Plain data, so that it crosses threads.
+ */
+export interface Prepared {
+  readonly token: TokenCheck;
+  readonly pow: PowChecked;
+  /** Absent: no e-mail given; null: not an e-mail address. */
+  readonly email?: { readonly canonical: string; readonly domain: string } | null;
+  /** `fp:<form>:<fingerprint>`, one per identity group that had a value. */
+  readonly identities: readonly string[];
+}
+
+/** The parts the stateless half of an assessment needs: no counters, lists or decisions. */
+export type PreparerParts = Pick<GuardParts, "tokens" | "fingerprint" | "normalizeEmail"> & {
+  readonly pow: Pick<ProofOfWork, "check">;
+};
+
+/** The stateless half of the guard: the same in the daemon's thread and in an API thread. */
+export class GuardPreparer {
+  readonly #parts: PreparerParts;
+  readonly #options: Pick<GuardOptions, "defaults" | "forms">;
+
+  constructor(parts: PreparerParts, options: Pick<GuardOptions, "defaults" | "forms">) {
+    this.#parts = parts;
+    this.#options = options;
+  }
+
+  prepare(s: Submission): Prepared {
+    const p = this.#parts;
+    const rules = this.#options.forms.get(s.form) ?? this.#options.defaults;
+    const identities: string[] = [];
+    for (const group of rules.identities) {
+      const value = group.map((f) => s.fields[f] ?? "").join(" ");
+      const fp = p.fingerprint(group.join("+"), value);
+      if (fp !== undefined) identities.push(`fp:${s.form}:${fp}`);
+    }
+    const out: { -readonly [K in keyof Prepared]: Prepared[K] } = {
+      token: p.tokens.verify(
+        s.token,
+        s.form,
+        s.fields,
+        s.time,
+        rules.minFillMs,
+        rules.tokenMaxAgeMs,
+      ),
+      pow: p.pow.check(s.altcha, s.form, s.time),
+      identities,
+    };
+    if (s.email !== undefined && s.email !== "") out.email = p.normalizeEmail(s.email) ?? null;
+    return out;
+  }
+}
+
 const NONE: readonly number[] = Object.freeze([]);
 
 const ramp = (value: number, from: number, full: number): number =>
@@ -201,10 +258,12 @@ const ramp = (value: number, from: number, full: number): number =>
 export class Guard {
   readonly #parts: GuardParts;
   readonly #options: GuardOptions;
+  readonly #preparer: GuardPreparer;
 
   constructor(parts: GuardParts, options: GuardOptions) {
     this.#parts = parts;
     this.#options = options;
+    this.#preparer = new GuardPreparer(parts, options);
   }
 
   rules(form: string): FormRules {
@@ -240,13 +299,17 @@ export class Guard {
     return p.pow.challenge(form, level, now);
   }
 
-  async assess(s: Submission): Promise<Assessment> {
-    const seen = await this.#look(s);
+  /**
+   * `prepared`: the stateless signals, when an API thread computed them for this submission
+   * (at its `time`); else they are computed here.
+   */
+  async assess(s: Submission, prepared?: Prepared): Promise<Assessment> {
+    const seen = await this.#look(s, prepared ?? this.#preparer.prepare(s));
     return this.#judge(s, seen);
   }
 
   /** Gathers the signals. Counting happens here too: every submission is a hit. */
-  async #look(s: Submission): Promise<Seen> {
+  async #look(s: Submission, prepared: Prepared): Promise<Seen> {
     const p = this.#parts;
     const rules = this.rules(s.form);
     const now = s.time;
@@ -275,14 +338,7 @@ export class Guard {
     if (seen.floor !== "allow") reasons.set(`decision-${seen.floor}`, 0);
 
     // The page: the form token (honeypot, fill time) and the proof of work.
-    const token = p.tokens.verify(
-      s.token,
-      s.form,
-      s.fields,
-      now,
-      rules.minFillMs,
-      rules.tokenMaxAgeMs,
-    );
+    const token = prepared.token;
     seen.token = token;
     if (!token.ok) {
       if (token.reason === "honeypot") add("honeypot");
@@ -291,7 +347,7 @@ export class Guard {
       else if (token.reason === "too-fast") add("token-too-fast");
       else add("token-invalid");
     }
-    const pow = await p.pow.verify(s.altcha, s.form, now);
+    const pow = await p.pow.claim(prepared.pow, now);
     seen.pow = pow;
     if (pow.ok) add("pow-solved", 1 + pow.level);
     else if (pow.reason === "missing") add("pow-missing", rules.requirePow ? 1 : 0);
@@ -321,9 +377,9 @@ export class Guard {
 
     // The e-mail.
     let emailDomain: string | undefined;
-    if (s.email !== undefined && s.email !== "") {
-      const e = p.normalizeEmail(s.email);
-      if (e === undefined) add("bad-email", rules.emailWeight);
+    if (prepared.email !== undefined) {
+      const e = prepared.email;
+      if (e === null) add("bad-email", rules.emailWeight);
       else {
         seen.canonicalEmail = e.canonical;
         emailDomain = e.domain;
@@ -343,12 +399,7 @@ export class Guard {
     const shortKeys = [`ip:${s.ip}`, net, `form:${s.form}`];
     if (as !== undefined) shortKeys.push(`as:${as.asn}`);
     if (emailDomain !== undefined) shortKeys.push(`edom:${emailDomain}`);
-    const identityKeys: string[] = [];
-    for (const group of rules.identities) {
-      const value = group.map((f) => s.fields[f] ?? "").join(" ");
-      const fp = p.fingerprint(group.join("+"), value);
-      if (fp !== undefined) identityKeys.push(`fp:${s.form}:${fp}`);
-    }
+    const identityKeys = prepared.identities;
     const emailKey =
       rules.uniqueEmail && seen.canonicalEmail !== undefined
         ? `em:${s.form}:${seen.canonicalEmail}`

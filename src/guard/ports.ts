@@ -53,14 +53,29 @@ export type PowCheck =
       readonly reason: string;
     };
 
+/**
+ * A solution checked without the once-store (signature, form, expiry, work): what a worker
+ * thread can tell. `once` and `until` are what `claim` records.
+ */
+export type PowChecked =
+  | {
+      readonly ok: true;
+      readonly level: number;
+      readonly once: string;
+      readonly until: number;
+    }
+  | { readonly ok: false; readonly reason: string };
+
 export interface ProofOfWork {
   /**
    * A new challenge bound to `form`, expiring, whose work grows with `level` (0 = the invisible
    * default, 1..3 = harder, as the risk asks).
    */
   challenge(form: string, level: number, now: number): Promise<PowChallenge>;
-  /** Checks a solution. A solution is accepted once: a second use answers `reused`. */
-  verify(payload: string | undefined, form: string, now: number): Promise<PowCheck>;
+  /** Checks a solution without state (no once-store): never throws. */
+  check(payload: string | undefined, form: string, now: number): PowChecked;
+  /** A checked solution is accepted once: a second claim answers `reused`. */
+  claim(checked: PowChecked, now: number): Promise<PowCheck>;
 }
 
 // ── Form token (src/guard/token/) ─────────────────────────────────────────────────────────

@@ -30,7 +30,7 @@ import { parseAppEvent } from "../sources/app-json/index.ts";
 import type { AccountView as AccountState } from "../guard/accounts/index.ts";
 import type { AccountHistoryRecord } from "../core/ports.ts";
 import type { WebhookOutcome } from "../guard/webhooks/index.ts";
-import type { GuardService, Submission } from "../guard/index.ts";
+import type { GuardService } from "../guard/index.ts";
 import {
   ApiKeyVerifier,
   keyFromHeaders,
@@ -49,30 +49,17 @@ import {
   type RouteSpec,
   type Routes,
 } from "./routes.ts";
-import { describeIssues, requiredMessage } from "./validation.ts";
+import {
+  guardSubmission,
+  HttpError,
+  invalid,
+  jsonBody,
+  validate,
+  type ApiRequest,
+  type ApiResponse,
+} from "./requests.ts";
 
-export type HeaderValue = string | readonly string[] | undefined;
-
-export interface ApiRequest {
-  readonly method: string;
-  /** The path without the query string: `/v1/check`. */
-  readonly path: string;
-  /** The raw query string without `?`: `ip=203.0.113.7`. */
-  readonly query?: string;
-  /** Lower-case names, as node:http gives them. */
-  readonly headers?: Readonly<Record<string, HeaderValue>>;
-  readonly body?: Uint8Array;
-  /** The connection's peer address, as the socket gives it (forward-auth needs it). */
-  readonly remoteAddress?: string;
-  /** Stands for the transport connection (the socket): requests on one connection share it. */
-  readonly connection?: object;
-}
-
-export interface ApiResponse {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
-}
+export type { ApiRequest, ApiResponse, HeaderValue, PreparedRequest } from "./requests.ts";
 
 export interface ApiOptions {
   /** Reported by /v1/health and in the OpenAPI document. */
@@ -108,19 +95,6 @@ const json = (status: number, value: unknown): ApiResponse => ({
   body: JSON.stringify(value),
 });
 
-/** An expected failure, sent as `{ code, message }`. */
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly headers: Readonly<Record<string, string>> | undefined;
-  constructor(status: number, code: string, message: string, headers?: Record<string, string>) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
-}
-
 const STATUS_OF: Readonly<Record<string, number>> = {
   INPUT_INVALID: 400,
   UNAUTHORIZED: 401,
@@ -128,8 +102,6 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   NOT_FOUND: 404,
   DECISION_REFUSED: 422,
 };
-
-const invalid = (message: string): HttpError => new HttpError(400, "INPUT_INVALID", message);
 
 function guardOf(runtime: Runtime): GuardService {
   if (runtime.guard === undefined)
@@ -416,23 +388,14 @@ function handlers(deps: HandlerDeps): Handlers {
       return json(202, { accepted: events.length });
     },
 
-    guardAssess: async ({ body, now }) => {
+    guardAssess: async ({ body, now, request }) => {
       const guard = guardOf(runtime);
-      const ip = normalizeIp(body.ip)!;
-      const s: { -readonly [K in keyof Submission]: Submission[K] } = {
-        id: body.id ?? `g-${now.toString(36)}-${(++assessments).toString(36)}`,
-        kind: body.kind,
-        form: body.form,
-        time: now,
-        ip,
-        fields: body.fields,
-      };
-      if (body.email !== undefined) s.email = body.email.toLowerCase();
-      if (body.account !== undefined) s.account = body.account;
-      if (body.user_agent !== undefined) s.userAgent = body.user_agent;
-      if (body.token !== undefined) s.token = body.token;
-      if (body.altcha !== undefined) s.altcha = body.altcha;
-      const a = await guard.assess(s);
+      // An API thread read the request, and checked the stateless signals at its own time.
+      const prepared = request.prepared?.guard;
+      const time = prepared?.time ?? now;
+      const id = body.id ?? `g-${time.toString(36)}-${(++assessments).toString(36)}`;
+      const s = guardSubmission(body, id, time);
+      const a = await guard.assess(s, prepared?.signals);
       return json(200, { id: s.id, ...a });
     },
 
@@ -627,8 +590,6 @@ interface Compiled {
   readonly handle: (ctx: Context<RouteSpec>) => ApiResponse | Promise<ApiResponse>;
 }
 
-const JSON_TYPE = /^application\/json\s*(;|$)/i;
-
 export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
   const version = options.version ?? "0.0.0";
   const keys = new ApiKeyVerifier(runtime.storage, options.keyCache);
@@ -771,7 +732,11 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
     const parsedParams =
       spec.params === undefined ? undefined : validate(spec.params, "params", params);
     const body =
-      spec.body === undefined ? undefined : validate(spec.body, "body", jsonBody(request));
+      spec.body === undefined
+        ? undefined
+        : request.prepared?.route === route.name
+          ? request.prepared.body
+          : validate(spec.body, "body", jsonBody(request));
     return route.handle({
       query,
       params: parsedParams,
@@ -822,12 +787,6 @@ function failure(
   );
 }
 
-function validate(schema: import("zod").ZodType, where: string, value: unknown): unknown {
-  const r = schema.safeParse(value, { error: requiredMessage });
-  if (!r.success) throw invalid(describeIssues(where, r.error.issues));
-  return r.data;
-}
-
 function queryObject(raw: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (raw === undefined || raw === "") return out;
@@ -849,26 +808,6 @@ function decodeQuery(s: string): string {
     return decodeURIComponent(s.replaceAll("+", " "));
   } catch {
     throw invalid(`query: ${quote(s)} is not valid percent-encoding`);
-  }
-}
-
-function jsonBody(request: ApiRequest): unknown {
-  const type = request.headers?.["content-type"];
-  if (typeof type !== "string" || !JSON_TYPE.test(type))
-    throw new HttpError(
-      415,
-      "INPUT_INVALID",
-      "body: send it as JSON with Content-Type: application/json",
-    );
-  if (request.body === undefined || request.body.length === 0) throw invalid("body: is required");
-  try {
-    return JSON.parse(
-      Buffer.from(request.body.buffer, request.body.byteOffset, request.body.length).toString(
-        "utf8",
-      ),
-    );
-  } catch {
-    throw invalid("body: is not valid JSON");
   }
 }
 

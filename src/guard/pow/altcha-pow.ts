@@ -39,6 +39,11 @@ export type AltchaCheck =
   | { readonly ok: true; readonly level: number }
   | { readonly ok: false; readonly reason: PowFailure };
 
+/** What check() answers: a solution not yet claimed (PowChecked). */
+export type AltchaChecked =
+  | { readonly ok: true; readonly level: number; readonly once: string; readonly until: number }
+  | { readonly ok: false; readonly reason: PowFailure };
+
 export interface AltchaPowOptions {
   readonly keys: Pick<GuardKeys, "challengeSignature" | "keySignature">;
   /** Remembers used challenges until they expire. */
@@ -152,7 +157,15 @@ export class AltchaPow implements ProofOfWork {
    * (altcha-lib's verifySolution reads Date.now(), hence this check of its format here).
    * Never throws on any input; rejects only if the once-store fails.
    */
-  async verify(payload: string | undefined, form: string, now: number): Promise<AltchaCheck> {
+  verify(payload: string | undefined, form: string, now: number): Promise<AltchaCheck> {
+    return this.claim(this.check(payload, form, now), now);
+  }
+
+  /**
+   * Everything `verify` checks but the once-store: the signature, the form, the expiry and the
+   * work. Needs no state, so a worker thread can do it; `claim` then decides. Never throws.
+   */
+  check(payload: string | undefined, form: string, now: number): AltchaChecked {
     if (payload === undefined || payload === "") return fail("missing");
     const decoded = decodePayload(payload);
     if (decoded === undefined) return fail("malformed");
@@ -172,13 +185,26 @@ export class AltchaPow implements ProofOfWork {
     if (!timingSafeEqual(keySignature, Buffer.from(parameters.keySignature, "hex"))) {
       return fail("wrong-solution");
     }
-    // Claimed last: a wrong solution does not burn the challenge of the person who fetched it.
-    const first = await this.#store.claim(signature, parameters.expiresAt * 1000, now);
-    return first ? { ok: true, level: parameters.data.level } : fail("reused");
+    return {
+      ok: true,
+      level: parameters.data.level,
+      once: signature,
+      until: parameters.expiresAt * 1000,
+    };
+  }
+
+  /**
+   * A checked solution is accepted once. Claimed last, after every other check: a wrong
+   * solution does not burn the challenge of the person who fetched it.
+   */
+  async claim(checked: AltchaChecked, now: number): Promise<AltchaCheck> {
+    if (!checked.ok) return checked;
+    const first = await this.#store.claim(checked.once, checked.until, now);
+    return first ? { ok: true, level: checked.level } : fail("reused");
   }
 }
 
-const fail = (reason: PowFailure): AltchaCheck => ({ ok: false, reason });
+const fail = (reason: PowFailure) => ({ ok: false, reason }) as const;
 
 export function clampLevel(level: number): number {
   if (!Number.isFinite(level) || level <= 0) return 0;
