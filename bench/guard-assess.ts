@@ -4,6 +4,7 @@
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
  *                              [--part process|api|http] [--daemon-flags="--max-semi-space-size=8"]
+ *                              [--threads 0|1|2…]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -286,11 +287,12 @@ async function inProcess(n: number): Promise<{
 }
 
 /** The daemon's configuration for (b) and (c): the form, the secret, MX look-ups off. */
-function daemonConfig(dir: string, secret: string): string {
+function daemonConfig(dir: string, secret: string, threads = 0): string {
   return [
     `data_dir: ${join(dir, "data")}`,
     "http:",
     '  listen: "127.0.0.1:0"',
+    `  threads: ${threads}`,
     "sources: []",
     "guard:",
     "  forms:",
@@ -360,12 +362,17 @@ async function apiInProcess(
 
 // ── (b) The daemon ─────────────────────────────────────────────────────────────────────
 
-async function overHttp(seconds: number, rate: number, connections: number): Promise<LoadReport[]> {
+async function overHttp(
+  seconds: number,
+  rate: number,
+  connections: number,
+  threads: number,
+): Promise<LoadReport[]> {
   const dir = await mkdtemp(join(tmpdir(), "rempart-bench-assess-http-"));
   try {
     const secret = randomBytes(32).toString("hex");
     const config = join(dir, "rempart.yaml");
-    await writeFile(config, daemonConfig(dir, secret));
+    await writeFile(config, daemonConfig(dir, secret, threads));
     const { stdout } = await promisify(execFile)(process.execPath, [
       BIN,
       "keys",
@@ -436,6 +443,7 @@ if (process.argv.includes("--load")) {
   const rate = Number(arg("rate", "10000"));
   const connections = Number(arg("connections", "32"));
   const part = arg("part", "all");
+  const threads = Number(arg("threads", "0"));
   const a = part === "all" || part === "process" ? await inProcess(n) : undefined;
   if (a !== undefined) {
     console.log(`(a) in process, ${n.toLocaleString("en-US")} assessments after 20,000 of warm-up`);
@@ -457,9 +465,9 @@ if (process.argv.includes("--load")) {
     console.log(`| verdicts | ${JSON.stringify(c.verdicts)} |`);
   }
   const reports =
-    part === "all" || part === "http" ? await overHttp(seconds, rate, connections) : [];
+    part === "all" || part === "http" ? await overHttp(seconds, rate, connections, threads) : [];
   console.log(
-    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}`,
+    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}`,
   );
   console.log(
     "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | verdicts |",

@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { version } from "./version.ts";
-import { createApi, startHttpServer } from "../http/index.ts";
+import { createApi, startApiThreads, startHttpServer } from "../http/index.ts";
 import type { Config } from "../daemon/config.ts";
 import { Daemon } from "../daemon/daemon.ts";
 
@@ -32,13 +32,24 @@ export async function runDaemon(config: Config): Promise<number> {
     trustedProxies: config.http.trusted_proxies,
     ...(config.http.challenge_url !== undefined && { challengeUrl: config.http.challenge_url }),
   });
-  const server = await startHttpServer(api, hostPort(config.http.listen)).catch(
+  const threads = config.http.threads;
+  const apiThreads =
+    threads > 0
+      ? startApiThreads(api, { ...hostPort(config.http.listen), threads, log })
+      : undefined;
+  const server = await (apiThreads ?? startHttpServer(api, hostPort(config.http.listen))).catch(
     async (e: unknown) => {
       await daemon.stop();
       throw e;
     },
   );
   await daemon.start();
+  if (apiThreads !== undefined) {
+    // The guard runs now: the threads check its stateless signals from here on.
+    const guard = daemon.guardPreparerInit();
+    if (guard !== undefined) (await apiThreads).prepareGuard(guard);
+    log(`http: ${threads} API thread${threads === 1 ? "" : "s"} read requests and write answers`);
+  }
 
   if (config.sources.length === 0) {
     log("watching: nothing — no configured sources, and none of the usual logs exist here");

@@ -65,8 +65,16 @@ export const ConfigSchema = z.strictObject({
         .string()
         .regex(/^(https?:\/\/|\/)\S+$/, "expected an http(s) URL or a path such as /challenge")
         .optional(),
+      // 0: the daemon's thread serves HTTP itself; N: N threads read and write it, and check
+      // the guard's stateless signals (docs/running.md, "API threads").
+      threads: z.number().int().min(0).max(64).default(0),
     })
-    .default({ listen: "127.0.0.1:8080", trusted_proxies: [], metrics_require_key: false }),
+    .default({
+      listen: "127.0.0.1:8080",
+      trusted_proxies: [],
+      metrics_require_key: false,
+      threads: 0,
+    }),
   sources: z.array(z.union([FileSourceSchema, JournaldSourceSchema])).optional(),
   scenarios: z
     .strictObject({

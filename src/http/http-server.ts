@@ -21,6 +21,11 @@ export interface HttpServerOptions {
   readonly keepAliveTimeoutMs?: number;
   /** How long `close` waits for requests in flight before cutting connections. Default 10 s. */
   readonly closeGraceMs?: number;
+  /**
+   * Share the port with other listeners that set it too (SO_REUSEPORT, Linux): the kernel
+   * spreads new connections over them. The API threads listen so.
+   */
+  readonly reusePort?: boolean;
 }
 
 export interface HttpServer {
@@ -98,7 +103,8 @@ export async function startHttpServer(
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, () => {
+    const reusePort = options.reusePort ?? false;
+    server.listen({ port: options.port, host: options.host, reusePort }, () => {
       server.off("error", reject);
       resolve();
     });

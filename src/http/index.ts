@@ -15,5 +15,6 @@ export {
   type Caller,
 } from "./api-keys.ts";
 export { startHttpServer, type HttpServer, type HttpServerOptions } from "./http-server.ts";
+export { startApiThreads, type ApiThreads, type ApiThreadsOptions } from "./api-threads.ts";
 export { openApiDocument } from "./openapi.ts";
 export { ROUTES, type RouteSpec } from "./routes.ts";
