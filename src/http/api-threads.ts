@@ -85,7 +85,6 @@ class Thread {
 
   /** Answers a batch through the API; each answer leaves with the others ready in its turn. */
   serve(api: Pick<Api, "handle">, message: Extract<FromThread, { type: "requests" }>): void {
-    for (const id of message.closed) this.#connections.delete(id);
     for (const r of message.requests) {
       let connection = this.#connections.get(r.conn);
       if (connection === undefined) this.#connections.set(r.conn, (connection = {}));
@@ -94,6 +93,8 @@ class Thread {
         () => this.#answer({ id: r.id, response: INTERNAL }),
       );
     }
+    // After the requests: a connection may have sent one and closed in the same turn.
+    for (const id of message.closed) this.#connections.delete(id);
   }
 
   #answer(response: ForwardedResponse): void {
