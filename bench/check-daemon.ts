@@ -4,7 +4,7 @@
  * Prints `ready <url> <bouncer key> <daemon's pid>` on stdout once the daemon serves (after its
  * start-up work), then keeps it running until this process gets SIGTERM or SIGINT.
  *
- *   node bench/check-daemon.ts N
+ *   [API_THREADS=2] node bench/check-daemon.ts N
  *
  * The decisions are bench/check-subjects.ts's, as check-server loads them, written to SQLite in
  * a temporary directory that the daemon then loads as after a restart; the bouncer key goes in
@@ -33,7 +33,8 @@ try {
   const storage = await openStorage({ kind: "sqlite", path: db });
   const key = await createApiKey(storage, "bench", "bouncer", Date.now());
   await storage.close();
-  writeDaemonConfig(config, db);
+  // API_THREADS: the daemon's `http.threads` (0, its own thread, by default).
+  writeDaemonConfig(config, db, [], Number(process.env.API_THREADS ?? 0));
 
   const t0 = performance.now();
   const daemon = startDaemon(config, daemonFlags());

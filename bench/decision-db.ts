@@ -36,11 +36,17 @@ export async function makeDecisionDatabase(
  * the data directory): the API on a port of the system's choosing, no log sources, and `extra`
  * lines (an enforcer, say).
  */
-export function writeDaemonConfig(path: string, db: string, extra: readonly string[] = []): void {
+export function writeDaemonConfig(
+  path: string,
+  db: string,
+  extra: readonly string[] = [],
+  threads = 0,
+): void {
   const lines = [
     `data_dir: ${dirname(db)}`,
     "http:",
     '  listen: "127.0.0.1:0"',
+    `  threads: ${threads}`,
     "sources: []",
     "storage:",
     `  sqlite_file: ${db}`,

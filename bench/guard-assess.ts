@@ -4,7 +4,7 @@
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
  *                              [--part process|api|http] [--daemon-flags="--max-semi-space-size=8"]
- *                              [--threads 0|1|2…]
+ *                              [--threads 0|1|2…] [--daemon-cpus 0]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -385,7 +385,9 @@ async function overHttp(
     ]);
     const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
     if (key === undefined) throw new Error(`no key in: ${stdout}`);
-    const daemon = startDaemon(config, DAEMON_FLAGS);
+    // `--daemon-cpus 0`: the daemon pinned (taskset), as on a host with that many CPUs.
+    const cpus = arg("daemon-cpus", "");
+    const daemon = startDaemon(config, DAEMON_FLAGS, cpus === "" ? [] : ["taskset", "-c", cpus]);
     try {
       const url = await daemon.url();
       const reports: LoadReport[] = [];
@@ -467,7 +469,7 @@ if (process.argv.includes("--load")) {
   const reports =
     part === "all" || part === "http" ? await overHttp(seconds, rate, connections, threads) : [];
   console.log(
-    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}`,
+    `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}${arg("daemon-cpus", "") === "" ? "" : `, CPUs ${arg("daemon-cpus", "")}`}`,
   );
   console.log(
     "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | verdicts |",
