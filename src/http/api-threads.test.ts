@@ -8,7 +8,7 @@ import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { afterEach, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GuardConfigSchema } from "../guard/index.ts";
+import { GuardConfigSchema, type GuardConfig } from "../guard/index.ts";
 import { deriveGuardKeys } from "../guard/pow/index.ts";
 import { FormTokens } from "../guard/token/index.ts";
 import { startApiThreads, type ApiThreads } from "./api-threads.ts";
@@ -244,4 +244,31 @@ test("an assessment's body is read, and its stateless signals checked, in the th
     assert.equal(r.prepared, undefined);
     assert.ok(r.body !== undefined && r.body.length > 0);
   }
+});
+
+test("a guard the threads cannot prepare: they say so, and forward assessments whole", async () => {
+  const api = recordingApi();
+  const lines: string[] = [];
+  threads = await startApiThreads(api, {
+    host: "127.0.0.1",
+    port: 0,
+    threads: 2,
+    log: (line) => lines.push(line),
+  });
+  // Not a configuration the guard was made with: making its preparer throws in each thread.
+  threads.prepareGuard({ config: {} as GuardConfig, secret: randomBytes(32) });
+  for (let i = 0; i < 50 && lines.length < 2; i++) await sleep(20);
+  assert.equal(lines.length, 2, lines.join("\n"));
+  for (const line of lines)
+    assert.match(line, /^rempart: http: an API thread cannot check the guard's signals \(/);
+  const body = JSON.stringify({ form: "petition", ip: "192.0.2.1" });
+  const r = await send(`${threads.url}/v1/guard/assess`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
+  assert.equal(r.status, 201);
+  assert.equal(api.seen.length, 1);
+  assert.equal(api.seen[0]!.prepared, undefined);
+  assert.equal(Buffer.from(api.seen[0]!.body!).toString("utf8"), body);
 });

@@ -45,6 +45,8 @@ export interface ForwardedResponse {
 export type FromThread =
   | { readonly type: "listening"; readonly url: string; readonly port: number }
   | { readonly type: "failed"; readonly message: string }
+  /** A line for the daemon's log. */
+  | { readonly type: "log"; readonly message: string }
   | {
       readonly type: "requests";
       readonly requests: readonly ForwardedRequest[];
@@ -144,6 +146,7 @@ export async function startApiThreads(
           url = m.url;
           resolve();
         } else if (m.type === "failed") reject(new Error(m.message));
+        else log(`rempart: ${m.message}`);
       });
       thread.worker.on("error", (e: Error) => log(`rempart: http: API thread: ${e.message}`));
       thread.worker.on("exit", (code) => {

@@ -4,7 +4,7 @@
  * answers it. Runs in a worker thread; `workerData` is an `ApiWorkerInit`.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { guardPreparer, type GuardPreparer } from "../guard/index.ts";
+import { guardPreparer, type GuardPreparer, type GuardPreparerInit } from "../guard/index.ts";
 import type {
   ApiWorkerInit,
   ForwardedRequest,
@@ -27,7 +27,23 @@ const port = parentPort!;
 const init = workerData as ApiWorkerInit;
 const send = (m: FromThread): void => port.postMessage(m);
 
-let preparer: GuardPreparer | undefined = init.guard && guardPreparer(init.guard);
+/**
+ * The guard's stateless half, or undefined if it cannot be made here: the daemon's thread then
+ * checks every signal itself, as without threads.
+ */
+function preparerOf(guard: GuardPreparerInit): GuardPreparer | undefined {
+  try {
+    return guardPreparer(guard);
+  } catch (e) {
+    send({
+      type: "log",
+      message: `http: an API thread cannot check the guard's signals (${e instanceof Error ? e.message : String(e)}); the daemon's thread checks them`,
+    });
+    return undefined;
+  }
+}
+
+let preparer = init.guard && preparerOf(init.guard);
 const ASSESS = ROUTES.guardAssess;
 
 /**
@@ -124,7 +140,7 @@ else {
   port.on("message", (m: ToThread) => {
     if (m.type === "responses") {
       for (const r of m.responses) answer(r);
-    } else if (m.type === "guard") preparer = guardPreparer(m.init);
+    } else if (m.type === "guard") preparer = preparerOf(m.init);
     else if (m.type === "close") {
       // Requests in flight still get their answers before the thread ends.
       void server.close().then(() => port.close());
