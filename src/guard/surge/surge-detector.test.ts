@@ -5,7 +5,7 @@ import { buildDetection } from "../../daemon/compose.ts";
 import { defaultConfig } from "../../daemon/config.ts";
 import { Pipeline } from "../../daemon/pipeline.ts";
 import type { AsInfo, AsLookup } from "../ports.ts";
-import { SurgeConfigSchema, SurgeDetector, type SurgeFinding } from "./index.ts";
+import { networkOf, SurgeConfigSchema, SurgeDetector, type SurgeFinding } from "./index.ts";
 
 const T0 = Date.parse("2024-10-01T00:00:00Z");
 const MIN = 60_000;
@@ -249,6 +249,179 @@ describe("surge findings in the pipeline", () => {
     );
     assert.equal(pipeline.book.on("range", "51.77.8.0/24", T0 + 65 * MIN).length, 1);
     assert.equal(detection.surge.mode("route:/search", T0 + 65 * MIN).underAttack, true);
+  });
+
+  it("measures concentration as a count over the last two intervals would", () => {
+    // The detector keeps its counts by network and AS as the hits come; a model recounts every
+    // evaluation from the events themselves: hits, distinct and first-seen addresses of each
+    // /24 (/48) and AS over this interval and the last. Addresses come back across intervals,
+    // one /24 is shared by two ASes, and AS judgements need no baseline here.
+    const cfg = SurgeConfigSchema.parse({
+      interval: "1m",
+      evaluate_every: "5s",
+      cooldown: "1m",
+      new_target_rate: 200,
+      range: { min_hits: 15, min_addresses: 4, min_first_seen: 0.6 },
+      as: { min_baseline_hits: 0, max_baseline_share: 1, min_share: 0.1, min_addresses: 6 },
+    });
+    const asOf = (ip: string): number | undefined => {
+      const o = ip.split(".").map(Number);
+      if (ip.includes(":")) return 64600;
+      if (o[0] === 51) return o[3]! <= 50 ? 16276 : 12876; // 51.77.8.0/24: two ASes, one small
+      return o[0] === 81 ? 3215 : o[0] === 185 ? 60000 + (o[1]! % 3) : undefined;
+    };
+    const lookup: AsLookup = {
+      lookup: (ip) => {
+        const asn = asOf(ip);
+        return asn === undefined ? undefined : { asn, name: `AS${asn}`, hosting: true };
+      },
+    };
+    let x = 99;
+    const r = (n: number): number => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x % n);
+    const events: Event[] = [];
+    // Known addresses first (not first-seen later), then a flood that comes back to them.
+    const known = Array.from({ length: 40 }, (_, i) => `81.10.${i % 5}.${i + 1}`);
+    for (let i = 0; i < 80; i++) events.push(submit(T0 + i * 20_000, known[i % 40]!, "p"));
+    const f0 = T0 + 30 * MIN;
+    for (let i = 0; i < 3000; i++) {
+      const c = r(10);
+      const ip =
+        c < 3
+          ? `51.77.8.${r(60) + 1}`
+          : c < 5
+            ? `185.${r(6)}.${r(3)}.${r(40) + 1}`
+            : c < 7
+              ? `2001:db8:${r(2)}::${r(30).toString(16)}`
+              : c < 8
+                ? known[r(40)]!
+                : `${1 + r(200)}.${r(256)}.${r(256)}.${1 + r(254)}`;
+      events.push(submit(f0 + Math.floor((i * 4 * MIN) / 3000), ip, "p"));
+    }
+    const d = new SurgeDetector(cfg, lookup);
+    // The same, with other thresholds of cover: together they bound the share covered.
+    const covers = Array.from({ length: 19 }, (_, k) => (k + 1) / 20).filter((c) => c !== 0.5);
+    const others = covers.map(
+      (c) => new SurgeDetector(SurgeConfigSchema.parse({ ...cfg, concentrated_cover: c }), lookup),
+    );
+    const out: SurgeFinding[] = [];
+    const first = new Map<string, number>();
+    let since: number | undefined;
+    let last = d.mode("p", T0);
+    let evaluations = 0;
+    let checkedDecisions = 0;
+    for (const [i, e] of events.entries()) {
+      const before = out.length;
+      d.process(e, out);
+      for (const o of others) o.process(e, []);
+      const ip = e.ip!;
+      if (!first.has(ip)) first.set(ip, e.time);
+      since ??= out.find((f) => f.scope === "form")?.at;
+      const mode = d.mode("p", e.time);
+      if (mode === last) continue;
+      last = mode;
+      evaluations++;
+      // The model: this interval and the last, recounted.
+      const from = e.time - (e.time % MIN) - MIN;
+      const nets = new Map<string, { hits: number; ips: Set<string> }>();
+      const ases = new Map<number, { hits: number; ips: Set<string> }>();
+      const ipHits = new Map<string, number>();
+      let total = 0;
+      for (const p of events.slice(0, i + 1)) {
+        if (p.time < from) continue;
+        total++;
+        ipHits.set(p.ip!, (ipHits.get(p.ip!) ?? 0) + 1);
+        const add = <K>(m: Map<K, { hits: number; ips: Set<string> }>, k: K): void => {
+          const n = m.get(k) ?? { hits: 0, ips: new Set<string>() };
+          n.hits++;
+          n.ips.add(p.ip!);
+          m.set(k, n);
+        };
+        add(nets, networkOf(p.ip!));
+        const asn = asOf(p.ip!);
+        if (asn !== undefined) add(ases, asn);
+      }
+      const freshSince = since! - 10 * MIN;
+      const freshOf = (n: { ips: Set<string> }): number =>
+        [...n.ips].filter((a) => first.get(a)! >= freshSince).length;
+      const passes = (n: { hits: number; ips: Set<string> }, minHits: number, minAddrs: number) =>
+        n.hits >= minHits && n.ips.size >= minAddrs && freshOf(n) >= 0.6 * n.ips.size;
+      // A network decision asked for now says what it counted.
+      for (const f of out.slice(before)) {
+        if (f.decision?.scope !== "range" && f.decision?.scope !== "as") continue;
+        const n =
+          f.decision.scope === "range"
+            ? nets.get(f.decision.value)
+            : ases.get(Number(f.decision.value));
+        const said = /\((\d+) hits from (\d+) addresses, (\d+) % first seen/.exec(f.reason);
+        assert.ok(n !== undefined && said !== null, f.reason);
+        const fresh = Math.round((freshOf(n) / n.ips.size) * 100);
+        assert.deepEqual(said.slice(1).map(Number), [n.hits, n.ips.size, fresh], f.reason);
+        checkedDecisions++;
+      }
+      const expected = [
+        ...[...nets].filter(([, n]) => passes(n, 15, 4)).map(([k, n]) => `range ${k} ${n.hits}`),
+        ...[...ases]
+          .filter(([, n]) => passes(n, 0.1 * total, 6))
+          .map(([k, n]) => `as ${k} ${n.hits}`),
+      ].sort();
+      const got = mode.concentrated
+        .map((c) => `${c.scope} ${c.value} ${Math.round(c.share * total)}`)
+        .sort();
+      assert.deepEqual(got, expected, `evaluation at event ${i}`);
+      const ranges = new Set(
+        expected.filter((c) => c.startsWith("range")).map((c) => c.split(" ")[1]),
+      );
+      const asns = new Set(expected.filter((c) => c.startsWith("as")).map((c) => c.split(" ")[1]));
+      let covered = 0;
+      for (const [a, h] of ipHits)
+        if (ranges.has(networkOf(a)) || asns.has(String(asOf(a)))) covered += h;
+      assert.equal(mode.isConcentrated, covered >= 0.5 * total, `evaluation at event ${i}`);
+      for (const [k, o] of others.entries())
+        assert.equal(
+          o.mode("p", e.time).isConcentrated,
+          covered >= covers[k]! * total,
+          `evaluation at event ${i}, cover ${covers[k]}: ${covered} of ${total}`,
+        );
+    }
+    assert.ok(evaluations >= 40, `${evaluations} evaluations`);
+    assert.ok(checkedDecisions >= 5, `${checkedDecisions} network decisions checked`);
+    assert.ok(out.some((f) => f.decision?.scope === "range"));
+    assert.ok(out.some((f) => f.decision?.scope === "as" && f.decision.value === "16276"));
+  });
+
+  it("finds a network or an AS that passes only over the two intervals together", () => {
+    // 15 hits are needed from a /24, 6 addresses from an AS: the /24 has 8 hits in one
+    // interval and 7 in the next, the AS 3 addresses in each.
+    const cfg = SurgeConfigSchema.parse({
+      evaluate_every: "5s",
+      new_target_rate: 50,
+      range: { min_hits: 15, min_addresses: 4 },
+      as: { min_baseline_hits: 0, max_baseline_share: 1, min_share: 0.05, min_addresses: 6 },
+    });
+    const lookup: AsLookup = {
+      lookup: (ip) =>
+        ip.startsWith("100.64.") ? { asn: 64700, name: "B", hosting: true } : undefined,
+    };
+    const d = new SurgeDetector(cfg, lookup);
+    const t0 = T0 - (T0 % MIN);
+    const events: Event[] = [];
+    for (let i = 0; i < 60; i++) events.push(submit(t0 + i * 500, `198.18.${i}.1`, "q"));
+    for (let i = 0; i < 8; i++) events.push(submit(t0 + 31_000 + i, `185.1.1.${1 + (i % 2)}`, "q"));
+    for (let i = 0; i < 3; i++) events.push(submit(t0 + 32_000 + i, `100.64.${i}.1`, "q"));
+    for (let i = 0; i < 7; i++)
+      events.push(submit(t0 + MIN + 1000 + i, `185.1.1.${3 + (i % 2)}`, "q"));
+    for (let i = 0; i < 3; i++) events.push(submit(t0 + MIN + 2000 + i, `100.64.${3 + i}.1`, "q"));
+    events.push(submit(t0 + MIN + 30_000, "198.18.200.1", "q"));
+    const out = run(d, events);
+    assert.ok(
+      out.some((f) => f.scope === "form"),
+      "the surge began",
+    );
+    const found = d
+      .mode("q", t0 + MIN + 30_000)
+      .concentrated.map((c) => `${c.scope} ${c.value}`)
+      .sort();
+    assert.deepEqual(found, ["as 64700", "range 185.1.1.0/24"]);
   });
 
   it("can be turned off", async () => {

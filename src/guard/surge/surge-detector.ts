@@ -106,6 +106,8 @@ interface Target {
   /** Address → hits, this interval and the previous one. */
   hits: Map<Addr, number>;
   prev: Map<Addr, number>;
+  /** `hits` and `prev` by network and AS, kept while under attack (see `Tallies`). */
+  tallies: Tallies | undefined;
   /** Decayed hits per AS before the surge, and their total. */
   asBase: Map<number, number>;
   asTotal: number;
@@ -215,8 +217,13 @@ export class SurgeDetector {
     tg.cur++;
     tg.last = t;
     const h = tg.hits.get(a);
-    if (h !== undefined) tg.hits.set(a, h + 1);
-    else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) tg.hits.set(a, 1);
+    if (h !== undefined) {
+      tg.hits.set(a, h + 1);
+      tg.tallies?.hit(this.#locate(a), false, false);
+    } else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) {
+      tg.hits.set(a, 1);
+      tg.tallies?.hit(this.#locate(a), true, tg.prev.has(a));
+    }
 
     if (!tg.attack && this.#surging(tg)) this.#begin(tg, e, out);
     if (!tg.attack) return;
@@ -398,6 +405,7 @@ export class SurgeDetector {
       calm: 0,
       hits: new Map(),
       prev: new Map(),
+      tallies: undefined,
       asBase: new Map(),
       asTotal: 0,
       mode: NOT_UNDER_ATTACK,
@@ -441,6 +449,7 @@ export class SurgeDetector {
       tg.prev.clear();
       tg.hits.clear();
     }
+    tg.tallies?.roll(steps === 1);
     tg.start += steps * iv;
     tg.cur = 0;
   }
@@ -474,6 +483,15 @@ export class SurgeDetector {
     tg.since = e.time;
     tg.calm = 0;
     tg.nextEval = 0;
+    // Counted from the maps once; from now on as the hits come.
+    const tallies = new Tallies(tg.since - this.#s.graceMs, {
+      netHits: Math.ceil(this.#c.range.min_hits / 2),
+      asAddrs: Math.ceil(this.#c.as.min_addresses / 2),
+    });
+    for (const a of tg.prev.keys()) this.#locate(a);
+    for (const a of tg.hits.keys()) this.#locate(a);
+    tallies.build(tg.hits, tg.prev);
+    tg.tallies = tallies;
     const usual = tg.hist < this.#c.warmup ? "little history" : `a usual ${tg.base.toFixed(1)}`;
     out.push({
       name: SURGE_NAME,
@@ -500,6 +518,7 @@ export class SurgeDetector {
     });
     tg.attack = false;
     tg.calm = 0;
+    tg.tallies = undefined;
     tg.mode = NOT_UNDER_ATTACK;
     tg.ranges = new Set();
     tg.asns = new Set();
@@ -515,24 +534,16 @@ export class SurgeDetector {
     );
   }
 
-  /** Measures the concentration over this interval and the last; asks for network decisions. */
+  /**
+   * Measures the concentration over this interval and the last; asks for network decisions.
+   * Reads the tallies kept as the hits came: its cost follows the networks and ASes seen, not
+   * the addresses (a flood from 100,000 addresses in a few networks is measured in a few steps).
+   */
   #evaluate(tg: Target, e: Event, out: SurgeFinding[]): void {
     const t = e.time;
     tg.nextEval = t + this.#s.evaluateMs;
-    const nets = new Map<string, NetCount>();
-    const asns = new Map<number, NetCount>();
-    const freshSince = tg.since - this.#s.graceMs;
-    let total = 0;
-    const count = (a: Addr, h: number, distinct: boolean): void => {
-      total += h;
-      const fresh = distinct && a.first >= freshSince ? 1 : 0;
-      const d = distinct ? 1 : 0;
-      this.#locate(a);
-      tally(nets, a.net, h, d, fresh);
-      if (a.asn >= 0) tally(asns, a.asn, h, d, fresh);
-    };
-    for (const [a, h] of tg.hits) count(a, h, true);
-    for (const [a, h] of tg.prev) count(a, h, !tg.hits.has(a));
+    const tallies = tg.tallies!;
+    const total = tallies.total();
     if (total === 0) return;
 
     const concentrated: ConcentratedNetwork[] = [];
@@ -540,31 +551,27 @@ export class SurgeDetector {
     const asSet = new Set<number>();
     const rc = this.#c.range;
     if (rc.enabled) {
-      for (const [net, n] of nets) {
-        if (n.hits < rc.min_hits || n.addrs < rc.min_addresses) continue;
-        if (n.fresh < rc.min_first_seen * n.addrs) continue;
+      tallies.forEachNet((net, n) => {
+        if (n.hits < rc.min_hits || n.addrs < rc.min_addresses) return;
+        if (n.fresh < rc.min_first_seen * n.addrs) return;
         ranges.add(net);
         concentrated.push({ scope: "range", value: net, share: n.hits / total });
         this.#network(tg, e, out, "range", net, n, total, rc.action, this.#s.rangeMs, "");
-      }
+      });
     }
     const ac = this.#c.as;
     if (ac.enabled && this.#as !== undefined && tg.asTotal >= ac.min_baseline_hits) {
-      for (const [asn, n] of asns) {
+      tallies.forEachAs((asn, n) => {
         const baseShare = (tg.asBase.get(asn) ?? 0) / tg.asTotal;
-        if (n.hits < ac.min_share * total || n.addrs < ac.min_addresses) continue;
-        if (n.fresh < ac.min_first_seen * n.addrs || baseShare > ac.max_baseline_share) continue;
+        if (n.hits < ac.min_share * total || n.addrs < ac.min_addresses) return;
+        if (n.fresh < ac.min_first_seen * n.addrs || baseShare > ac.max_baseline_share) return;
         asSet.add(asn);
         concentrated.push({ scope: "as", value: String(asn), share: n.hits / total });
         const why = `, ${(baseShare * 100).toFixed(2)} % of the usual traffic`;
         this.#network(tg, e, out, "as", String(asn), n, total, ac.action, this.#s.asMs, why);
-      }
+      });
     }
-    let covered = 0;
-    if (concentrated.length > 0) {
-      for (const m of [tg.hits, tg.prev])
-        for (const [a, h] of m) if (ranges.has(a.net) || asSet.has(a.asn)) covered += h;
-    }
+    const covered = concentrated.length > 0 ? tallies.covered(ranges, asSet) : 0;
     concentrated.sort((x, y) => y.share - x.share);
     tg.ranges = ranges;
     tg.asns = asSet;
@@ -616,19 +623,235 @@ export class SurgeDetector {
   }
 }
 
+/** A network's or an AS's hits, distinct addresses and first-seen addresses. */
 interface NetCount {
   hits: number;
   addrs: number;
   fresh: number;
 }
 
-function tally<K>(m: Map<K, NetCount>, k: K, h: number, d: number, fresh: number): void {
-  const n = m.get(k);
-  if (n === undefined) m.set(k, { hits: h, addrs: d, fresh });
-  else {
+/** A count in one interval, with its rank among the interval's networks (or ASes). */
+interface Counted extends NetCount {
+  readonly rank: number;
+}
+
+/** A network's count, with its hits by AS: nearly always one; a shared network keeps others. */
+interface NetTally extends Counted {
+  readonly asn: number;
+  asnHits: number;
+  others: Map<number, number> | undefined;
+}
+
+/**
+ * Below these, a network or an AS cannot pass the range or AS test over two intervals: it would
+ * need at least half of `min_hits` (`min_addresses`) in one of them.
+ */
+interface Floors {
+  readonly netHits: number;
+  readonly asAddrs: number;
+}
+
+/** One interval's hits by network and AS, and the few that could pass (`Floors`). */
+class Tally {
+  total = 0;
+  readonly nets = new Map<string, NetTally>();
+  readonly asns = new Map<number, Counted>();
+  readonly bigNets = new Set<string>();
+  readonly bigAsns = new Set<number>();
+  readonly #floors: Floors;
+
+  constructor(floors: Floors) {
+    this.#floors = floors;
+  }
+
+  /** `h` hits of `a`; `d` and `fresh` (0 or 1): whether it counts as a new address, first seen. */
+  add(a: Addr, h: number, d: number, fresh: number): void {
+    this.total += h;
+    const n = this.#net(a);
     n.hits += h;
     n.addrs += d;
     n.fresh += fresh;
+    if (n.hits >= this.#floors.netHits) this.bigNets.add(a.net);
+    if (a.asn === n.asn) n.asnHits += h;
+    else {
+      n.others ??= new Map();
+      n.others.set(a.asn, (n.others.get(a.asn) ?? 0) + h);
+    }
+    const s = this.#as(a);
+    if (s === undefined) return;
+    s.hits += h;
+    s.addrs += d;
+    s.fresh += fresh;
+    if (s.addrs >= this.#floors.asAddrs) this.bigAsns.add(a.asn);
+  }
+
+  /** Addresses counted in both intervals, to count once: only `addrs` and `fresh` matter. */
+  both(a: Addr, fresh: number): void {
+    const n = this.#net(a);
+    n.addrs++;
+    n.fresh += fresh;
+    const s = this.#as(a);
+    if (s === undefined) return;
+    s.addrs++;
+    s.fresh += fresh;
+  }
+
+  /** Hits of `net` from the ASes in `asns`. */
+  hitsIn(net: string, asns: ReadonlySet<number>): number {
+    const n = this.nets.get(net);
+    if (n === undefined) return 0;
+    let h = asns.has(n.asn) ? n.asnHits : 0;
+    if (n.others !== undefined) for (const [asn, x] of n.others) if (asns.has(asn)) h += x;
+    return h;
+  }
+
+  #net(a: Addr): NetTally {
+    let n = this.nets.get(a.net);
+    if (n === undefined) {
+      n = {
+        hits: 0,
+        addrs: 0,
+        fresh: 0,
+        rank: this.nets.size,
+        asn: a.asn,
+        asnHits: 0,
+        others: undefined,
+      };
+      this.nets.set(a.net, n);
+    }
+    return n;
+  }
+
+  #as(a: Addr): Counted | undefined {
+    if (a.asn < 0) return undefined;
+    let s = this.asns.get(a.asn);
+    if (s === undefined) {
+      s = { hits: 0, addrs: 0, fresh: 0, rank: this.asns.size };
+      this.asns.set(a.asn, s);
+    }
+    return s;
+  }
+}
+
+/**
+ * A target's hits of this interval and the last, by network and AS, as `#evaluate` reads them:
+ * an address in both intervals counts once among the addresses (and the first-seen ones), its
+ * hits in both. Kept while the target is under attack, so that the first-seen test
+ * (`a.first >= firstSeenSince`) stays the same; the addresses have their network and AS.
+ */
+class Tallies {
+  readonly #since: number;
+  readonly #floors: Floors;
+  #cur: Tally;
+  #prev: Tally;
+  /** Addresses of the current interval that the previous one counted too. */
+  #both: Tally;
+
+  constructor(firstSeenSince: number, floors: Floors) {
+    this.#since = firstSeenSince;
+    this.#floors = floors;
+    this.#cur = new Tally(floors);
+    this.#prev = new Tally(floors);
+    this.#both = new Tally(floors);
+  }
+
+  /** Counts the maps as they stand (the surge has just begun). */
+  build(hits: ReadonlyMap<Addr, number>, prev: ReadonlyMap<Addr, number>): void {
+    for (const [a, h] of prev) this.#prev.add(a, h, 1, this.#fresh(a));
+    for (const [a, h] of hits) {
+      this.#cur.add(a, h, 1, this.#fresh(a));
+      if (prev.has(a)) this.#both.both(a, this.#fresh(a));
+    }
+  }
+
+  /**
+   * One more hit of `a` this interval. `added`: the interval had not counted it yet;
+   * `inPrev`: the previous interval had.
+   */
+  hit(a: Addr, added: boolean, inPrev: boolean): void {
+    if (!added) {
+      this.#cur.add(a, 1, 0, 0);
+      return;
+    }
+    const fresh = this.#fresh(a);
+    this.#cur.add(a, 1, 1, fresh);
+    if (inPrev) this.#both.both(a, fresh);
+  }
+
+  /** A new interval: the current one becomes the previous (`kept`), or both are gone. */
+  roll(kept: boolean): void {
+    this.#prev = kept ? this.#cur : new Tally(this.#floors);
+    this.#cur = new Tally(this.#floors);
+    this.#both = new Tally(this.#floors);
+  }
+
+  total(): number {
+    return this.#cur.total + this.#prev.total;
+  }
+
+  /**
+   * The networks that may pass the range test (see `Floors`), over both intervals, in the
+   * order their first addresses came (this interval's networks first).
+   */
+  forEachNet(visit: (net: string, n: NetCount) => void): void {
+    const c = this.#cur;
+    const p = this.#prev;
+    this.#forEach(c.nets, p.nets, this.#both.nets, c.bigNets, p.bigNets, visit);
+  }
+
+  /** The same for the AS test. */
+  forEachAs(visit: (asn: number, n: NetCount) => void): void {
+    const c = this.#cur;
+    const p = this.#prev;
+    this.#forEach(c.asns, p.asns, this.#both.asns, c.bigAsns, p.bigAsns, visit);
+  }
+
+  /** The hits of the addresses in `nets` or in `asns`. */
+  covered(nets: ReadonlySet<string>, asns: ReadonlySet<number>): number {
+    let h = 0;
+    for (const t of [this.#cur, this.#prev]) {
+      for (const net of nets) h += (t.nets.get(net)?.hits ?? 0) - t.hitsIn(net, asns);
+      for (const asn of asns) h += t.asns.get(asn)?.hits ?? 0;
+    }
+    return h;
+  }
+
+  #forEach<K>(
+    cur: ReadonlyMap<K, Counted>,
+    prev: ReadonlyMap<K, Counted>,
+    both: ReadonlyMap<K, Counted>,
+    curBig: ReadonlySet<K>,
+    prevBig: ReadonlySet<K>,
+    visit: (k: K, n: NetCount) => void,
+  ): void {
+    // Those this interval has seen, in its order; then those only the last one has, in its.
+    const mine: [K, Counted][] = [];
+    const older: [K, Counted][] = [];
+    for (const k of curBig) mine.push([k, cur.get(k)!]);
+    for (const k of prevBig) {
+      if (curBig.has(k)) continue;
+      const c = cur.get(k);
+      if (c !== undefined) mine.push([k, c]);
+      else older.push([k, prev.get(k)!]);
+    }
+    const byRank = (x: [K, Counted], y: [K, Counted]): number => x[1].rank - y[1].rank;
+    for (const [k, c] of mine.sort(byRank)) {
+      const p = prev.get(k);
+      if (p === undefined) visit(k, c);
+      else {
+        const b = both.get(k);
+        visit(k, {
+          hits: c.hits + p.hits,
+          addrs: c.addrs + p.addrs - (b?.addrs ?? 0),
+          fresh: c.fresh + p.fresh - (b?.fresh ?? 0),
+        });
+      }
+    }
+    for (const [k, p] of older.sort(byRank)) visit(k, p);
+  }
+
+  #fresh(a: Addr): number {
+    return a.first >= this.#since ? 1 : 0;
   }
 }
 
