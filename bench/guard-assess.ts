@@ -79,6 +79,8 @@ interface LoadReport {
   readonly answered: number;
   /** The daemon's CPU per answer, µs; filled in by the parent. */
   daemon?: DaemonCpu;
+  /** The daemon thread's pauses over the run, from its /metrics; filled in by the parent. */
+  pauses?: DaemonPauses;
 }
 
 /** CPU time, µs: the whole process (user + system), and its main thread's user and system. */
@@ -89,6 +91,33 @@ interface DaemonCpu {
 }
 
 /** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
+/** What the daemon's own metrics (prom-client's, on its thread) say of its pauses. */
+interface DaemonPauses {
+  /** GC pause time in the run, ms, by kind (minor, major, incremental, weakcb). */
+  readonly gcMs: Record<string, number>;
+  /** The longest event-loop delay seen in the run, ms (the histogram is reset at each scrape). */
+  readonly loopMaxMs: number;
+  readonly loopP99Ms: number;
+}
+
+async function scrape(
+  url: string,
+): Promise<{ gc: Record<string, number>; max: number; p99: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const gc: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^rempart_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm,
+  ))
+    gc[m[1]!] = Number(m[2]) * 1000;
+  const value = (name: string): number =>
+    Number(new RegExp(`^${name} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
+  return {
+    gc,
+    max: value("rempart_nodejs_eventloop_lag_max_seconds"),
+    p99: value("rempart_nodejs_eventloop_lag_p99_seconds"),
+  };
+}
+
 async function processCpuUs(pid: number): Promise<DaemonCpu> {
   const times = async (path: string): Promise<[number, number]> => {
     const stat = await readFile(path, "latin1");
@@ -395,8 +424,13 @@ async function overHttp(
       for (const r of [0, rate]) {
         const spec: LoadSpec = { url, key, secret, connections, seconds, rate: r };
         const cpu0 = await processCpuUs(pid);
+        const before = await scrape(url);
         const report = await loadProcess(spec);
+        const after = await scrape(url);
         const cpu = await processCpuUs(pid);
+        const gcMs: Record<string, number> = {};
+        for (const [kind, ms] of Object.entries(after.gc)) gcMs[kind] = ms - (before.gc[kind] ?? 0);
+        report.pauses = { gcMs, loopMaxMs: after.max, loopP99Ms: after.p99 };
         const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
         report.daemon = {
           total: per("total"),
@@ -429,6 +463,15 @@ function loadProcess(spec: LoadSpec): Promise<LoadReport> {
     );
   });
 }
+
+const pauses = (p: DaemonPauses | undefined): string =>
+  p === undefined
+    ? "?"
+    : `${fmt(p.loopP99Ms)} / ${fmt(p.loopMaxMs)}; ` +
+      Object.entries(p.gcMs)
+        .filter(([, ms]) => ms > 0)
+        .map(([kind, ms]) => `${kind} ${fmt(ms, 0)}`)
+        .join(", ");
 
 const daemonCpu = (c: DaemonCpu | undefined): string =>
   c === undefined
@@ -472,11 +515,11 @@ if (process.argv.includes("--load")) {
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}${arg("daemon-cpus", "") === "" ? "" : `, CPUs ${arg("daemon-cpus", "")}`}`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | daemon thread: loop delay p99 / max ms, GC ms | verdicts |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
   for (const r of reports)
     console.log(
-      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % | ${JSON.stringify(r.verdicts)} |`,
+      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % | ${pauses(r.pauses)} | ${JSON.stringify(r.verdicts)} |`,
     );
 }
