@@ -1,9 +1,10 @@
 /**
  * The guard's counters: CPU per key for `hit` (7 keys a call) and `distinct` (3 keys a call)
- * with 100k and 1M live keys in memory, and the heap each key costs; then, when
+ * with 100k and 1M live keys in memory, and the heap each key costs; the longest calls while
+ * 3M new keys arrive (`growth`); then, when
  * REMPART_TEST_REDIS_URL is set, Redis calls/s and latency over loopback with N calls in flight.
  *
- *   node --expose-gc bench/guard-limits.ts [memory|redis|all=all]
+ *   node --expose-gc bench/guard-limits.ts [memory|growth|redis|all=all]
  */
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
@@ -127,6 +128,53 @@ function memory(live: number): void {
   );
 }
 
+/**
+ * The longest calls while keys arrive faster than they leave: a fresh counter with the
+ * daemon's default bound (1,000,000 keys), then `total` new keys in calls of 7 like an
+ * assessment's. The first million grows the index; the rest evicts at the bound. Every call's
+ * wall time is kept: what a request waits when its hit lands on a growth, or on a rehash.
+ */
+function growth(total: number): void {
+  const maxKeys = 1_000_000;
+  const all = keys(total);
+  const c = new MemoryCounters({ windowMs: WINDOW, slots: SLOTS, maxKeys });
+  const calls = Math.floor(total / 7);
+  const each = new Float64Array(calls);
+  const batch = new Array<string>(7);
+  const out: number[] = [];
+  const t0 = performance.now();
+  for (let n = 0; n < calls; n++) {
+    for (let k = 0; k < 7; k++) batch[k] = all[n * 7 + k]!;
+    const t = performance.now();
+    c.hitSync(batch, T0 + n, out);
+    each[n] = performance.now() - t;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const firstMillion = Math.floor(maxKeys / 7);
+  const part = (a: Float64Array): Record<string, number> => {
+    const sorted = Float64Array.from(a).sort();
+    const over = (ms: number): number => sorted.length - sorted.findIndex((v) => v > ms);
+    return {
+      calls: sorted.length,
+      p99_9_ms: +sorted[Math.floor(sorted.length * 0.999)]!.toFixed(3),
+      longest_ms: +sorted[sorted.length - 1]!.toFixed(1),
+      over_5_ms: sorted[sorted.length - 1]! > 5 ? over(5) : 0,
+      over_20_ms: sorted[sorted.length - 1]! > 20 ? over(20) : 0,
+    };
+  };
+  console.log(
+    JSON.stringify({
+      backend: "memory",
+      growth_keys: total,
+      max_keys: maxKeys,
+      keys_per_s: Math.round(total / seconds),
+      growing: part(each.subarray(0, firstMillion)),
+      at_the_bound: part(each.subarray(firstMillion)),
+      stats: c.stats(),
+    }),
+  );
+}
+
 async function redis(url: string): Promise<void> {
   const prefix = `rempart-bench:${randomBytes(4).toString("hex")}:`;
   const c = new RedisCounters({ url, keyPrefix: prefix, windowMs: WINDOW, slots: SLOTS });
@@ -210,6 +258,7 @@ if (what === "memory" || what === "all") {
   memory(100_000);
   memory(1_000_000);
 }
+if (what === "growth" || what === "all") growth(3_000_000);
 if (what === "redis" || what === "all") {
   const url = process.env["REMPART_TEST_REDIS_URL"];
   if (url === undefined || url === "") console.error("REMPART_TEST_REDIS_URL unset: no Redis run");

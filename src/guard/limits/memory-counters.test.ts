@@ -40,6 +40,38 @@ void describe("MemoryCounters", () => {
     assert.ok(s.evictions > 0);
   });
 
+  void it("counts exactly, in least-recently-used order, across pages of keys and shared suffixes", () => {
+    // 2,500 keys: ids over three pages, the last cut short by maxKeys. Half the keys share a
+    // long suffix, so they all land in one of the index's maps; a plain map of the same keys
+    // in recency order is the model.
+    const maxKeys = 2_500;
+    const c = new MemoryCounters({ windowMs: 3_600_000, slots: 20, maxKeys });
+    const model = new Map<string, number>();
+    let evicted = 0;
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      // Mostly a few hundred keys that come back, sometimes one of thousands.
+      const n = random(4) === 0 ? random(4_000) : random(300);
+      const key = i % 2 === 0 ? `ip:${n}` : `${n}:the-same-long-suffix-for-all`;
+      const count = (model.get(key) ?? 0) + 1;
+      model.delete(key);
+      model.set(key, count);
+      if (model.size > maxKeys) {
+        model.delete(model.keys().next().value!);
+        evicted++;
+      }
+      assert.equal(c.hitOne(key, T0 + i), count, `hit ${i} on ${key}`);
+    }
+    assert.equal(c.stats().keys, maxKeys);
+    assert.ok(evicted > 1_000, `the test evicts (${evicted})`);
+    assert.equal(c.stats().evictions, evicted);
+    for (const [key, count] of model) assert.equal(c.countOne(key, T0 + 20_000), count, key);
+  });
+
   void it("sweeps expired keys a few at a time, without waiting for the bound", () => {
     const c = new MemoryCounters({ windowMs: 10_000, slots: 10, maxKeys: 100_000 });
     for (let i = 0; i < 1_000; i++) c.hitOne(`old:${i}`, T0);

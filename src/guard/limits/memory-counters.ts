@@ -2,6 +2,17 @@ import type { Counters, SyncCounters } from "../ports.ts";
 import { hllPosition, SlidingSketch } from "./hll.ts";
 import { KeyIndex } from "./key-index.ts";
 
+/**
+ * Keys per page of counts. The counts (slots × 4 bytes a key: 80 MB at a million keys of 20
+ * slots) grow a page at a time as the index needs ids, and are never copied: a copy at each
+ * doubling of the index stalled every request behind it, for 277 ms at the last one
+ * (bench/RESULTS.md, "Counters: growth without copies"), exactly when a flood of new
+ * addresses arrives.
+ */
+const PAGE_SHIFT = 10;
+const PAGE = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE - 1;
+
 export interface MemoryCountersOptions {
   /** The window, ms. It is cut into `slots` slots; counts are exact to one slot. */
   readonly windowMs: number;
@@ -43,7 +54,7 @@ const SWEEP = 2;
 
 /**
  * Sliding-window counters in process memory, the default backend. Each key holds one counter
- * per slot in a shared typed-array slab, plus the running total, so a hit costs one map look-up
+ * per slot in pages of typed arrays, plus the running total, so a hit costs one map look-up
  * and O(1) arithmetic (O(slots) at most when a key comes back after a long pause). Time is
  * the `now` passed in, never the wall clock: a replay counts exactly as live did.
  *
@@ -56,9 +67,11 @@ export class MemoryCounters implements Counters {
   readonly #bound: number;
   readonly #maxSketches: number;
   readonly #counts: KeyIndex;
-  #cells = new Uint32Array(0);
-  #head = new Float64Array(0);
-  #total = new Uint32Array(0);
+  /** Per key, in pages of PAGE keys as the index adds them: its count per slot… */
+  readonly #cells: Uint32Array[] = [];
+  /** …the latest slot it was hit in, and its count over the window ending there. */
+  readonly #heads: Float64Array[] = [];
+  readonly #totals: Uint32Array[] = [];
   readonly #distinct: KeyIndex;
   readonly #entries: (DistinctEntry | undefined)[] = [];
   /** Ids holding a sketch, oldest conversion first. */
@@ -80,15 +93,11 @@ export class MemoryCounters implements Counters {
     this.#bound = options.exactBound ?? 64;
     this.#maxSketches = options.maxSketches ?? 1024;
     this.#counts = new KeyIndex(maxKeys, (capacity) => {
-      const cells = new Uint32Array(capacity * slots);
-      cells.set(this.#cells);
-      this.#cells = cells;
-      const head = new Float64Array(capacity);
-      head.set(this.#head);
-      this.#head = head;
-      const total = new Uint32Array(capacity);
-      total.set(this.#total);
-      this.#total = total;
+      while (this.#cells.length * PAGE < capacity) {
+        this.#cells.push(new Uint32Array(PAGE * slots));
+        this.#heads.push(new Float64Array(PAGE));
+        this.#totals.push(new Uint32Array(PAGE));
+      }
     });
     this.#distinct = new KeyIndex(
       maxKeys,
@@ -111,35 +120,39 @@ export class MemoryCounters implements Counters {
     const slot = Math.floor(now / this.#slotMs);
     this.#counts.sweep(slot - 2 * slots, SWEEP);
     const id = this.#counts.touch(key, slot);
-    const base = id * slots;
-    const cells = this.#cells;
+    const page = id >>> PAGE_SHIFT;
+    const at = id & PAGE_MASK;
+    const cells = this.#cells[page]!;
+    const heads = this.#heads[page]!;
+    const totals = this.#totals[page]!;
+    const base = at * slots;
     if (this.#counts.fresh) {
       cells.fill(0, base, base + slots);
-      this.#head[id] = slot;
-      this.#total[id] = 0;
+      heads[at] = slot;
+      totals[at] = 0;
     } else {
-      const head = this.#head[id]!;
+      const head = heads[at]!;
       if (slot > head) {
         if (slot - head >= slots) {
           cells.fill(0, base, base + slots);
-          this.#total[id] = 0;
+          totals[at] = 0;
         } else {
-          let total = this.#total[id]!;
+          let total = totals[at]!;
           for (let s = head + 1; s <= slot; s++) {
             const c = base + (s % slots);
             total -= cells[c]!;
             cells[c] = 0;
           }
-          this.#total[id] = total;
+          totals[at] = total;
         }
-        this.#head[id] = slot;
+        heads[at] = slot;
       } else if (slot <= head - slots) {
         // Later than the window ending at the latest hit: too old to count.
-        return this.#total[id]!;
+        return totals[at]!;
       }
     }
     cells[base + (slot % slots)]!++;
-    return ++this.#total[id]!;
+    return ++totals[at]!;
   }
 
   /** One key's count over the window, adding nothing. */
@@ -148,15 +161,18 @@ export class MemoryCounters implements Counters {
     if (id === undefined) return 0;
     const slots = this.#slots;
     const slot = Math.floor(now / this.#slotMs);
-    const head = this.#head[id]!;
-    if (slot <= head) return this.#total[id]!;
+    const page = id >>> PAGE_SHIFT;
+    const at = id & PAGE_MASK;
+    const head = this.#heads[page]![at]!;
+    const total = this.#totals[page]![at]!;
+    if (slot <= head) return total;
     if (slot - head >= slots) return 0;
     // The window ends later than the latest hit: leave out the slots it has moved past.
-    const base = id * slots;
-    let total = this.#total[id]!;
-    for (let s = head - slots + 1; s <= slot - slots; s++)
-      total -= this.#cells[base + (s % slots)]!;
-    return total;
+    const cells = this.#cells[page]!;
+    const base = at * slots;
+    let left = total;
+    for (let s = head - slots + 1; s <= slot - slots; s++) left -= cells[base + (s % slots)]!;
+    return left;
   }
 
   /** `count` without the promise; writes into `out` when given (no allocation). */
