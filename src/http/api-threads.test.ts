@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Agent, request } from "node:http";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GuardConfigSchema, type GuardConfig } from "../guard/index.ts";
@@ -171,6 +174,59 @@ test("close lets a request in flight finish, then the port is free", async () =>
     plain.once("error", reject).listen(port, "127.0.0.1", resolve);
   });
   plain.close();
+});
+
+/** One thread that crashes 100 ms after it listens (the first time only); resolves once it has. */
+async function crashingThread(t: { after: (fn: () => unknown) => void }, api = recordingApi()) {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-threads-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  process.env["REMPART_TEST_CRASH_MARK"] = join(dir, "crashed");
+  t.after(() => delete process.env["REMPART_TEST_CRASH_MARK"]);
+  const lines: string[] = [];
+  let exitedAt = 0;
+  threads = await startApiThreads(api, {
+    host: "127.0.0.1",
+    port: 0,
+    threads: 1,
+    workerUrl: new URL("../../test/support/crashing-api-worker.ts", import.meta.url),
+    log: (line) => {
+      lines.push(line);
+      if (line.includes("exited")) exitedAt = performance.now();
+    },
+  });
+  for (let i = 0; i < 100 && exitedAt === 0; i++) await sleep(20);
+  assert.ok(exitedAt > 0, `the thread exited: ${lines.join(" | ")}`);
+  return { url: threads.url, lines, exitedAt };
+}
+
+test("a thread that crashes is started again on the same port, a second later", async (t) => {
+  const api = recordingApi();
+  // The only thread crashes: the port is closed until its replacement listens.
+  const { url, lines, exitedAt } = await crashingThread(t, api);
+  assert.match(lines.join("\n"), /an API thread exited \(code 1\); starting another/);
+  await assert.rejects(send(url), /ECONNREFUSED/, "no thread listens meanwhile");
+  let answer: Answer | undefined;
+  for (let i = 0; i < 100 && answer === undefined; i++) {
+    answer = await send(url).catch(() => undefined);
+    if (answer === undefined) await sleep(50);
+  }
+  assert.equal(answer?.status, 201, "the replacement answers on the same port");
+  assert.ok(performance.now() - exitedAt >= 900, "after the restart delay, not at once");
+  assert.ok(api.seen.length >= 1);
+  // Closing stops the replacement, and nothing starts again.
+  await threads!.close();
+  threads = undefined;
+  await sleep(1200);
+  await assert.rejects(send(url), /ECONNREFUSED/);
+  assert.equal(lines.filter((l) => l.includes("exited")).length, 1, lines.join(" | "));
+});
+
+test("closing while a crashed thread waits to restart: none starts again", async (t) => {
+  const { url } = await crashingThread(t);
+  await threads!.close();
+  threads = undefined;
+  await sleep(1500);
+  await assert.rejects(send(url), /ECONNREFUSED/, "no replacement after close");
 });
 
 test("a port held without SO_REUSEPORT: the threads say so and do not start", async () => {

@@ -67,6 +67,8 @@ export interface ApiWorkerInit extends Omit<HttpServerOptions, "reusePort"> {
 export interface ApiThreadsOptions extends Omit<HttpServerOptions, "reusePort"> {
   readonly threads: number;
   readonly log: (line: string) => void;
+  /** The threads' script; tests give one that wraps the real one (to make it crash). */
+  readonly workerUrl?: URL;
 }
 
 export interface ApiThreads extends HttpServer {
@@ -123,7 +125,7 @@ export async function startApiThreads(
   api: Pick<Api, "handle">,
   options: ApiThreadsOptions,
 ): Promise<ApiThreads> {
-  const { threads: count, log, ...server } = options;
+  const { threads: count, log, workerUrl = WORKER_URL, ...server } = options;
   if (!Number.isInteger(count) || count < 1)
     throw new Error(`http.threads: expected a whole number of threads, got ${count}`);
   const threads = new Set<Thread>();
@@ -134,7 +136,7 @@ export async function startApiThreads(
 
   function start(): Promise<void> {
     const init: ApiWorkerInit = { ...server, port, ...(guard !== undefined && { guard }) };
-    const thread = new Thread(new Worker(WORKER_URL, { workerData: init }));
+    const thread = new Thread(new Worker(workerUrl, { workerData: init }));
     threads.add(thread);
     return new Promise((resolve, reject) => {
       let listening = false;
