@@ -31,13 +31,25 @@ const COLLIDE: readonly (readonly [FieldKind, readonly string[]])[] = [
       "Jeeeeff Bezooos", // repeated letters
       "Jef Bezos",
       "J e f f Bezos", // spaced-out letters
+      "Jeff B 3 z 0 5", // spaced-out letters and digits
       "Jeff P. Bezos", // a lone initial
       "Jeff Bezos 2", // a number
       "Jeff Jeff Bezos", // a repeated word
       "Jeff\ufe0f Bezos", // a variation selector
     ],
   ],
-  ["name", ["Bill Gates", "BiII Gates", "B1ll Gates", "Bi11 Gat3s", "B|ll GATES", "Gates Bill"]],
+  [
+    "name",
+    [
+      "Bill Gates",
+      "BiII Gates",
+      "B1ll Gates",
+      "Bi11 Gat3s",
+      "B|ll GATES",
+      "Gates Bill",
+      "Bill G 4 t 3 s",
+    ],
+  ],
   [
     "text",
     [
@@ -62,6 +74,7 @@ const DISTINCT: readonly (readonly [FieldKind, string, string])[] = [
   ["name", "Paul Durand", "Pauline Durand"],
   ["name", "Louis Martin", "Louise Martin"],
   ["name", "Jeff Bezos", "Bill Gates"],
+  ["name", "Henri 4 Martin", "Henri Martina"], // a lone digit is not joined to a word
   ["text", "déso pas déso", "pas déso déso"],
   ["text", "merci", "mercredi"],
   ["generic", "1990", "1999"],

@@ -132,7 +132,9 @@ export function normalizeText(value: string, kind: FieldKind = "generic"): strin
       if (c.k === LETTER) hasLetter = true;
       end += cp > 0xffff ? 2 : 1;
     }
-    const swap = fold && hasLetter;
+    // In a name, a lone digit is a spaced-out letter too (B 3 z 0 5): it joins the letters
+    // around it, or goes as an initial would.
+    const swap = fold && (hasLetter || (kind === "name" && end - i === 1));
     let word = "";
     let last = "";
     let letters = false;
