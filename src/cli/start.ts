@@ -47,7 +47,9 @@ export async function runDaemon(config: Config): Promise<number> {
   if (apiThreads !== undefined) {
     // The guard runs now: the threads check its stateless signals from here on.
     const guard = daemon.guardPreparerInit();
-    if (guard !== undefined) (await apiThreads).prepareGuard(guard);
+    const running = await apiThreads;
+    if (guard !== undefined) running.prepareGuard(guard);
+    api.metrics.threads(() => running.report());
     log(`http: ${threads} API thread${threads === 1 ? "" : "s"} read requests and write answers`);
   }
 

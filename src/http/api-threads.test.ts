@@ -156,6 +156,30 @@ test("many connections at once are all answered, over every thread", async () =>
   assert.deepEqual(queries, Array.from({ length: 200 }, (_, i) => `i=${i}`).sort());
 });
 
+test("each thread reports its requests, its event loop, its collector and its heap", async () => {
+  const api = recordingApi();
+  threads = await start(api);
+  const agent = new Agent({ keepAlive: false });
+  try {
+    await Promise.all(Array.from({ length: 30 }, () => send(threads!.url, { agent })));
+  } finally {
+    agent.destroy();
+  }
+  const report = await threads.report();
+  assert.equal(report.listening, 2);
+  assert.equal(report.restarts, 0);
+  assert.deepEqual(report.threads.map((t) => t.thread).sort(), [1, 2]);
+  assert.equal(
+    report.threads.reduce((n, t) => n + t.requests, 0),
+    30,
+  );
+  for (const t of report.threads) {
+    assert.ok(t.heapUsedBytes > 1e6, `heap ${t.heapUsedBytes}`);
+    assert.ok(t.loopDelayMaxS >= t.loopDelayP99S && t.loopDelayP99S >= 0);
+    for (const seconds of Object.values(t.gcSeconds)) assert.ok(seconds >= 0);
+  }
+});
+
 test("close lets a request in flight finish, then the port is free", async () => {
   const api = recordingApi(300);
   threads = await start(api);
@@ -213,6 +237,14 @@ test("a thread that crashes is started again on the same port, a second later", 
   assert.equal(answer?.status, 201, "the replacement answers on the same port");
   assert.ok(performance.now() - exitedAt >= 900, "after the restart delay, not at once");
   assert.ok(api.seen.length >= 1);
+  // The replacement takes the number of the thread it replaces, and counts from zero.
+  const report = await threads!.report();
+  assert.equal(report.listening, 1);
+  assert.equal(report.restarts, 1);
+  assert.deepEqual(
+    report.threads.map((r) => [r.thread, r.requests]),
+    [[1, 1]],
+  );
   // Closing stops the replacement, and nothing starts again.
   await threads!.close();
   threads = undefined;

@@ -41,9 +41,31 @@ export interface ForwardedResponse {
   readonly response: ApiResponse;
 }
 
+/** What a thread says of itself when asked (for /metrics). */
+export interface ThreadStats {
+  /** Requests it forwarded since it started. */
+  readonly requests: number;
+  /** Its event loop's longest and 99th-percentile delay since the last report, seconds. */
+  readonly loopDelayMaxS: number;
+  readonly loopDelayP99S: number;
+  /** Its collector's pauses since it started, seconds, by kind (minor, major, …). */
+  readonly gcSeconds: Readonly<Record<string, number>>;
+  /** Its V8 heap in use. */
+  readonly heapUsedBytes: number;
+}
+
+/** The threads at one scrape: those that answered in time, each by its number (1 … N). */
+export interface ThreadsReport {
+  readonly listening: number;
+  /** Threads started again after one died, since the daemon started. */
+  readonly restarts: number;
+  readonly threads: readonly (ThreadStats & { readonly thread: number })[];
+}
+
 /** From a thread to the daemon's. */
 export type FromThread =
   | { readonly type: "listening"; readonly url: string; readonly port: number }
+  | { readonly type: "stats"; readonly id: number; readonly stats: ThreadStats }
   | { readonly type: "failed"; readonly message: string }
   /** A line for the daemon's log. */
   | { readonly type: "log"; readonly message: string }
@@ -58,6 +80,7 @@ export type FromThread =
 export type ToThread =
   | { readonly type: "responses"; readonly responses: readonly ForwardedResponse[] }
   | { readonly type: "guard"; readonly init: GuardPreparerInit }
+  | { readonly type: "stats"; readonly id: number }
   | { readonly type: "close" };
 
 export interface ApiWorkerInit extends Omit<HttpServerOptions, "reusePort"> {
@@ -74,17 +97,47 @@ export interface ApiThreadsOptions extends Omit<HttpServerOptions, "reusePort"> 
 export interface ApiThreads extends HttpServer {
   /** From now on the threads check the guard's stateless signals themselves. */
   prepareGuard(init: GuardPreparerInit): void;
+  /** Asks every thread how it does; those silent for `timeoutMs` are left out. */
+  report(timeoutMs?: number): Promise<ThreadsReport>;
 }
 
 class Thread {
   readonly worker: Worker;
+  /** 1 … N; a thread started again takes the number of the one it replaces. */
+  readonly slot: number;
+  listening = false;
   /** The daemon's stand-in object for each of the thread's open connections. */
   readonly #connections = new Map<number, object>();
   #answers: ForwardedResponse[] = [];
   #flushing = false;
+  readonly #asked = new Map<number, (stats: ThreadStats) => void>();
+  #asks = 0;
 
-  constructor(worker: Worker) {
+  constructor(worker: Worker, slot: number) {
     this.worker = worker;
+    this.slot = slot;
+  }
+
+  /** The thread's stats, or undefined when it does not answer within `timeoutMs`. */
+  stats(timeoutMs: number): Promise<ThreadStats | undefined> {
+    const id = ++this.#asks;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#asked.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#asked.set(id, (stats) => {
+        clearTimeout(timer);
+        resolve(stats);
+      });
+      this.worker.postMessage({ type: "stats", id } satisfies ToThread);
+    });
+  }
+
+  answered(id: number, stats: ThreadStats): void {
+    const resolve = this.#asked.get(id);
+    this.#asked.delete(id);
+    resolve?.(stats);
   }
 
   /** Answers a batch through the API; each answer leaves with the others ready in its turn. */
@@ -133,17 +186,18 @@ export async function startApiThreads(
   let url = "";
   let guard: GuardPreparerInit | undefined;
   let stopping = false;
+  let restarts = 0;
 
-  function start(): Promise<void> {
+  function start(slot: number): Promise<void> {
     const init: ApiWorkerInit = { ...server, port, ...(guard !== undefined && { guard }) };
-    const thread = new Thread(new Worker(workerUrl, { workerData: init }));
+    const thread = new Thread(new Worker(workerUrl, { workerData: init }), slot);
     threads.add(thread);
     return new Promise((resolve, reject) => {
-      let listening = false;
       thread.worker.on("message", (m: FromThread) => {
         if (m.type === "requests") thread.serve(api, m);
+        else if (m.type === "stats") thread.answered(m.id, m.stats);
         else if (m.type === "listening") {
-          listening = true;
+          thread.listening = true;
           port = m.port;
           url = m.url;
           resolve();
@@ -153,17 +207,18 @@ export async function startApiThreads(
       thread.worker.on("error", (e: Error) => log(`rempart: http: API thread: ${e.message}`));
       thread.worker.on("exit", (code) => {
         threads.delete(thread);
-        if (!listening) {
+        if (!thread.listening) {
           reject(new Error(`http: an API thread exited with code ${code} before listening`));
           return;
         }
         if (stopping) return;
         log(`rempart: http: an API thread exited (code ${code}); starting another`);
         setTimeout(() => {
-          if (!stopping)
-            start().catch((e: unknown) =>
-              log(`rempart: http: ${e instanceof Error ? e.message : String(e)}`),
-            );
+          if (stopping) return;
+          restarts++;
+          start(slot).catch((e: unknown) =>
+            log(`rempart: http: ${e instanceof Error ? e.message : String(e)}`),
+          );
         }, RESTART_MS).unref();
       });
     });
@@ -184,8 +239,8 @@ export async function startApiThreads(
 
   try {
     // The first one binds (port 0: any free one), the others share its port.
-    await start();
-    for (let i = 1; i < count; i++) await start();
+    await start(1);
+    for (let i = 2; i <= count; i++) await start(i);
   } catch (e) {
     await stopAll();
     throw e;
@@ -196,6 +251,18 @@ export async function startApiThreads(
     prepareGuard(init) {
       guard = init;
       for (const t of threads) t.worker.postMessage({ type: "guard", init } satisfies ToThread);
+    },
+    async report(timeoutMs = 1000) {
+      const alive = [...threads].filter((t) => t.listening);
+      const stats = await Promise.all(alive.map((t) => t.stats(timeoutMs)));
+      return {
+        listening: alive.length,
+        restarts,
+        threads: alive.flatMap((t, i) => {
+          const s = stats[i];
+          return s === undefined ? [] : [{ thread: t.slot, ...s }];
+        }),
+      };
     },
     close() {
       return (closed ??= stopAll());

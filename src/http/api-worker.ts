@@ -3,6 +3,13 @@
  * requests, checks what needs no state, and forwards each request to the daemon's thread, which
  * answers it. Runs in a worker thread; `workerData` is an `ApiWorkerInit`.
  */
+import {
+  constants,
+  monitorEventLoopDelay,
+  PerformanceObserver,
+  type PerformanceEntry,
+} from "node:perf_hooks";
+import { getHeapStatistics } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { guardPreparer, type GuardPreparer, type GuardPreparerInit } from "../guard/index.ts";
 import type {
@@ -10,6 +17,7 @@ import type {
   ForwardedRequest,
   ForwardedResponse,
   FromThread,
+  ThreadStats,
   ToThread,
 } from "./api-threads.ts";
 import { startHttpServer } from "./http-server.ts";
@@ -66,6 +74,40 @@ function prepare(request: ApiRequest, guard: GuardPreparer): PreparedRequest | u
   };
 }
 
+// ── What the thread says of itself (/metrics) ─────────────────────────────────────────────
+
+let requests = 0;
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
+const GC_KINDS: Readonly<Record<number, string>> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
+const gcSeconds: Record<string, number> = {};
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const detail = (e as PerformanceEntry & { detail?: { kind?: number } }).detail;
+    const kind = GC_KINDS[detail?.kind ?? -1] ?? "other";
+    gcSeconds[kind] = (gcSeconds[kind] ?? 0) + e.duration / 1000;
+  }
+}).observe({ entryTypes: ["gc"] });
+
+/** The thread's figures; the loop's delays are since the last call, as the daemon's are. */
+function stats(): ThreadStats {
+  const sampled = delay.count > 0;
+  const out: ThreadStats = {
+    requests,
+    loopDelayMaxS: sampled ? delay.max / 1e9 : 0,
+    loopDelayP99S: sampled ? delay.percentile(99) / 1e9 : 0,
+    gcSeconds: { ...gcSeconds },
+    heapUsedBytes: getHeapStatistics().used_heap_size,
+  };
+  delay.reset();
+  return out;
+}
+
 // ── Forwarding ─────────────────────────────────────────────────────────────────────────────
 
 let seq = 0;
@@ -108,6 +150,7 @@ function connectionOf(socket: object | undefined): number {
 const forwarder = {
   handle(request: ApiRequest): Promise<ApiResponse> {
     const id = ++seq;
+    requests++;
     const prepared =
       preparer !== undefined && request.method === ASSESS.method && request.path === ASSESS.path
         ? prepare(request, preparer)
@@ -141,6 +184,7 @@ else {
     if (m.type === "responses") {
       for (const r of m.responses) answer(r);
     } else if (m.type === "guard") preparer = preparerOf(m.init);
+    else if (m.type === "stats") send({ type: "stats", id: m.id, stats: stats() });
     else if (m.type === "close") {
       // Requests in flight still get their answers before the thread ends.
       void server.close().then(() => port.close());

@@ -37,7 +37,7 @@ import {
   type ApiKeyVerifierOptions,
   type Caller,
 } from "./api-keys.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, type ApiMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import {
   ACTION_STRENGTH,
@@ -79,6 +79,8 @@ export interface Api {
   handle(request: ApiRequest): Promise<ApiResponse>;
   /** The key verifier, to `forget` a key deleted by this process. */
   readonly keys: ApiKeyVerifier;
+  /** /metrics' sources added after the API was made (the API threads). */
+  readonly metrics: Pick<ApiMetrics, "threads">;
 }
 
 // ── Responses ──────────────────────────────────────────────────────────────────────────────
@@ -749,6 +751,7 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
 
   return {
     keys,
+    metrics: metricsRegistry,
     async handle(request) {
       let name = "unmatched";
       let response: ApiResponse;

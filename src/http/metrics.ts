@@ -5,11 +5,14 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import type { RuntimeCounters } from "../daemon/runtime.ts";
+import type { ThreadsReport } from "./api-threads.ts";
 
 export interface ApiMetrics {
   readonly registry: Registry;
   /** Counts one answered request (cheap: a map increment; exposed at scrape). */
   request(route: string, status: number): void;
+  /** From now on each scrape asks the API threads how they do (`http.threads`). */
+  threads(report: () => Promise<ThreadsReport>): void;
 }
 
 /** A counter whose value is copied from the runtime at scrape time. */
@@ -175,8 +178,98 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
 
+  // The API threads (http.threads): asked once per scrape, however many metrics read the answer.
+  let threadsReport: (() => Promise<ThreadsReport>) | undefined;
+  let asked: { at: number; report: Promise<ThreadsReport | undefined> } | undefined;
+  const threadsNow = (): Promise<ThreadsReport | undefined> => {
+    if (threadsReport === undefined) return Promise.resolve(undefined);
+    const now = Date.now();
+    if (asked === undefined || now - asked.at > 500)
+      asked = { at: now, report: threadsReport().catch(() => undefined) };
+    return asked.report;
+  };
+  const perThread = (
+    name: string,
+    help: string,
+    kind: "gauge" | "counter",
+    value: (t: ThreadsReport["threads"][number]) => number,
+  ): void => {
+    const Metric = kind === "gauge" ? Gauge : Counter;
+    new Metric({
+      name,
+      help,
+      labelNames: ["thread"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const t of (await threadsNow())?.threads ?? []) {
+          const labels = { thread: String(t.thread) };
+          if (this instanceof Gauge) this.set(labels, value(t));
+          else this.inc(labels, value(t));
+        }
+      },
+    });
+  };
+  new Gauge({
+    name: "rempart_http_threads",
+    help: "API threads listening now (http.threads; 0 when the daemon's thread serves HTTP).",
+    registers: [registry],
+    async collect() {
+      this.reset();
+      this.set((await threadsNow())?.listening ?? 0);
+    },
+  });
+  new Counter({
+    name: "rempart_http_thread_restarts_total",
+    help: "API threads started again after one died.",
+    registers: [registry],
+    async collect() {
+      this.reset();
+      this.inc((await threadsNow())?.restarts ?? 0);
+    },
+  });
+  perThread(
+    "rempart_http_thread_requests_total",
+    "Requests an API thread read and forwarded, since it started.",
+    "counter",
+    (t) => t.requests,
+  );
+  perThread(
+    "rempart_http_thread_eventloop_delay_max_seconds",
+    "An API thread's longest event-loop delay since the last scrape.",
+    "gauge",
+    (t) => t.loopDelayMaxS,
+  );
+  perThread(
+    "rempart_http_thread_eventloop_delay_p99_seconds",
+    "An API thread's 99th-percentile event-loop delay since the last scrape (sampled every 10 ms).",
+    "gauge",
+    (t) => t.loopDelayP99S,
+  );
+  perThread(
+    "rempart_http_thread_heap_used_bytes",
+    "An API thread's V8 heap in use.",
+    "gauge",
+    (t) => t.heapUsedBytes,
+  );
+  new Counter({
+    name: "rempart_http_thread_gc_duration_seconds_total",
+    help: "An API thread's collector pauses since it started, by kind.",
+    labelNames: ["thread", "kind"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const t of (await threadsNow())?.threads ?? [])
+        for (const [kind, seconds] of Object.entries(t.gcSeconds))
+          this.inc({ thread: String(t.thread), kind }, seconds);
+    },
+  });
+
   return {
     registry,
+    threads(report) {
+      threadsReport = report;
+    },
     request(route, status) {
       const k = `${route} ${status}`;
       requests.set(k, (requests.get(k) ?? 0) + 1);

@@ -138,6 +138,24 @@ test("the API threads answer as the daemon's thread does, and the state stays on
       headers: { authorization: `Bearer ${key}` },
     });
     assert.equal(check.status, 200);
+
+    // /metrics asks the threads how they do: every request above went through one of them.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const value = (line: string): number => {
+      const m = new RegExp(`^${line.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(metrics);
+      assert.ok(m !== null, `no ${line} in /metrics`);
+      return Number(m[1]);
+    };
+    assert.equal(value("rempart_http_threads"), 2);
+    assert.equal(value("rempart_http_thread_restarts_total"), 0);
+    const perThread = (name: string): number[] =>
+      ["1", "2"].map((t) => value(`${name}{thread="${t}"}`));
+    // 4 refused, the challenge, 6 + 40 assessments, health, check, and this scrape.
+    const forwarded = perThread("rempart_http_thread_requests_total");
+    assert.equal(forwarded[0]! + forwarded[1]!, 54, forwarded.join(" + "));
+    for (const heap of perThread("rempart_http_thread_heap_used_bytes")) assert.ok(heap > 1e6);
+    for (const d of perThread("rempart_http_thread_eventloop_delay_max_seconds"))
+      assert.ok(d >= 0 && d < 5, String(d));
   } finally {
     daemon.child.kill("SIGTERM");
     const code = await daemon.exited;
