@@ -98,23 +98,45 @@ interface DaemonPauses {
   /** The longest event-loop delay seen in the run, ms (the histogram is reset at each scrape). */
   readonly loopMaxMs: number;
   readonly loopP99Ms: number;
+  /** With API threads: their GC pause time in the run, ms, all threads summed, by kind. */
+  readonly threadGcMs: Record<string, number>;
+  /** With API threads: the longest event-loop delay of any of them in the run, ms. */
+  readonly threadLoopMaxMs: number;
 }
 
-async function scrape(
-  url: string,
-): Promise<{ gc: Record<string, number>; max: number; p99: number }> {
+interface Scraped {
+  readonly gc: Record<string, number>;
+  readonly max: number;
+  readonly p99: number;
+  readonly threadGc: Record<string, number>;
+  readonly threadMax: number;
+}
+
+async function scrape(url: string): Promise<Scraped> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const gc: Record<string, number> = {};
   for (const m of text.matchAll(
     /^rempart_nodejs_gc_duration_seconds_sum\{kind="(\w+)"\} ([\d.e+-]+)$/gm,
   ))
     gc[m[1]!] = Number(m[2]) * 1000;
+  const threadGc: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^rempart_http_thread_gc_duration_seconds_total\{thread="\d+",kind="(\w+)"\} ([\d.e+-]+)$/gm,
+  ))
+    threadGc[m[1]!] = (threadGc[m[1]!] ?? 0) + Number(m[2]) * 1000;
+  let threadMax = 0;
+  for (const m of text.matchAll(
+    /^rempart_http_thread_eventloop_delay_max_seconds\{thread="\d+"\} ([\d.e+-]+)$/gm,
+  ))
+    threadMax = Math.max(threadMax, Number(m[1]) * 1000);
   const value = (name: string): number =>
     Number(new RegExp(`^${name} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
   return {
     gc,
     max: value("rempart_nodejs_eventloop_lag_max_seconds"),
     p99: value("rempart_nodejs_eventloop_lag_p99_seconds"),
+    threadGc,
+    threadMax,
   };
 }
 
@@ -428,9 +450,16 @@ async function overHttp(
         const report = await loadProcess(spec);
         const after = await scrape(url);
         const cpu = await processCpuUs(pid);
-        const gcMs: Record<string, number> = {};
-        for (const [kind, ms] of Object.entries(after.gc)) gcMs[kind] = ms - (before.gc[kind] ?? 0);
-        report.pauses = { gcMs, loopMaxMs: after.max, loopP99Ms: after.p99 };
+        const since = (a: Record<string, number>, b: Record<string, number>) =>
+          Object.fromEntries(Object.entries(a).map(([kind, ms]) => [kind, ms - (b[kind] ?? 0)]));
+        report.pauses = {
+          gcMs: since(after.gc, before.gc),
+          loopMaxMs: after.max,
+          loopP99Ms: after.p99,
+          // A thread started again in the run would count from zero: not expected here.
+          threadGcMs: since(after.threadGc, before.threadGc),
+          threadLoopMaxMs: after.threadMax,
+        };
         const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
         report.daemon = {
           total: per("total"),
@@ -464,14 +493,19 @@ function loadProcess(spec: LoadSpec): Promise<LoadReport> {
   });
 }
 
+const gcText = (gc: Record<string, number>): string =>
+  Object.entries(gc)
+    .filter(([, ms]) => ms > 0)
+    .map(([kind, ms]) => `${kind} ${fmt(ms, 0)}`)
+    .join(", ");
+
 const pauses = (p: DaemonPauses | undefined): string =>
   p === undefined
     ? "?"
-    : `${fmt(p.loopP99Ms)} / ${fmt(p.loopMaxMs)}; ` +
-      Object.entries(p.gcMs)
-        .filter(([, ms]) => ms > 0)
-        .map(([kind, ms]) => `${kind} ${fmt(ms, 0)}`)
-        .join(", ");
+    : `${fmt(p.loopP99Ms)} / ${fmt(p.loopMaxMs)}; ${gcText(p.gcMs)}` +
+      (Object.keys(p.threadGcMs).length === 0
+        ? ""
+        : ` (API threads: loop max ${fmt(p.threadLoopMaxMs)}; ${gcText(p.threadGcMs)})`);
 
 const daemonCpu = (c: DaemonCpu | undefined): string =>
   c === undefined
@@ -515,7 +549,7 @@ if (process.argv.includes("--load")) {
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}${arg("daemon-cpus", "") === "" ? "" : `, CPUs ${arg("daemon-cpus", "")}`}`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | daemon thread: loop delay p99 / max ms, GC ms | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | daemon thread: loop delay p99 / max ms, GC ms (API threads: the longest loop delay, GC ms summed) | verdicts |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
   for (const r of reports)
