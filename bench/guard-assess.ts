@@ -90,10 +90,12 @@ interface DaemonCpu {
   readonly mainSystem: number;
 }
 
-/** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
-/** What the daemon's own metrics (prom-client's, on its thread) say of its pauses. */
+/**
+ * What the daemon's metrics say of its pauses: its thread's (prom-client's) and, with API
+ * threads, theirs. A scrape gives the GC time since the start; a run's report, since its own.
+ */
 interface DaemonPauses {
-  /** GC pause time in the run, ms, by kind (minor, major, incremental, weakcb). */
+  /** GC pause time, ms, by kind (minor, major, incremental, weakcb). */
   readonly gcMs: Record<string, number>;
   /** The longest event-loop delay seen in the run, ms (the histogram is reset at each scrape). */
   readonly loopMaxMs: number;
@@ -104,15 +106,7 @@ interface DaemonPauses {
   readonly threadLoopMaxMs: number;
 }
 
-interface Scraped {
-  readonly gc: Record<string, number>;
-  readonly max: number;
-  readonly p99: number;
-  readonly threadGc: Record<string, number>;
-  readonly threadMax: number;
-}
-
-async function scrape(url: string): Promise<Scraped> {
+async function scrape(url: string): Promise<DaemonPauses> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const gc: Record<string, number> = {};
   for (const m of text.matchAll(
@@ -132,14 +126,15 @@ async function scrape(url: string): Promise<Scraped> {
   const value = (name: string): number =>
     Number(new RegExp(`^${name} ([\\d.e+-]+)$`, "m").exec(text)?.[1] ?? NaN) * 1000;
   return {
-    gc,
-    max: value("rempart_nodejs_eventloop_lag_max_seconds"),
-    p99: value("rempart_nodejs_eventloop_lag_p99_seconds"),
-    threadGc,
-    threadMax,
+    gcMs: gc,
+    loopMaxMs: value("rempart_nodejs_eventloop_lag_max_seconds"),
+    loopP99Ms: value("rempart_nodejs_eventloop_lag_p99_seconds"),
+    threadGcMs: threadGc,
+    threadLoopMaxMs: threadMax,
   };
 }
 
+/** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
 async function processCpuUs(pid: number): Promise<DaemonCpu> {
   const times = async (path: string): Promise<[number, number]> => {
     const stat = await readFile(path, "latin1");
@@ -453,12 +448,10 @@ async function overHttp(
         const since = (a: Record<string, number>, b: Record<string, number>) =>
           Object.fromEntries(Object.entries(a).map(([kind, ms]) => [kind, ms - (b[kind] ?? 0)]));
         report.pauses = {
-          gcMs: since(after.gc, before.gc),
-          loopMaxMs: after.max,
-          loopP99Ms: after.p99,
+          ...after,
+          gcMs: since(after.gcMs, before.gcMs),
           // A thread started again in the run would count from zero: not expected here.
-          threadGcMs: since(after.threadGc, before.threadGc),
-          threadLoopMaxMs: after.threadMax,
+          threadGcMs: since(after.threadGcMs, before.threadGcMs),
         };
         const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
         report.daemon = {
