@@ -3,7 +3,7 @@
  * 10,000 assessments/s with p99 at most 5 ms).
  *
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
- *                              [--part process|api|http] [--daemon-flags="--max-semi-space-size=8"]
+ *                              [--part process|api|http|floor] [--daemon-flags="--max-semi-space-size=8"]
  *                              [--threads 0|1|2…] [--daemon-cpus 0]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
@@ -17,6 +17,10 @@
  * speed for `--seconds`, then open-loop at `--rate`/s (latency from each request's scheduled
  * time, so a stall counts against every request that waited behind it).
  *
+ * (d) The floor (`--part floor` only): the same load generator at full speed against a bare
+ * node:http server in its own process that parses each body as JSON and answers a constant
+ * verdict: what HTTP alone costs on this machine, to hold the daemon's figures against.
+ *
  * The mix, each twenty submissions: 9 people with a valid form token and a solved proof of work
  * (each payload is accepted once: a pool is solved up front at cost 1, which verifying does not
  * depend on), 6 scripts without either, 5 "Jeff Bezos" with a token but no proof of work, from
@@ -25,7 +29,8 @@
 import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
+import { createServer } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -63,6 +68,8 @@ interface LoadSpec {
   readonly seconds: number;
   /** 0: full speed (closed loop); else requests per second, open loop. */
   readonly rate: number;
+  /** Requests prepared per second of the run at full speed (default 16,000). */
+  readonly poolPerSecond?: number;
 }
 
 interface LoadReport {
@@ -152,7 +159,9 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
   const { hostname, port } = new URL(spec.url);
   const secret = Buffer.from(spec.secret, "hex");
   // Full speed on this machine stays well under 20,000/s; the warm-up second comes on top.
-  const total = Math.ceil((spec.rate > 0 ? spec.rate : 16_000) * (spec.seconds + 1.5));
+  const total = Math.ceil(
+    (spec.rate > 0 ? spec.rate : (spec.poolPerSecond ?? 16_000)) * (spec.seconds + 1.5),
+  );
   const m = mix(secret, await payloads(secret, peopleIn(total), Date.now()), Date.now());
   const requests: Buffer[] = [];
   for (let i = 0; i < total; i++) {
@@ -505,10 +514,74 @@ const daemonCpu = (c: DaemonCpu | undefined): string =>
     ? "?"
     : `${fmt(c.total, 0)} µs (${fmt(c.mainUser, 0)} + ${fmt(c.mainSystem, 0)} µs)`;
 
+// ── (d) The floor: HTTP alone ──────────────────────────────────────────────────────────
+
+/** In its own process: a node:http server that parses each body and answers a constant. */
+function bareServer(): void {
+  const answer = '{"verdict":"allow","score":0.1,"reasons":["pow-solved"]}';
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      res.writeHead(200, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(answer),
+      });
+      res.end(answer);
+    });
+  });
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${(server.address() as AddressInfo).port}\n`);
+  });
+}
+
+async function floor(seconds: number, connections: number): Promise<LoadReport> {
+  const child = spawn(process.execPath, [import.meta.filename, "--bare-server"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim())));
+      child.once("exit", (code) => reject(new Error(`the bare server exited ${code}`)));
+    });
+    const url = `http://127.0.0.1:${port}`;
+    // It answers faster than the daemon: a larger pool of requests.
+    const spec: LoadSpec = { url, key: "-", secret: "00", connections, seconds, rate: 0 };
+    const cpu0 = await processCpuUs(child.pid!);
+    const report = await loadProcess({ ...spec, poolPerSecond: 40_000 });
+    const cpu = await processCpuUs(child.pid!);
+    const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
+    report.daemon = {
+      total: per("total"),
+      mainUser: per("mainUser"),
+      mainSystem: per("mainSystem"),
+    };
+    return report;
+  } finally {
+    child.kill();
+  }
+}
+
 // ── Main ───────────────────────────────────────────────────────────────────────────────
 
 if (process.argv.includes("--load")) {
   process.stdout.write(JSON.stringify(await runLoad(JSON.parse(arg("load", "{}")) as LoadSpec)));
+} else if (process.argv.includes("--bare-server")) {
+  bareServer();
+} else if (arg("part", "all") === "floor") {
+  const seconds = Number(arg("seconds", "10"));
+  const r = await floor(seconds, Number(arg("connections", "32")));
+  console.log(
+    `(d) the floor: a bare node:http server (parses the JSON body, answers a constant), full speed, ${seconds} s`,
+  );
+  console.log(
+    "| requests/s | p50 ms | p99 ms | server CPU per request (main thread: user + system) | load generator CPU |",
+  );
+  console.log("| ---: | ---: | ---: | ---: | ---: |");
+  console.log(
+    `| ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % |`,
+  );
 } else {
   const n = Number(arg("n", "100000"));
   const seconds = Number(arg("seconds", "10"));
