@@ -2,9 +2,9 @@
  * The guard's assessment cost (issue #5: at most 100 µs of CPU in process; over HTTP at least
  * 10,000 assessments/s with p99 at most 5 ms).
  *
- *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000] [--connections 32]
+ *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000[,20000…]] [--connections 32]
  *                              [--part process|api|http|floor] [--daemon-flags="--max-semi-space-size=8"]
- *                              [--threads 0|1|2…] [--daemon-cpus 0]
+ *                              [--threads 0|1|2…] [--daemon-cpus 0] [--client node|c] [--client-cpu 1]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -17,9 +17,16 @@
  * speed for `--seconds`, then open-loop at `--rate`/s (latency from each request's scheduled
  * time, so a stall counts against every request that waited behind it).
  *
- * (d) The floor (`--part floor` only): the same load generator at full speed against a bare
- * node:http server in its own process that parses each body as JSON and answers a constant
- * verdict: what HTTP alone costs on this machine, to hold the daemon's figures against.
+ * (d) The floor (`--part floor` only): the same load generator (at full speed, or at each
+ * `--rate`) against a bare node:http server in its own process (pinned as the daemon is) that
+ * parses each body as JSON and answers a constant verdict: what HTTP alone costs on this
+ * machine, to hold the daemon's figures against.
+ *
+ * `--client c` sends the open-loop runs from bench/open-loop-http.c instead (built with cc,
+ * pinned to `--client-cpu`; give the daemon the other core with `--daemon-cpus 0`), one run per
+ * rate in `--rate 1000,2000`: a client whose own pauses do not read as the server's tail. Each
+ * row then gives the client's longest pause and the time the hypervisor stole from the machine's
+ * CPUs during the run (/proc/stat), which reach the tail of any server on a VM.
  *
  * The mix, each twenty submissions: 9 people with a valid form token and a solved proof of work
  * (each payload is accepted once: a pool is solved up front at cost 1, which verifying does not
@@ -28,11 +35,11 @@
  */
 import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { DecisionBook } from "../src/decisions/index.ts";
 import { GuardConfigSchema, GuardNetworks, startGuard } from "../src/guard/compose.ts";
@@ -51,6 +58,10 @@ const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
+const CLIENT = arg("client", "node");
+if (CLIENT !== "node" && CLIENT !== "c") throw new Error(`--client node or c, not ${CLIENT}`);
+/** `--rate 1000,2000`: one open-loop run at each rate. */
+const RATES = arg("rate", "").split(",").filter(Boolean).map(Number);
 /** Node's flags for the daemon in (b): those of `npm start`, unless `--daemon-flags` says. */
 const DAEMON_FLAGS = daemonFlags();
 const fmt = (x: number, d = 1): string =>
@@ -88,6 +99,8 @@ interface LoadReport {
   daemon?: DaemonCpu;
   /** The daemon thread's pauses over the run, from its /metrics; filled in by the parent. */
   pauses?: DaemonPauses;
+  /** The C client only: its longest pause, and the time the hypervisor stole in the run. */
+  client?: { readonly stallMs: number; readonly stealMs: number };
 }
 
 /** CPU time, µs: the whole process (user + system), and its main thread's user and system. */
@@ -155,13 +168,13 @@ async function processCpuUs(pid: number): Promise<DaemonCpu> {
 }
 const CLOCK_TICKS = 100;
 
-async function runLoad(spec: LoadSpec): Promise<LoadReport> {
-  const { hostname, port } = new URL(spec.url);
+/**
+ * `total` whole requests of the mix, each proof of work solved for its own request: the
+ * daemon accepts a solution once, so a pool that ran round would change the verdicts.
+ */
+async function requestPool(spec: LoadSpec, total: number): Promise<Buffer[]> {
+  const { hostname } = new URL(spec.url);
   const secret = Buffer.from(spec.secret, "hex");
-  // Full speed on this machine stays well under 20,000/s; the warm-up second comes on top.
-  const total = Math.ceil(
-    (spec.rate > 0 ? spec.rate : (spec.poolPerSecond ?? 16_000)) * (spec.seconds + 1.5),
-  );
   const m = mix(secret, await payloads(secret, peopleIn(total), Date.now()), Date.now());
   const requests: Buffer[] = [];
   for (let i = 0; i < total; i++) {
@@ -174,6 +187,16 @@ async function runLoad(spec: LoadSpec): Promise<LoadReport> {
       ),
     );
   }
+  return requests;
+}
+
+async function runLoad(spec: LoadSpec): Promise<LoadReport> {
+  const { hostname, port } = new URL(spec.url);
+  // Full speed on this machine stays well under 20,000/s; the warm-up second comes on top.
+  const total = Math.ceil(
+    (spec.rate > 0 ? spec.rate : (spec.poolPerSecond ?? 16_000)) * (spec.seconds + 1.5),
+  );
+  const requests = await requestPool(spec, total);
   const latencies: number[] = [];
   const verdicts: Record<string, number> = {};
   let errors = 0;
@@ -419,7 +442,7 @@ async function apiInProcess(
 
 async function overHttp(
   seconds: number,
-  rate: number,
+  rates: readonly number[],
   connections: number,
   threads: number,
 ): Promise<LoadReport[]> {
@@ -447,11 +470,11 @@ async function overHttp(
       const url = await daemon.url();
       const reports: LoadReport[] = [];
       const pid = daemon.child.pid!;
-      for (const r of [0, rate]) {
-        const spec: LoadSpec = { url, key, secret, connections, seconds, rate: r };
+      for (const rate of rates) {
+        const spec: LoadSpec = { url, key, secret, connections, seconds, rate };
         const cpu0 = await processCpuUs(pid);
         const before = await scrape(url);
-        const report = await loadProcess(spec);
+        const report = await load(spec);
         const after = await scrape(url);
         const cpu = await processCpuUs(pid);
         const since = (a: Record<string, number>, b: Record<string, number>) =>
@@ -478,6 +501,68 @@ async function overHttp(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+// ── (b) The C client: open loop, on a core of its own ──────────────────────────────────
+
+const C_CLIENT = join(import.meta.dirname, "out", "open-loop-http");
+
+/**
+ * `--client c`: the open-loop run by bench/open-loop-http.c (built here with cc), pinned to
+ * `--client-cpu` (default 1). It spins on its own core and allocates nothing while it runs, so
+ * that its own pauses do not read as the server's tail, as the Node client's collections do.
+ * It counts statuses, not verdicts.
+ */
+async function cLoad(spec: LoadSpec): Promise<LoadReport> {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-bench-assess-c-"));
+  try {
+    await mkdir(dirname(C_CLIENT), { recursive: true });
+    const source = join(import.meta.dirname, "open-loop-http.c");
+    await promisify(execFile)("cc", ["-O2", "-Wall", "-o", C_CLIENT, source]);
+    // The warm-up second and the measured ones, with room to spare: no solution sent twice.
+    const pool = await requestPool(spec, Math.ceil(spec.rate * (spec.seconds + 1) * 1.05) + 64);
+    const file = join(dir, "requests");
+    await writeFile(file, Buffer.concat(pool.flatMap((r) => [r, Buffer.of(0)])));
+    const stolen = await stealMs();
+    const { stdout } = await promisify(execFile)("taskset", [
+      ...["-c", arg("client-cpu", "1"), C_CLIENT],
+      ...["--port", new URL(spec.url).port, "--requests", file, "--label", "guard"],
+      ...["--rate", String(spec.rate), "--seconds", String(spec.seconds)],
+      ...["--connections", String(spec.connections)],
+    ]);
+    // label|answers/s|p50|p99|non-2xx|max|the client's longest pause; times as "1.23ms"
+    const f = stdout.trim().split("|");
+    const ms = (i: number): number => Number.parseFloat(f[i] ?? "NaN");
+    const perSecond = Number(f[1]);
+    return {
+      rate: spec.rate,
+      requests: perSecond * spec.seconds,
+      errors: Number(f[4]),
+      seconds: spec.seconds,
+      p50: ms(2),
+      p99: ms(3),
+      max: ms(5),
+      verdicts: {},
+      loadCpuPct: NaN, // a whole core, by design
+      answered: Math.round(perSecond * (spec.seconds + 1)),
+      client: { stallMs: ms(6), stealMs: (await stealMs()) - stolen },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Time the hypervisor took from this machine's CPUs so far, ms (/proc/stat's steal column). */
+async function stealMs(): Promise<number> {
+  const cpu = (await readFile("/proc/stat", "latin1")).split("\n", 1)[0]!.trim().split(/\s+/);
+  return (Number(cpu[8]) * 1000) / CLOCK_TICKS;
+}
+
+/** A run by the client `--client` names: node (the default), or c for open-loop runs. */
+function load(spec: LoadSpec): Promise<LoadReport> {
+  if (CLIENT === "node") return loadProcess(spec);
+  if (spec.rate === 0) throw new Error("--client c runs open loop only: give --rate");
+  return cLoad(spec);
 }
 
 function loadProcess(spec: LoadSpec): Promise<LoadReport> {
@@ -509,6 +594,14 @@ const pauses = (p: DaemonPauses | undefined): string =>
         ? ""
         : ` (API threads: loop max ${fmt(p.threadLoopMaxMs)}; ${gcText(p.threadGcMs)})`);
 
+const loadText = (r: LoadReport): string =>
+  r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`;
+
+const clientText = (r: LoadReport): string =>
+  r.client === undefined
+    ? `${fmt(r.loadCpuPct, 0)} % CPU`
+    : `C, own core; longest pause ${fmt(r.client.stallMs, 2)} ms; steal ${fmt(r.client.stealMs, 0)} ms`;
+
 const daemonCpu = (c: DaemonCpu | undefined): string =>
   c === undefined
     ? "?"
@@ -536,10 +629,12 @@ function bareServer(): void {
   });
 }
 
-async function floor(seconds: number, connections: number): Promise<LoadReport> {
-  const child = spawn(process.execPath, [import.meta.filename, "--bare-server"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+async function floor(seconds: number, connections: number, rate: number): Promise<LoadReport> {
+  // Pinned as the daemon is, with `--daemon-cpus`.
+  const cpus = arg("daemon-cpus", "");
+  const command = [process.execPath, import.meta.filename, "--bare-server"];
+  if (cpus !== "") command.unshift("taskset", "-c", cpus);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim())));
@@ -547,9 +642,9 @@ async function floor(seconds: number, connections: number): Promise<LoadReport> 
     });
     const url = `http://127.0.0.1:${port}`;
     // It answers faster than the daemon: a larger pool of requests.
-    const spec: LoadSpec = { url, key: "-", secret: "00", connections, seconds, rate: 0 };
+    const spec: LoadSpec = { url, key: "-", secret: "00", connections, seconds, rate };
     const cpu0 = await processCpuUs(child.pid!);
-    const report = await loadProcess({ ...spec, poolPerSecond: 40_000 });
+    const report = await load({ ...spec, poolPerSecond: 40_000 });
     const cpu = await processCpuUs(child.pid!);
     const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
     report.daemon = {
@@ -571,21 +666,23 @@ if (process.argv.includes("--load")) {
   bareServer();
 } else if (arg("part", "all") === "floor") {
   const seconds = Number(arg("seconds", "10"));
-  const r = await floor(seconds, Number(arg("connections", "32")));
+  const connections = Number(arg("connections", "32"));
   console.log(
-    `(d) the floor: a bare node:http server (parses the JSON body, answers a constant), full speed, ${seconds} s`,
+    `(d) the floor: a bare node:http server (parses the JSON body, answers a constant), ${connections} keep-alive connections, ${seconds} s each; client: ${CLIENT}`,
   );
   console.log(
-    "| requests/s | p50 ms | p99 ms | server CPU per request (main thread: user + system) | load generator CPU |",
+    "| load | requests/s | p50 ms | p99 ms | max ms | server CPU per request (main thread: user + system) | load generator |",
   );
-  console.log("| ---: | ---: | ---: | ---: | ---: |");
-  console.log(
-    `| ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % |`,
-  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+  for (const rate of RATES.length > 0 ? RATES : [0]) {
+    const r = await floor(seconds, connections, rate);
+    console.log(
+      `| ${loadText(r)} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${daemonCpu(r.daemon)} | ${clientText(r)} |`,
+    );
+  }
 } else {
   const n = Number(arg("n", "100000"));
   const seconds = Number(arg("seconds", "10"));
-  const rate = Number(arg("rate", "10000"));
   const connections = Number(arg("connections", "32"));
   const part = arg("part", "all");
   const threads = Number(arg("threads", "0"));
@@ -610,16 +707,24 @@ if (process.argv.includes("--load")) {
     console.log(`| verdicts | ${JSON.stringify(c.verdicts)} |`);
   }
   const reports =
-    part === "all" || part === "http" ? await overHttp(seconds, rate, connections, threads) : [];
+    part === "all" || part === "http"
+      ? await overHttp(
+          seconds,
+          // The Node client: full speed, then open loop; the C client: open loop only.
+          CLIENT === "node" ? [0, ...(RATES.length > 0 ? RATES : [10_000])] : RATES,
+          connections,
+          threads,
+        )
+      : [];
   console.log(
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}${arg("daemon-cpus", "") === "" ? "" : `, CPUs ${arg("daemon-cpus", "")}`}`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator CPU | daemon thread: loop delay p99 / max ms, GC ms (API threads: the longest loop delay, GC ms summed) | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator | daemon thread: loop delay p99 / max ms, GC ms (API threads: the longest loop delay, GC ms summed) | verdicts |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
   for (const r of reports)
     console.log(
-      `| ${r.rate === 0 ? "full speed" : `${r.rate.toLocaleString("en-US")}/s offered`} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${daemonCpu(r.daemon)} | ${fmt(r.loadCpuPct, 0)} % | ${pauses(r.pauses)} | ${JSON.stringify(r.verdicts)} |`,
+      `| ${loadText(r)} | ${fmt(r.requests / r.seconds, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 1)} | ${r.errors} | ${daemonCpu(r.daemon)} | ${clientText(r)} | ${pauses(r.pauses)} | ${CLIENT === "c" ? "(not counted)" : JSON.stringify(r.verdicts)} |`,
     );
 }
