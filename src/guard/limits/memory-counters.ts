@@ -38,12 +38,66 @@ export interface MemoryCountersStats {
   readonly expirations: number;
 }
 
-/** A key's distinct members: exact (member → latest slot) until the bound, then a sketch. */
+/**
+ * A key's distinct members: exact (member → latest slot) until the bound, then a sketch. Most
+ * keys of a flood never see a second member (one address per name), so the first is held in
+ * two fields; the map comes with the second, and goes when pruning empties it.
+ */
 class DistinctEntry {
   head = -Infinity;
   pruned = -Infinity;
-  readonly members = new Map<string, number>();
-  sketch: SlidingSketch | undefined;
+  /** The only member, while `members` is undefined; `undefined` when there is none. */
+  one: string | undefined = undefined;
+  oneSlot = 0;
+  members: Map<string, number> | undefined = undefined;
+  sketch: SlidingSketch | undefined = undefined;
+
+  get size(): number {
+    return this.members?.size ?? (this.one === undefined ? 0 : 1);
+  }
+
+  /** `member` seen in `slot`: its latest slot is kept. */
+  add(member: string, slot: number): void {
+    const members = this.members;
+    if (members !== undefined) {
+      const seen = members.get(member);
+      if (seen === undefined || slot > seen) members.set(member, slot);
+    } else if (this.one === undefined) {
+      this.one = member;
+      this.oneSlot = slot;
+    } else if (this.one === member) {
+      if (slot > this.oneSlot) this.oneSlot = slot;
+    } else {
+      this.members = new Map([
+        [this.one, this.oneSlot],
+        [member, slot],
+      ]);
+      this.one = undefined;
+    }
+  }
+
+  /** Forgets the members last seen in `low` or before. */
+  prune(low: number): void {
+    const members = this.members;
+    if (members === undefined) {
+      if (this.one !== undefined && this.oneSlot <= low) this.one = undefined;
+      return;
+    }
+    members.forEach((s, m) => {
+      if (s <= low) members.delete(m);
+    });
+    if (members.size === 0) this.members = undefined;
+  }
+
+  forEach(f: (slot: number, member: string) => void): void {
+    if (this.members !== undefined) this.members.forEach(f);
+    else if (this.one !== undefined) f(this.oneSlot, this.one);
+  }
+
+  clear(): void {
+    this.one = undefined;
+    this.members = undefined;
+  }
 }
 
 /**
@@ -107,7 +161,7 @@ export class MemoryCounters implements Counters {
         if (e === undefined) return;
         e.head = -Infinity;
         e.pruned = -Infinity;
-        e.members.clear();
+        e.clear();
         e.sketch = undefined;
         this.#sketches.delete(id);
       },
@@ -213,22 +267,16 @@ export class MemoryCounters implements Counters {
       }
       e.head = slot;
     } else if (slot <= e.head - slots) {
-      return e.sketch?.estimate() ?? e.members.size;
+      return e.sketch?.estimate() ?? e.size;
     }
     if (e.sketch !== undefined) return e.sketch.add(hllPosition(member), slot);
-    const members = e.members;
     if (e.head > e.pruned) {
-      const low = e.head - slots;
-      if (members.size > 0) {
-        members.forEach((s, m) => {
-          if (s <= low) members.delete(m);
-        });
-      }
+      e.prune(e.head - slots);
       e.pruned = e.head;
     }
-    const seen = members.get(member);
-    if (seen === undefined || slot > seen) members.set(member, slot);
-    if (members.size <= this.#bound) return members.size;
+    e.add(member, slot);
+    const size = e.size;
+    if (size <= this.#bound) return size;
     return this.#toSketch(id, e);
   }
 
@@ -269,10 +317,10 @@ export class MemoryCounters implements Counters {
     }
     const sketch = new SlidingSketch(this.#slots);
     let estimate = 0;
-    e.members.forEach((s, m) => {
+    e.forEach((s, m) => {
       estimate = sketch.add(hllPosition(m), s);
     });
-    e.members.clear();
+    e.clear();
     e.sketch = sketch;
     this.#sketches.add(id);
     return estimate;
