@@ -518,7 +518,11 @@ async function cLoad(spec: LoadSpec): Promise<LoadReport> {
   try {
     await mkdir(dirname(C_CLIENT), { recursive: true });
     const source = join(import.meta.dirname, "open-loop-http.c");
-    await promisify(execFile)("cc", ["-O2", "-Wall", "-o", C_CLIENT, source]);
+    await promisify(execFile)("cc", ["-O2", "-Wall", "-o", C_CLIENT, source]).catch(
+      (e: unknown) => {
+        throw new Error(`--client c builds ${source} with cc (Debian package gcc): ${String(e)}`);
+      },
+    );
     // The warm-up second and the measured ones, with room to spare: no solution sent twice.
     const pool = await requestPool(spec, Math.ceil(spec.rate * (spec.seconds + 1) * 1.05) + 64);
     const file = join(dir, "requests");
