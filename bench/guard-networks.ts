@@ -1,6 +1,7 @@
 /**
  * The guard's network signals: loading the @ip-location-db/asn data (time, CPU, memory) and
- * the cost of a look-up (AS by address, Tor exit set), the target being well under 5 µs.
+ * the cost of a look-up (AS by address, Tor exit set, an address's /24 or /48), the target
+ * being well under 5 µs.
  *
  *   node --expose-gc bench/guard-networks.ts [--queries N] [--rounds N]
  *
@@ -13,7 +14,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bigIntToIp, newAddressWords, parseAddressWords } from "../src/net/index.ts";
+import { bigIntToIp, ipPrefix, newAddressWords, parseAddressWords } from "../src/net/index.ts";
 import { AsDatabase, PACKAGE_AS_FILES, TorExits } from "../src/guard/networks/index.ts";
 import { readAsCsv } from "../src/guard/networks/as-csv.ts";
 import { prng } from "../test/support/mail-log.ts";
@@ -109,6 +110,9 @@ function run(label: string, queries: readonly string[], f: (ip: string) => unkno
 const words = newAddressWords();
 run("parse only, IPv4", v4q, (ip) => (parseAddressWords(ip, words) === 0 ? undefined : true));
 run("parse only, IPv6", v6q, (ip) => (parseAddressWords(ip, words) === 0 ? undefined : true));
+// The network an assessment and the surge detector count each address under (/24, /48).
+run("network prefix, IPv4 /24", v4q, (ip) => ipPrefix(ip, 24));
+run("network prefix, IPv6 /48", v6q, (ip) => ipPrefix(ip, 48));
 run("AS look-up, IPv4 uniform", v4q, (ip) => db.lookup(ip));
 run("AS look-up, IPv6 (half in ranges)", v6q, (ip) => db.lookup(ip));
 

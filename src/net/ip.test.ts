@@ -51,6 +51,8 @@ test("a prefix contains the address it was made from, and its width is right", (
       assert.equal(range.bits, bits);
       assert.ok(rangeContains(range, ip), `${prefix} contains ${ip}`);
       assert.equal(formatCidr(range), prefix, "round trip");
+      // The same as masking the address's BigInt, the long way.
+      assert.equal(prefix, formatCidr(parseCidr(`${ip}/${bits}`)!));
     }),
     { numRuns: 3000 },
   );

@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from "node:net";
+import { maskWords, newAddressWords, parseAddressWords } from "./address-words.ts";
 
 /** An address or prefix as a number, so containment is arithmetic. */
 export interface IpRange {
@@ -35,7 +36,6 @@ class Memo {
 }
 
 const v6Memo = new Memo(8192);
-const v6PrefixMemo = new Memo(8192);
 
 export function normalizeIp(raw: string): string | undefined {
   let s = raw;
@@ -168,18 +168,30 @@ export function rangeContains(r: IpRange, ip: string): boolean {
   return (ipToBigInt(ip) & mask(r.bits, r.family)) === r.start;
 }
 
+const prefixWords = newAddressWords();
+const prefixGroups = new Uint16Array(8);
+
 /**
  * The prefix an address aggregates to: `1.2.3.0/24` for (ip, 24), `2001:db8:1:2::/64` for
- * (ip, 64). Cheap on IPv4 because it runs per event for `ip24` keys.
+ * (ip, 64). It runs per event and per assessment (`ip24`, `net` keys), with a new address each
+ * time in a flood: IPv4 /24 is a slice, IPv6 goes through 32-bit words, never BigInt.
  */
 export function ipPrefix(ip: string, bits: number): string {
   if (ipFamily(ip) === 4) {
     if (bits === 24) return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`;
     return formatCidr({ family: 4, start: parseV4(ip) & mask(bits, 4), bits });
   }
-  return v6PrefixMemo.get(`${bits}/${ip}`, () =>
-    formatCidr({ family: 6, start: parseV6(ip) & mask(bits, 6), bits }),
-  )!;
+  const w = prefixWords;
+  // Not plain IPv6 text (an IPv4-mapped address, which normalizeIp never gives): the long way.
+  if (parseAddressWords(ip, w) !== 6)
+    return formatCidr({ family: 6, start: parseV6(ip) & mask(bits, 6), bits });
+  maskWords(w, 6, bits);
+  const g = prefixGroups;
+  for (let k = 0; k < 4; k++) {
+    g[2 * k] = w[k]! >>> 16;
+    g[2 * k + 1] = w[k]! & 0xffff;
+  }
+  return `${formatGroups(g)}/${bits}`;
 }
 
 /** A small set of ranges (allowlists): linear, built once at load. */
