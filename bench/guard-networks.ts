@@ -14,7 +14,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { bigIntToIp, ipPrefix, newAddressWords, parseAddressWords } from "../src/net/index.ts";
+import {
+  bigIntToIp,
+  ipPrefix,
+  newAddressWords,
+  normalizeIp,
+  parseAddressWords,
+} from "../src/net/index.ts";
 import { AsDatabase, PACKAGE_AS_FILES, TorExits } from "../src/guard/networks/index.ts";
 import { readAsCsv } from "../src/guard/networks/as-csv.ts";
 import { prng } from "../test/support/mail-log.ts";
@@ -110,6 +116,8 @@ function run(label: string, queries: readonly string[], f: (ip: string) => unkno
 const words = newAddressWords();
 run("parse only, IPv4", v4q, (ip) => (parseAddressWords(ip, words) === 0 ? undefined : true));
 run("parse only, IPv6", v6q, (ip) => (parseAddressWords(ip, words) === 0 ? undefined : true));
+// The address as a submission gives it, normalised (each a new one: the memo never hits).
+run("normalise, IPv6", v6q, (ip) => normalizeIp(ip));
 // The network an assessment and the surge detector count each address under (/24, /48).
 run("network prefix, IPv4 /24", v4q, (ip) => ipPrefix(ip, 24));
 run("network prefix, IPv6 /48", v6q, (ip) => ipPrefix(ip, 48));

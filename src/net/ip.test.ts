@@ -29,6 +29,29 @@ test("normalisation: canonical, idempotent, and the same number", () => {
   );
 });
 
+test("normalisation takes exactly the texts node:net takes for an address", () => {
+  // IPv6 is parsed by the words parser, not node:net's expression: they must agree.
+  const unit = fc.constantFrom(...Array.from("0123456789abcdefABCDEF:.:::"));
+  const near = fc.oneof(
+    fc.ipV6(),
+    fc.ipV6().map((s) => s.toUpperCase()),
+    fc.tuple(fc.ipV6(), fc.string({ unit, maxLength: 4 })).map(([a, b]) => a + b),
+    fc.tuple(fc.string({ unit, maxLength: 4 }), fc.ipV6()).map(([a, b]) => a + b),
+    fc.string({ unit, maxLength: 45 }),
+  );
+  fc.assert(
+    fc.property(near, (s) => {
+      assert.equal(normalizeIp(s) !== undefined, isIP(s) !== 0, s);
+    }),
+    { numRuns: 20_000 },
+  );
+  // Brackets that are not one pair around the whole text, and zones, as before.
+  for (const bad of ["[::1]%eth0", "[::]%", "[::1", "[[::1]]", "%::1"])
+    assert.equal(normalizeIp(bad), undefined, bad);
+  assert.equal(normalizeIp("[fe80::1%eth0]"), "fe80::1");
+  assert.equal(normalizeIp("::ffff:102:304"), "::ffff:102:304", "hex-mapped stays as written");
+});
+
 test("normalisation: RFC 5952 examples, mapped IPv4, brackets, zones, garbage", () => {
   assert.equal(normalizeIp("2001:DB8:0:0:1:0:0:1"), "2001:db8::1:0:0:1");
   assert.equal(normalizeIp("2001:db8:0:0:0:0:2:1"), "2001:db8::2:1");

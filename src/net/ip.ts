@@ -1,5 +1,10 @@
-import { isIPv4, isIPv6 } from "node:net";
-import { maskWords, newAddressWords, parseAddressWords } from "./address-words.ts";
+import { isIPv4 } from "node:net";
+import {
+  maskWords,
+  newAddressWords,
+  parseAddressWords,
+  type AddressWords,
+} from "./address-words.ts";
 
 /** An address or prefix as a number, so containment is arithmetic. */
 export interface IpRange {
@@ -16,8 +21,8 @@ const V4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
  * as IPv4. Strips brackets and a zone id. Returns undefined for anything that is not an address.
  */
 /**
- * A small memo for IPv6, whose normalisation goes through BigInt: logs repeat the same
- * addresses, and this runs per line. Cleared when full, so it stays bounded.
+ * A small memo for IPv6: logs repeat the same addresses, and this runs per line (a hit costs a
+ * fifth of parsing and formatting again). Cleared when full, so it stays bounded.
  */
 class Memo {
   readonly #map = new Map<string, string | undefined>();
@@ -46,11 +51,19 @@ export function normalizeIp(raw: string): string | undefined {
   return v6Memo.get(s, normalizeV6);
 }
 
+/**
+ * Through 32-bit words, never BigInt nor node:net's regular expression: in a flood each address
+ * is new (the memo does not hit), and those cost several times more. The words parser takes
+ * exactly the texts that `isIPv6` takes (a test holds them equal).
+ */
 function normalizeV6(s: string): string | undefined {
-  if (!isIPv6(s)) return undefined;
-  const mapped = V4_MAPPED.exec(s);
-  if (mapped) return mapped[1];
-  return formatV6(parseV6(s));
+  // Brackets left here were not a pair around the whole text (normalizeIp drops those).
+  if (!s.includes(":") || s.charCodeAt(0) === 91 /* [ */) return undefined;
+  const family = parseAddressWords(s, scratchWords);
+  if (family === 6) return formatWords6(scratchWords);
+  if (family === 0) return undefined;
+  // IPv4-mapped: as IPv4 when written dotted; in hex (::ffff:102:304) it stays as written.
+  return V4_MAPPED.exec(s)?.[1] ?? formatV6(parseV6(s));
 }
 
 export function ipFamily(ip: string): 4 | 6 {
@@ -168,8 +181,18 @@ export function rangeContains(r: IpRange, ip: string): boolean {
   return (ipToBigInt(ip) & mask(r.bits, r.family)) === r.start;
 }
 
-const prefixWords = newAddressWords();
-const prefixGroups = new Uint16Array(8);
+const scratchWords = newAddressWords();
+const scratchGroups = new Uint16Array(8);
+
+/** RFC 5952 text of the IPv6 address in `w` (words, most significant first). */
+function formatWords6(w: AddressWords): string {
+  const g = scratchGroups;
+  for (let k = 0; k < 4; k++) {
+    g[2 * k] = w[k]! >>> 16;
+    g[2 * k + 1] = w[k]! & 0xffff;
+  }
+  return formatGroups(g);
+}
 
 /**
  * The prefix an address aggregates to: `1.2.3.0/24` for (ip, 24), `2001:db8:1:2::/64` for
@@ -181,17 +204,12 @@ export function ipPrefix(ip: string, bits: number): string {
     if (bits === 24) return `${ip.slice(0, ip.lastIndexOf("."))}.0/24`;
     return formatCidr({ family: 4, start: parseV4(ip) & mask(bits, 4), bits });
   }
-  const w = prefixWords;
+  const w = scratchWords;
   // Not plain IPv6 text (an IPv4-mapped address, which normalizeIp never gives): the long way.
   if (parseAddressWords(ip, w) !== 6)
     return formatCidr({ family: 6, start: parseV6(ip) & mask(bits, 6), bits });
   maskWords(w, 6, bits);
-  const g = prefixGroups;
-  for (let k = 0; k < 4; k++) {
-    g[2 * k] = w[k]! >>> 16;
-    g[2 * k + 1] = w[k]! & 0xffff;
-  }
-  return `${formatGroups(g)}/${bits}`;
+  return `${formatWords6(w)}/${bits}`;
 }
 
 /** A small set of ranges (allowlists): linear, built once at load. */
