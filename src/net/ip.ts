@@ -17,10 +17,6 @@ export interface IpRange {
 const V4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
 
 /**
- * Normalises an address: IPv4 dotted, IPv6 compressed lower-case (RFC 5952), IPv4-mapped IPv6
- * as IPv4. Strips brackets and a zone id. Returns undefined for anything that is not an address.
- */
-/**
  * A small memo for IPv6: logs repeat the same addresses, and this runs per line (a hit costs a
  * fifth of parsing and formatting again). Cleared when full, so it stays bounded.
  */
@@ -42,6 +38,10 @@ class Memo {
 
 const v6Memo = new Memo(8192);
 
+/**
+ * Normalises an address: IPv4 dotted, IPv6 compressed lower-case (RFC 5952), IPv4-mapped IPv6
+ * as IPv4. Strips brackets and a zone id. Returns undefined for anything that is not an address.
+ */
 export function normalizeIp(raw: string): string | undefined {
   let s = raw;
   if (s.charCodeAt(0) === 91 /* [ */ && s.charCodeAt(s.length - 1) === 93) s = s.slice(1, -1);
