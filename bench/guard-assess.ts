@@ -154,6 +154,18 @@ async function scrape(url: string): Promise<DaemonPauses> {
   };
 }
 
+/** `--daemon-cpus 0`: the server pinned (taskset), as on a host with that many CPUs. */
+function pinned(): string[] {
+  const cpus = arg("daemon-cpus", "");
+  return cpus === "" ? [] : ["taskset", "-c", cpus];
+}
+
+/** The CPU a server spent between two readings, per answer. */
+function cpuPerAnswer(before: DaemonCpu, after: DaemonCpu, answered: number): DaemonCpu {
+  const per = (k: keyof DaemonCpu): number => (after[k] - before[k]) / answered;
+  return { total: per("total"), mainUser: per("mainUser"), mainSystem: per("mainSystem") };
+}
+
 /** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
 async function processCpuUs(pid: number): Promise<DaemonCpu> {
   const times = async (path: string): Promise<[number, number]> => {
@@ -463,9 +475,7 @@ async function overHttp(
     ]);
     const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
     if (key === undefined) throw new Error(`no key in: ${stdout}`);
-    // `--daemon-cpus 0`: the daemon pinned (taskset), as on a host with that many CPUs.
-    const cpus = arg("daemon-cpus", "");
-    const daemon = startDaemon(config, DAEMON_FLAGS, cpus === "" ? [] : ["taskset", "-c", cpus]);
+    const daemon = startDaemon(config, DAEMON_FLAGS, pinned());
     try {
       const url = await daemon.url();
       const reports: LoadReport[] = [];
@@ -485,12 +495,7 @@ async function overHttp(
           // A thread started again in the run would count from zero: not expected here.
           threadGcMs: since(after.threadGcMs, before.threadGcMs),
         };
-        const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
-        report.daemon = {
-          total: per("total"),
-          mainUser: per("mainUser"),
-          mainSystem: per("mainSystem"),
-        };
+        report.daemon = cpuPerAnswer(cpu0, cpu, report.answered);
         reports.push(report);
       }
       return reports;
@@ -634,11 +639,9 @@ function bareServer(): void {
 }
 
 async function floor(seconds: number, connections: number, rate: number): Promise<LoadReport> {
-  // Pinned as the daemon is, with `--daemon-cpus`.
-  const cpus = arg("daemon-cpus", "");
-  const command = [process.execPath, import.meta.filename, "--bare-server"];
-  if (cpus !== "") command.unshift("taskset", "-c", cpus);
-  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "inherit"] });
+  // Pinned as the daemon is.
+  const [command, ...args] = [...pinned(), process.execPath, import.meta.filename, "--bare-server"];
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim())));
@@ -650,12 +653,7 @@ async function floor(seconds: number, connections: number, rate: number): Promis
     const cpu0 = await processCpuUs(child.pid!);
     const report = await load({ ...spec, poolPerSecond: 40_000 });
     const cpu = await processCpuUs(child.pid!);
-    const per = (k: keyof DaemonCpu): number => (cpu[k] - cpu0[k]) / report.answered;
-    report.daemon = {
-      total: per("total"),
-      mainUser: per("mainUser"),
-      mainSystem: per("mainSystem"),
-    };
+    report.daemon = cpuPerAnswer(cpu0, cpu, report.answered);
     return report;
   } finally {
     child.kill();
