@@ -188,46 +188,52 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
       asked = { at: now, report: threadsReport().catch(() => undefined) };
     return asked.report;
   };
-  const perThread = (
+  /** A metric read from the threads' report: each row a series (labels, value). */
+  const fromThreads = (
     name: string,
     help: string,
     kind: "gauge" | "counter",
-    value: (t: ThreadsReport["threads"][number]) => number,
+    labelNames: readonly string[],
+    rows: (r: ThreadsReport | undefined) => readonly [Record<string, string>, number][],
   ): void => {
     const Metric = kind === "gauge" ? Gauge : Counter;
     new Metric({
       name,
       help,
-      labelNames: ["thread"],
+      labelNames,
       registers: [registry],
       async collect() {
         this.reset();
-        for (const t of (await threadsNow())?.threads ?? []) {
-          const labels = { thread: String(t.thread) };
-          if (this instanceof Gauge) this.set(labels, value(t));
-          else this.inc(labels, value(t));
+        for (const [labels, value] of rows(await threadsNow())) {
+          if (this instanceof Gauge) this.set(labels, value);
+          else this.inc(labels, value);
         }
       },
     });
   };
-  new Gauge({
-    name: "rempart_http_threads",
-    help: "API threads listening now (http.threads; 0 when the daemon's thread serves HTTP).",
-    registers: [registry],
-    async collect() {
-      this.reset();
-      this.set((await threadsNow())?.listening ?? 0);
-    },
-  });
-  new Counter({
-    name: "rempart_http_thread_restarts_total",
-    help: "API threads started again after one died.",
-    registers: [registry],
-    async collect() {
-      this.reset();
-      this.inc((await threadsNow())?.restarts ?? 0);
-    },
-  });
+  const perThread = (
+    name: string,
+    help: string,
+    kind: "gauge" | "counter",
+    value: (t: ThreadsReport["threads"][number]) => number,
+  ): void =>
+    fromThreads(name, help, kind, ["thread"], (r) =>
+      (r?.threads ?? []).map((t) => [{ thread: String(t.thread) }, value(t)]),
+    );
+  fromThreads(
+    "rempart_http_threads",
+    "API threads listening now (http.threads; 0 when the daemon's thread serves HTTP).",
+    "gauge",
+    [],
+    (r) => [[{}, r?.listening ?? 0]],
+  );
+  fromThreads(
+    "rempart_http_thread_restarts_total",
+    "API threads started again after one died.",
+    "counter",
+    [],
+    (r) => [[{}, r?.restarts ?? 0]],
+  );
   perThread(
     "rempart_http_thread_requests_total",
     "Requests an API thread read and forwarded, since it started.",
@@ -252,18 +258,19 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     "gauge",
     (t) => t.heapUsedBytes,
   );
-  new Counter({
-    name: "rempart_http_thread_gc_duration_seconds_total",
-    help: "An API thread's collector pauses since it started, by kind.",
-    labelNames: ["thread", "kind"],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const t of (await threadsNow())?.threads ?? [])
-        for (const [kind, seconds] of Object.entries(t.gcSeconds))
-          this.inc({ thread: String(t.thread), kind }, seconds);
-    },
-  });
+  fromThreads(
+    "rempart_http_thread_gc_duration_seconds_total",
+    "An API thread's collector pauses since it started, by kind.",
+    "counter",
+    ["thread", "kind"],
+    (r) =>
+      (r?.threads ?? []).flatMap((t) =>
+        Object.entries(t.gcSeconds).map(([kind, seconds]): [Record<string, string>, number] => [
+          { thread: String(t.thread), kind },
+          seconds,
+        ]),
+      ),
+  );
 
   return {
     registry,
