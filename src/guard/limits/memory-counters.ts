@@ -93,11 +93,6 @@ class DistinctEntry {
     if (this.members !== undefined) this.members.forEach(f);
     else if (this.one !== undefined) f(this.oneSlot, this.one);
   }
-
-  clear(): void {
-    this.one = undefined;
-    this.members = undefined;
-  }
 }
 
 /**
@@ -157,12 +152,8 @@ export class MemoryCounters implements Counters {
       maxKeys,
       () => undefined,
       (id) => {
-        const e = this.#entries[id];
-        if (e === undefined) return;
-        e.head = -Infinity;
-        e.pruned = -Infinity;
-        e.clear();
-        e.sketch = undefined;
+        // The id's next key starts from a fresh entry, made on its first member.
+        this.#entries[id] = undefined;
         this.#sketches.delete(id);
       },
     );
@@ -320,7 +311,8 @@ export class MemoryCounters implements Counters {
     e.forEach((s, m) => {
       estimate = sketch.add(hllPosition(m), s);
     });
-    e.clear();
+    e.one = undefined;
+    e.members = undefined;
     e.sketch = sketch;
     this.#sketches.add(id);
     return estimate;
