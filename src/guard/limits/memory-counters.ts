@@ -141,8 +141,8 @@ export class MemoryCounters implements Counters {
     this.#slotMs = windowMs / slots;
     this.#bound = options.exactBound ?? 64;
     this.#maxSketches = options.maxSketches ?? 1024;
-    this.#counts = new KeyIndex(maxKeys, (capacity) => {
-      while (this.#cells.length * PAGE < capacity) {
+    this.#counts = new KeyIndex(maxKeys, (ids) => {
+      while (this.#cells.length * PAGE < ids) {
         this.#cells.push(new Uint32Array(PAGE * slots));
         this.#heads.push(new Float64Array(PAGE));
         this.#totals.push(new Uint32Array(PAGE));
