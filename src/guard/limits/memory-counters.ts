@@ -39,13 +39,22 @@ export interface MemoryCountersStats {
 }
 
 /**
+ * Before any slot. A small integer (V8's, under 2³⁰), not -Infinity: a field that ever holds
+ * -Infinity holds a boxed number in every entry, two more heap objects per distinct key for the
+ * collector to mark. The slots of the guard's windows (30 s and 72 min by default) are small
+ * integers too; slots shorter than 2 s are not (they pass 2³⁰ before 2038), and cost what
+ * -Infinity did.
+ */
+const NEVER = -(2 ** 30);
+
+/**
  * A key's distinct members: exact (member → latest slot) until the bound, then a sketch. Most
  * keys of a flood never see a second member (one address per name), so the first is held in
  * two fields; the map comes with the second, and goes when pruning empties it.
  */
 class DistinctEntry {
-  head = -Infinity;
-  pruned = -Infinity;
+  head = NEVER;
+  pruned = NEVER;
   /** The only member, while `members` is undefined; `undefined` when there is none. */
   one: string | undefined = undefined;
   oneSlot = 0;
