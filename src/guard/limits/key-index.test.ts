@@ -27,68 +27,13 @@ const keyOf = (n: number, kind: number): string => {
 
 void describe("KeyIndex", () => {
   void it("agrees with a map in recency order, for any sequence of touches, removals and sweeps", () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 40 }),
-        fc.array(
-          fc.record({
-            op: fc.constantFrom("touch", "touch", "touch", "peek", "remove", "sweep"),
-            n: fc.integer({ min: 0, max: 60 }),
-            kind: fc.integer({ min: 0, max: 4 }),
-          }),
-          { maxLength: 400 },
-        ),
-        (maxKeys, steps) => {
-          const index = new KeyIndex(maxKeys, () => undefined);
-          const model: Model = new Map();
-          let slot = 0;
-          let evictions = 0;
-          for (const { op, n, kind } of steps) {
-            const key = keyOf(n, kind);
-            slot++;
-            if (op === "touch") {
-              const held = model.get(key);
-              if (held === undefined && model.size === maxKeys) {
-                model.delete(model.keys().next().value!);
-                evictions++;
-              }
-              const id = index.touch(key, slot);
-              assert.equal(index.fresh, held === undefined, `fresh for ${key}`);
-              if (held !== undefined) assert.equal(id, held.id, `same id for ${key}`);
-              model.delete(key);
-              model.set(key, { id, slot });
-            } else if (op === "peek") {
-              assert.equal(index.peek(key), model.get(key)?.id);
-            } else if (op === "remove") {
-              const held = model.get(key);
-              if (held !== undefined) {
-                index.remove(held.id);
-                model.delete(key);
-              }
-            } else {
-              // The keys last touched n or more steps ago go, the oldest first, two at most.
-              const expired = slot - n;
-              index.sweep(expired, 2);
-              for (const [k, held] of [...model].slice(0, 2)) {
-                if (held.slot > expired) break;
-                model.delete(k);
-              }
-            }
-            assert.equal(index.size, model.size);
-            assert.equal(index.evictions, evictions);
-            assert.equal(index.oldest, model.values().next().value?.id ?? -1);
-          }
-          // Every key the model holds is found, and no other.
-          for (const [k, held] of model) assert.equal(index.peek(k), held.id, k);
-          for (let n = 0; n <= 60; n++)
-            for (let kind = 0; kind <= 4; kind++) {
-              const k = keyOf(n, kind);
-              if (!model.has(k)) assert.equal(index.peek(k), undefined, k);
-            }
-        },
-      ),
-      { numRuns: 300 },
-    );
+    agreesWithModel({ min: 1, max: 40 }, 60, 400, 300);
+  });
+
+  void it("agrees with the model while the table grows, keys are evicted and removed at once", () => {
+    // Just past 1,024 ids the table doubles; its old keys move over the next 32 touches, while
+    // the index is already full and evicting.
+    agreesWithModel({ min: 1_025, max: 1_040 }, 1_300, 5_000, 25);
   });
 
   void it("finds every key through growth, evictions and removals in a table kept half full", () => {
@@ -126,6 +71,27 @@ void describe("KeyIndex", () => {
     assert.equal(index.peek("ip:10.0.0.1"), undefined, "evicted long ago");
   });
 
+  void it("finds every key at every step while the table grows, removed ones included", () => {
+    // 1,025 ids double the table of 2,048 slots; the old one empties over the next 32 touches.
+    // After each, every key is looked up: a key whose run of slots straddles the part already
+    // moved must still be found, and one removed meanwhile must not.
+    const index = new KeyIndex(10_000, () => undefined);
+    const ids = new Map<string, number>();
+    for (let i = 0; i < 1_025; i++) ids.set(`ip:${i}`, index.touch(`ip:${i}`, 1));
+    for (let step = 0; step < 40; step++) {
+      const again = `ip:${(step * 97) % 1_025}`;
+      if (ids.has(again)) assert.equal(index.touch(again, 2), ids.get(again));
+      if (step % 3 === 0) {
+        const gone = `ip:${(step * 31 + 7) % 1_025}`;
+        const id = ids.get(gone);
+        if (id !== undefined) index.remove(id);
+        ids.delete(gone);
+      }
+      for (let i = 0; i < 1_025; i++) assert.equal(index.peek(`ip:${i}`), ids.get(`ip:${i}`));
+    }
+    assert.equal(index.size, ids.size);
+  });
+
   void it("tells apart keys whose hashes collide, and keeps them apart through removals", () => {
     // Held in place, and kept as strings beside (too long for the place).
     for (const prefix of ["ip:", `em:form:${"x".repeat(48)}`]) {
@@ -158,4 +124,75 @@ function collidingPair(prefix: string, seed: number): [string, string] {
     if (other !== undefined) return [other, k];
     seen.set(h, k);
   }
+}
+
+/** Runs random steps on an index of `maxKeys` and on the model, comparing after each step. */
+function agreesWithModel(
+  maxKeys: { min: number; max: number },
+  keys: number,
+  steps: number,
+  numRuns: number,
+): void {
+  fc.assert(
+    fc.property(
+      fc.integer(maxKeys),
+      fc.array(
+        fc.record({
+          op: fc.constantFrom("touch", "touch", "touch", "peek", "remove", "sweep"),
+          n: fc.integer({ min: 0, max: keys }),
+          kind: fc.integer({ min: 0, max: 4 }),
+        }),
+        { minLength: steps / 2, maxLength: steps },
+      ),
+      (maxKeys, steps) => {
+        const index = new KeyIndex(maxKeys, () => undefined);
+        const model: Model = new Map();
+        let slot = 0;
+        let evictions = 0;
+        for (const { op, n, kind } of steps) {
+          const key = keyOf(n, kind);
+          slot++;
+          if (op === "touch") {
+            const held = model.get(key);
+            if (held === undefined && model.size === maxKeys) {
+              model.delete(model.keys().next().value!);
+              evictions++;
+            }
+            const id = index.touch(key, slot);
+            assert.equal(index.fresh, held === undefined, `fresh for ${key}`);
+            if (held !== undefined) assert.equal(id, held.id, `same id for ${key}`);
+            model.delete(key);
+            model.set(key, { id, slot });
+          } else if (op === "peek") {
+            assert.equal(index.peek(key), model.get(key)?.id);
+          } else if (op === "remove") {
+            const held = model.get(key);
+            if (held !== undefined) {
+              index.remove(held.id);
+              model.delete(key);
+            }
+          } else {
+            // The keys last touched n or more steps ago go, the oldest first, two at most.
+            const expired = slot - n;
+            index.sweep(expired, 2);
+            for (const [k, held] of [...model].slice(0, 2)) {
+              if (held.slot > expired) break;
+              model.delete(k);
+            }
+          }
+          assert.equal(index.size, model.size);
+          assert.equal(index.evictions, evictions);
+          assert.equal(index.oldest, model.values().next().value?.id ?? -1);
+        }
+        // Every key the model holds is found, and no other.
+        for (const [k, held] of model) assert.equal(index.peek(k), held.id, k);
+        for (let n = 0; n <= keys; n++)
+          for (let kind = 0; kind <= 4; kind++) {
+            const k = keyOf(n, kind);
+            if (!model.has(k)) assert.equal(index.peek(k), undefined, k);
+          }
+      },
+    ),
+    { numRuns },
+  );
 }

@@ -7,11 +7,16 @@
  * The keys themselves are held in typed arrays too, not as strings in a `Map`: an
  * open-addressing table of ids (linear probing, at most half full, backward-shift deletion so
  * that no tombstones pile up), and per id the key's hash, its length and its characters, one
- * byte each, in pages of `PAGE` ids. A million keys are then a few arrays the collector does
- * not look into, instead of a million strings (two or three objects each, when the key was
- * built by concatenation) and a `Map` that rehashes all of them when it outgrows its table and
- * compacts itself after deletions, each in one go (bench/RESULTS.md, "Counters: keys outside
- * the heap"). A key longer than `KEY_BYTES`, or with a character past U+00FF, is kept as a
+ * byte each. A million keys are then a few arrays the collector does not look into, instead
+ * of a million strings (two or three objects each, when the key was built by concatenation)
+ * and a `Map` that rehashes all of them when it outgrows its table and compacts itself after
+ * deletions, each in one go (bench/RESULTS.md, "Counters: keys outside the heap").
+ *
+ * Nothing is copied or rehashed in one go as the index grows. Everything per id is in pages of
+ * `PAGE` ids, added as ids are first used. When the table of ids must double, the new one
+ * takes new keys at once while the old one's are moved over a few slots per touch; until the
+ * last has moved, a look-up that misses in the new table looks in the old one, where moved
+ * and removed ids leave a tombstone. A key longer than `KEY_BYTES`, or with a character past U+00FF, is kept as a
  * string beside its id: rare (a long e-mail address), and no worse than before.
  *
  * The hash is FNV-1a over the UTF-16 units, from a random seed per index, with murmur3's
@@ -24,9 +29,19 @@ const KEY_BYTES = 48;
 const PAGE_SHIFT = 10;
 const PAGE = 1 << PAGE_SHIFT;
 const PAGE_MASK = PAGE - 1;
-/** `#lengths` of an id that holds no key, and of one whose key is in `#spilled`. */
+/** Per id in a page of links: the previous and next in recency, the key's hash and length. */
+const PREV = 0;
+const NEXT = 1;
+const HASH = 2;
+const LENGTH = 3;
+const LINKS = 4;
+/** The length of an id that holds no key, and of one whose key is in `#spilled`. */
 const FREE = -1;
 const SPILLED = -2;
+/** Old-table slots moved to the new one per touch while the table grows. */
+const MOVES = 64;
+/** In the old table while it is being emptied: a slot whose id moved or went. */
+const MOVED = -1;
 
 const randomSeed = (): number => crypto.getRandomValues(new Uint32Array(1))[0]! | 0;
 
@@ -41,29 +56,23 @@ export function keyHash(key: string, seed: number): number {
   return h ^ (h >>> 16);
 }
 
-/** The table's size for `capacity` ids: a power of two, at least twice as many slots. */
-const tableSize = (capacity: number): number =>
-  2 ** Math.ceil(Math.log2(Math.max(2, capacity * 2)));
-
 export class KeyIndex {
   readonly #maxKeys: number;
-  readonly #onGrow: (capacity: number) => void;
+  readonly #onGrow: (ids: number) => void;
   readonly #onRemove: ((id: number) => void) | undefined;
   readonly #seed: number;
-  /** Per slot: the id it holds, plus one; 0 when empty. */
-  #table: Int32Array;
-  #mask: number;
-  /** Per id: its key's hash, and its length (or FREE, or SPILLED). */
-  #hashes: Int32Array;
-  #lengths: Int32Array;
-  /** Per id, in pages: its key's characters. */
+  /** Per slot: the id it holds, plus one; 0 when empty. At most half full. */
+  #table = new Int32Array(2 * PAGE);
+  #mask = 2 * PAGE - 1;
+  /** While the table grows: the old one, and the next of its slots to move. */
+  #old: Int32Array | undefined = undefined;
+  #moved = 0;
+  /** Per id, in pages: PREV, NEXT, HASH, LENGTH; the latest slot it was touched in; its key. */
+  readonly #links: Int32Array[] = [];
+  readonly #lasts: Float64Array[] = [];
   readonly #chars: Uint8Array[] = [];
   readonly #spilled = new Map<number, string>();
   #size = 0;
-  #prev: Int32Array;
-  #next: Int32Array;
-  /** The latest slot each key was touched in. */
-  #last: Float64Array;
   #free: number[] = [];
   #used = 0;
   #head = -1;
@@ -75,13 +84,12 @@ export class KeyIndex {
 
   /**
    * `onGrow(ids)`: the owner's per-id data must now hold ids 0 … ids − 1, called as each new id
-   * is first used (so pages are added as keys arrive, not all at once when the index doubles);
-   * `onRemove` lets it drop what an id held. `seed`: the hash's, random unless a test needs to
-   * know it.
+   * is first used (so pages are added as keys arrive, never all at once); `onRemove` lets it
+   * drop what an id held. `seed`: the hash's, random unless a test needs to know it.
    */
   constructor(
     maxKeys: number,
-    onGrow: (capacity: number) => void,
+    onGrow: (ids: number) => void,
     onRemove?: (id: number) => void,
     seed = randomSeed(),
   ) {
@@ -89,27 +97,15 @@ export class KeyIndex {
     this.#maxKeys = maxKeys;
     this.#onGrow = onGrow;
     this.#onRemove = onRemove;
-    const capacity = Math.min(maxKeys, PAGE);
-    this.#table = new Int32Array(tableSize(capacity));
-    this.#mask = this.#table.length - 1;
-    this.#hashes = new Int32Array(capacity);
-    this.#lengths = new Int32Array(capacity).fill(FREE);
-    this.#prev = new Int32Array(capacity);
-    this.#next = new Int32Array(capacity);
-    this.#last = new Float64Array(capacity);
   }
 
   get size(): number {
     return this.#size;
   }
 
-  get capacity(): number {
-    return this.#prev.length;
-  }
-
   /** Drops up to `budget` keys from the tail whose latest slot is at or before `expired`. */
   sweep(expired: number, budget: number): void {
-    while (budget-- > 0 && this.#tail !== -1 && this.#last[this.#tail]! <= expired) {
+    while (budget-- > 0 && this.#tail !== -1 && this.#lastOf(this.#tail) <= expired) {
       this.remove(this.#tail);
       this.expirations++;
     }
@@ -117,20 +113,23 @@ export class KeyIndex {
 
   /** The key's id, made most recent; creates it (evicting the least recent when full). */
   touch(key: string, slot: number): number {
+    if (this.#old !== undefined) this.#move();
     const hash = keyHash(key, this.#seed);
     let id = this.#find(key, hash);
     if (id === -1) {
       id = this.#allocate();
-      // Placed after allocating: an eviction or a growth moves other keys in the table.
+      // Placed after allocating: an eviction moves other keys in the table.
       this.#place(id, hash);
       this.#store(id, key, hash);
-      this.#last[id] = slot;
+      this.#lasts[id >>> PAGE_SHIFT]![id & PAGE_MASK] = slot;
       this.#pushFront(id);
       this.fresh = true;
       return id;
     }
     this.fresh = false;
-    if (slot > this.#last[id]!) this.#last[id] = slot;
+    const at = id & PAGE_MASK;
+    const lasts = this.#lasts[id >>> PAGE_SHIFT]!;
+    if (slot > lasts[at]!) lasts[at] = slot;
     if (this.#head !== id) {
       this.#unlink(id);
       this.#pushFront(id);
@@ -150,30 +149,42 @@ export class KeyIndex {
   }
 
   remove(id: number): void {
-    if (this.#lengths[id] === FREE) return;
-    this.#unplace(id);
-    if (this.#lengths[id] === SPILLED) this.#spilled.delete(id);
-    this.#lengths[id] = FREE;
+    const links = this.#links[id >>> PAGE_SHIFT];
+    const at = (id & PAGE_MASK) * LINKS;
+    if (links === undefined || id >= this.#used || links[at + LENGTH] === FREE) return;
+    this.#unplace(id, links[at + HASH]!);
+    if (links[at + LENGTH] === SPILLED) this.#spilled.delete(id);
+    links[at + LENGTH] = FREE;
     this.#size--;
     this.#unlink(id);
     this.#free.push(id);
     this.#onRemove?.(id);
   }
 
-  /** The id holding `key`, or -1. */
+  #lastOf(id: number): number {
+    return this.#lasts[id >>> PAGE_SHIFT]![id & PAGE_MASK]!;
+  }
+
+  /** The id holding `key`, or -1: in the table, then in the old one while it is emptied. */
   #find(key: string, hash: number): number {
-    const table = this.#table;
-    const mask = this.#mask;
+    const id = this.#findIn(this.#table, key, hash);
+    return id === -1 && this.#old !== undefined ? this.#findIn(this.#old, key, hash) : id;
+  }
+
+  #findIn(table: Int32Array, key: string, hash: number): number {
+    const mask = table.length - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const held = table[i]!;
       if (held === 0) return -1;
+      if (held === MOVED) continue;
       const id = held - 1;
-      if (this.#hashes[id] === hash && this.#holds(id, key)) return id;
+      const links = this.#links[id >>> PAGE_SHIFT]!;
+      if (links[(id & PAGE_MASK) * LINKS + HASH] === hash && this.#holds(id, key)) return id;
     }
   }
 
   #holds(id: number, key: string): boolean {
-    const length = this.#lengths[id]!;
+    const length = this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + LENGTH]!;
     if (length === SPILLED) return this.#spilled.get(id) === key;
     if (length !== key.length) return false;
     const chars = this.#chars[id >>> PAGE_SHIFT]!;
@@ -183,24 +194,26 @@ export class KeyIndex {
   }
 
   #store(id: number, key: string, hash: number): void {
-    this.#hashes[id] = hash;
+    const links = this.#links[id >>> PAGE_SHIFT]!;
+    const at = (id & PAGE_MASK) * LINKS;
+    links[at + HASH] = hash;
     this.#size++;
     const length = key.length;
     if (length <= KEY_BYTES) {
       const chars = this.#chars[id >>> PAGE_SHIFT]!;
-      const at = (id & PAGE_MASK) * KEY_BYTES;
+      const from = (id & PAGE_MASK) * KEY_BYTES;
       let i = 0;
       for (; i < length; i++) {
         const c = key.charCodeAt(i);
         if (c > 0xff) break;
-        chars[at + i] = c;
+        chars[from + i] = c;
       }
       if (i === length) {
-        this.#lengths[id] = length;
+        links[at + LENGTH] = length;
         return;
       }
     }
-    this.#lengths[id] = SPILLED;
+    links[at + LENGTH] = SPILLED;
     this.#spilled.set(id, key);
   }
 
@@ -213,17 +226,32 @@ export class KeyIndex {
     table[i] = id + 1;
   }
 
+  #hashOf(id: number): number {
+    return this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + HASH]!;
+  }
+
   /**
    * Takes `id` out of the table, moving back each later key of its run that may sit in the
-   * freed slot (its home slot is not cyclically after the hole), so probes never meet a gap.
+   * freed slot (its home slot is not cyclically after the hole), so probes never meet a gap. An
+   * id still in the old table leaves a tombstone there instead.
    */
-  #unplace(id: number): void {
+  #unplace(id: number, hash: number): void {
     const table = this.#table;
     const mask = this.#mask;
-    let hole = this.#hashes[id]! & mask;
-    while (table[hole] !== id + 1) hole = (hole + 1) & mask;
+    let hole = hash & mask;
+    while (table[hole] !== id + 1) {
+      if (table[hole] === 0) {
+        const old = this.#old!;
+        const oldMask = old.length - 1;
+        let i = hash & oldMask;
+        while (old[i] !== id + 1) i = (i + 1) & oldMask;
+        old[i] = MOVED;
+        return;
+      }
+      hole = (hole + 1) & mask;
+    }
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hashes[table[j]! - 1]! & mask;
+      const home = this.#hashOf(table[j]! - 1) & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!stays) {
         table[hole] = table[j]!;
@@ -233,63 +261,73 @@ export class KeyIndex {
     table[hole] = 0;
   }
 
+  /** Moves the next `MOVES` slots of the old table to the new one. */
+  #move(): void {
+    const old = this.#old!;
+    const end = Math.min(old.length, this.#moved + MOVES);
+    for (let i = this.#moved; i < end; i++) {
+      const held = old[i]!;
+      if (held > 0) {
+        this.#place(held - 1, this.#hashOf(held - 1));
+        old[i] = MOVED;
+      }
+    }
+    this.#moved = end;
+    if (end === old.length) this.#old = undefined;
+  }
+
   #allocate(): number {
     const free = this.#free.pop();
     if (free !== undefined) return free;
-    if (this.#used === this.capacity) {
-      if (this.capacity < this.#maxKeys) this.#grow();
-      else {
-        const victim = this.#tail;
-        this.remove(victim);
-        this.evictions++;
-        return this.#free.pop()!;
-      }
+    if (this.#used === this.#maxKeys) {
+      const victim = this.#tail;
+      this.remove(victim);
+      this.evictions++;
+      return this.#free.pop()!;
     }
     const id = this.#used++;
-    if ((id & PAGE_MASK) === 0) this.#chars.push(new Uint8Array(PAGE * KEY_BYTES));
+    if ((id & PAGE_MASK) === 0) {
+      this.#links.push(new Int32Array(PAGE * LINKS));
+      this.#lasts.push(new Float64Array(PAGE));
+      this.#chars.push(new Uint8Array(PAGE * KEY_BYTES));
+    }
+    this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + LENGTH] = FREE;
+    if (this.#used * 2 > this.#table.length) this.#grow();
     this.#onGrow(id + 1);
     return id;
   }
 
+  /**
+   * A table twice as large takes the new keys from now on; the old one's move over as keys are
+   * touched (`MOVES` slots each), long before the new one is half full.
+   */
   #grow(): void {
-    const capacity = Math.min(this.#maxKeys, this.capacity * 2);
-    const grow = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity);
-      b.set(a);
-      return b;
-    };
-    this.#prev = grow(this.#prev, (n) => new Int32Array(n));
-    this.#next = grow(this.#next, (n) => new Int32Array(n));
-    this.#last = grow(this.#last, (n) => new Float64Array(n));
-    this.#hashes = grow(this.#hashes, (n) => new Int32Array(n));
-    this.#lengths = grow(this.#lengths, (n) => new Int32Array(n).fill(FREE));
-    const size = tableSize(capacity);
-    if (size > this.#table.length) {
-      // Every key to its slot in the bigger table, by the hash it keeps: no key is read again.
-      const old = this.#table;
-      this.#table = new Int32Array(size);
-      this.#mask = size - 1;
-      for (let i = 0; i < old.length; i++) {
-        const held = old[i]!;
-        if (held !== 0) this.#place(held - 1, this.#hashes[held - 1]!);
-      }
-    }
+    if (this.#old !== undefined) while (this.#old !== undefined) this.#move();
+    this.#old = this.#table;
+    this.#moved = 0;
+    this.#table = new Int32Array(this.#old.length * 2);
+    this.#mask = this.#table.length - 1;
   }
 
   #pushFront(id: number): void {
-    this.#prev[id] = -1;
-    this.#next[id] = this.#head;
-    if (this.#head !== -1) this.#prev[this.#head] = id;
+    const links = this.#links[id >>> PAGE_SHIFT]!;
+    const at = (id & PAGE_MASK) * LINKS;
+    links[at + PREV] = -1;
+    links[at + NEXT] = this.#head;
+    const head = this.#head;
+    if (head !== -1) this.#links[head >>> PAGE_SHIFT]![(head & PAGE_MASK) * LINKS + PREV] = id;
     this.#head = id;
     if (this.#tail === -1) this.#tail = id;
   }
 
   #unlink(id: number): void {
-    const p = this.#prev[id]!;
-    const n = this.#next[id]!;
+    const links = this.#links[id >>> PAGE_SHIFT]!;
+    const at = (id & PAGE_MASK) * LINKS;
+    const p = links[at + PREV]!;
+    const n = links[at + NEXT]!;
     if (p === -1) this.#head = n;
-    else this.#next[p] = n;
+    else this.#links[p >>> PAGE_SHIFT]![(p & PAGE_MASK) * LINKS + NEXT] = n;
     if (n === -1) this.#tail = p;
-    else this.#prev[n] = p;
+    else this.#links[n >>> PAGE_SHIFT]![(n & PAGE_MASK) * LINKS + PREV] = p;
   }
 }
