@@ -23,8 +23,12 @@ const asRow = (r: Row, family: 4 | 6): AsCsvRow => ({
   start: words(r.start, family),
   end: words(r.end, family),
   asn: r.asn,
-  name: `AS${r.asn} name`,
+  name: asName(r.asn),
 });
+
+/** Names of different lengths, some past Latin-1, so that each AS's slice of the names shows. */
+const asName = (asn: number): string =>
+  `AS${asn} ${"Ré".repeat(asn)}${asn % 2 === 0 ? "网络" : ""}`;
 
 /** The specification: sorted by start (stable), the first row that contains the address wins. */
 function reference(rows: readonly Row[], x: bigint): number | undefined {
@@ -72,7 +76,7 @@ describe("AsTable", () => {
             );
             if (got) {
               assert.equal(got.hosting, got.asn === 3);
-              assert.equal(got.name, `AS${got.asn} name`);
+              assert.equal(got.name, asName(got.asn));
             }
           }
           assert.equal(stats.unrouted, rows.filter((r) => r.asn === 0).length);
@@ -93,6 +97,19 @@ describe("AsTable", () => {
     const a = t.lookup("10.0.0.1");
     assert.equal(t.lookup("10.0.1.255"), a);
     assert.ok(Object.isFrozen(a));
+  });
+
+  it("keeps 32-bit AS numbers and the names of the first and last AS whole", () => {
+    const b = new AsTableBuilder();
+    b.add({ ...asRow({ start: 0x0a000000n, end: 0x0a0000ffn, asn: 1 }, 4), asn: 4_200_000_000 });
+    b.add(asRow({ start: 0x0b000000n, end: 0x0b0000ffn, asn: 4 }, 4));
+    const { table: t } = b.build((asn) => asn > 65_535);
+    assert.deepEqual(
+      { ...t.lookup("10.0.0.9") },
+      { asn: 4_200_000_000, name: asName(1), hosting: true },
+    );
+    assert.deepEqual({ ...t.lookup("11.0.0.9") }, { asn: 4, name: asName(4), hosting: false });
+    assert.equal(t.hostingCount(), 1);
   });
 
   it("reads IPv4-mapped IPv6 as IPv4 and answers nothing for what is not an address", () => {

@@ -3,41 +3,67 @@ import { newAddressWords, parseAddressWords } from "../../net/index.ts";
 import { grownArray, largeArray } from "../../net/large-arrays.ts";
 import type { AsCsvRow } from "./as-csv.ts";
 
+/** The ASes of a table, by index: numbers, hosting flags, and names as ranges of one array. */
+export interface AsList {
+  readonly asns: Uint32Array;
+  /** 1: hosting. */
+  readonly hosting: Uint8Array;
+  /** Every name in UTF-8, end to end; AS i's ends at `nameEnds[i]` and starts where i − 1's ends. */
+  readonly names: Uint8Array;
+  readonly nameEnds: Uint32Array;
+}
+
 /**
  * Address ranges → AS, in sorted typed arrays searched by bisection: no BigInt, no allocation
- * per look-up, a few MB for the whole Internet. IPv4 rows are `[start, end, info]` triples of
- * a Uint32Array; IPv6 rows are 128-bit exact (`[s0..s3, e0..e3]` in one array, the info index in
- * another), because a few hundred rows of the public data are narrower than a /64. Each AS is
- * one frozen AsInfo shared by all its rows, so a look-up returns an existing object.
+ * per look-up, a few MB for the whole Internet. IPv4 rows are `[start, end, index]` triples of
+ * a Uint32Array; IPv6 rows are 128-bit exact (`[s0..s3, e0..e3]` in one array, the AS's index
+ * in another), because a few hundred rows of the public data are narrower than a /64.
+ *
+ * The ASes (about 90,000 in the public data) are typed arrays too, their names in UTF-8. An
+ * AS's AsInfo is made on its first look-up and shared by all later ones: the heap holds the
+ * ASes actually met, not three objects (the info, its name, its boxed number) for each AS
+ * there is, which every full collection had to mark (bench/RESULTS.md, "AS data outside the
+ * heap").
  */
 export class AsTable {
   readonly #v4: Uint32Array;
   readonly #v6: Uint32Array;
   readonly #v6Info: Uint32Array;
-  readonly #infos: readonly AsInfo[];
+  readonly #ases: AsList;
+  readonly #infos: (AsInfo | undefined)[];
   readonly #words = newAddressWords();
 
-  constructor(v4: Uint32Array, v6: Uint32Array, v6Info: Uint32Array, infos: readonly AsInfo[]) {
+  constructor(v4: Uint32Array, v6: Uint32Array, v6Info: Uint32Array, ases: AsList) {
     this.#v4 = v4;
     this.#v6 = v6;
     this.#v6Info = v6Info;
-    this.#infos = infos;
+    this.#ases = ases;
+    this.#infos = new Array<AsInfo | undefined>(ases.asns.length);
   }
 
   /** Rows after merging (IPv4, IPv6) and distinct ASes. */
   get counts(): { readonly v4: number; readonly v6: number; readonly ases: number } {
-    return { v4: this.#v4.length / 3, v6: this.#v6Info.length, ases: this.#infos.length };
+    return { v4: this.#v4.length / 3, v6: this.#v6Info.length, ases: this.#ases.asns.length };
   }
 
-  /** Bytes held in typed arrays (the AsInfo objects and names are on the heap besides). */
+  /** Bytes held in typed arrays (the ASes looked up are on the heap besides). */
   get bytes(): number {
-    return this.#v4.byteLength + this.#v6.byteLength + this.#v6Info.byteLength;
+    const a = this.#ases;
+    return (
+      this.#v4.byteLength +
+      this.#v6.byteLength +
+      this.#v6Info.byteLength +
+      a.asns.byteLength +
+      a.hosting.byteLength +
+      a.nameEnds.byteLength +
+      a.names.byteLength
+    );
   }
 
   /** How many of the ASes are classified as hosting. */
   hostingCount(): number {
     let n = 0;
-    for (const i of this.#infos) if (i.hosting) n++;
+    for (const h of this.#ases.hosting) n += h;
     return n;
   }
 
@@ -55,7 +81,7 @@ export class AsTable {
         else hi = mid - 1;
       }
       if (hi < 0 || rows[3 * hi + 1]! < x) return undefined;
-      return this.#infos[rows[3 * hi + 2]!];
+      return this.#info(rows[3 * hi + 2]!);
     }
     if (family === 6) {
       const rows = this.#v6;
@@ -67,9 +93,27 @@ export class AsTable {
         else hi = mid - 1;
       }
       if (hi < 0 || cmp(rows, 8 * hi + 4, w) < 0) return undefined;
-      return this.#infos[this.#v6Info[hi]!];
+      return this.#info(this.#v6Info[hi]!);
     }
     return undefined;
+  }
+
+  /** AS `i`'s info: the one made on its first look-up. */
+  #info(i: number): AsInfo {
+    const known = this.#infos[i];
+    if (known !== undefined) return known;
+    const a = this.#ases;
+    const info: AsInfo = Object.freeze({
+      asn: a.asns[i]!,
+      name: Buffer.from(a.names.buffer, a.names.byteOffset, a.names.byteLength).toString(
+        "utf8",
+        i === 0 ? 0 : a.nameEnds[i - 1]!,
+        a.nameEnds[i],
+      ),
+      hosting: a.hosting[i] === 1,
+    });
+    this.#infos[i] = info;
+    return info;
   }
 }
 
@@ -87,7 +131,12 @@ export const EMPTY_AS_TABLE = new AsTable(
   new Uint32Array(0),
   new Uint32Array(0),
   new Uint32Array(0),
-  [],
+  {
+    asns: new Uint32Array(0),
+    hosting: new Uint8Array(0),
+    names: new Uint8Array(0),
+    nameEnds: new Uint32Array(0),
+  },
 );
 
 /** What building the table found in the data (overlaps are the source's own mistakes). */
@@ -134,7 +183,8 @@ export class AsTableBuilder {
       info = this.#asns.length;
       this.#infoOf.set(row.asn, info);
       this.#asns.push(row.asn);
-      // A copy: a slice would keep the whole chunk of the file it was cut from alive.
+      // A copy: a slice would keep the whole chunk of the file it was cut from alive until the
+      // table is built.
       this.#names.push(Buffer.from(row.name, "utf8").toString("utf8"));
     }
     if (row.family === 4) {
@@ -157,10 +207,19 @@ export class AsTableBuilder {
     table: AsTable;
     stats: AsTableStats;
   } {
-    const infos = this.#asns.map((asn, i) => {
+    const count = this.#asns.length;
+    const asns = Uint32Array.from(this.#asns);
+    const hosts = new Uint8Array(count);
+    const nameEnds = new Uint32Array(count);
+    let end = 0;
+    for (let i = 0; i < count; i++) {
       const name = this.#names[i]!;
-      return Object.freeze({ asn, name, hosting: hosting(asn, name) });
-    });
+      if (hosting(asns[i]!, name)) hosts[i] = 1;
+      nameEnds[i] = end += Buffer.byteLength(name, "utf8");
+    }
+    const names = Buffer.alloc(end);
+    for (let i = 0; i < count; i++) names.write(this.#names[i]!, i === 0 ? 0 : nameEnds[i - 1]!);
+    const ases: AsList = { asns, hosting: hosts, names, nameEnds };
     const v4 = normalise(this.#v4, 1);
     const v6 = normalise(this.#v6, 4);
     const v6Rows = v6.rows.length / 9;
@@ -171,7 +230,7 @@ export class AsTableBuilder {
       v6Info[i] = v6.rows[9 * i + 8]!;
     }
     return {
-      table: new AsTable(v4.rows, v6Bounds, v6Info, Object.freeze(infos)),
+      table: new AsTable(v4.rows, v6Bounds, v6Info, ases),
       stats: Object.freeze({
         rows: this.#rows,
         overlaps: v4.overlaps + v6.overlaps,
