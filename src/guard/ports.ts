@@ -104,7 +104,10 @@ export interface AsInfo {
 }
 
 export interface AsLookup {
-  /** Synchronous and allocation-free on a hit: it runs on every assessment. */
+  /**
+   * Synchronous and allocation-free on a hit (but for an AS's first): it runs on every
+   * assessment.
+   */
   lookup(ip: string): AsInfo | undefined;
 }
 
