@@ -10,14 +10,15 @@
  * byte each. A million keys are then a few arrays the collector does not look into, instead
  * of a million strings (two or three objects each, when the key was built by concatenation)
  * and a `Map` that rehashes all of them when it outgrows its table and compacts itself after
- * deletions, each in one go (bench/RESULTS.md, "Counters: keys outside the heap").
+ * deletions, each in one go (bench/RESULTS.md, "Counters: keys outside the heap"). A key
+ * longer than `KEY_BYTES`, or with a character past U+00FF, is kept as a string beside its
+ * id: rare (a long e-mail address), and no worse than before.
  *
  * Nothing is copied or rehashed in one go as the index grows. Everything per id is in pages of
  * `PAGE` ids, added as ids are first used. When the table of ids must double, the new one
  * takes new keys at once while the old one's are moved over a few slots per touch; until the
  * last has moved, a look-up that misses in the new table looks in the old one, where moved
- * and removed ids leave a tombstone. A key longer than `KEY_BYTES`, or with a character past U+00FF, is kept as a
- * string beside its id: rare (a long e-mail address), and no worse than before.
+ * and removed ids leave a tombstone.
  *
  * The hash is FNV-1a over the UTF-16 units, from a random seed per index, with murmur3's
  * finaliser. It is not cryptographic; the seed keeps anyone who chooses the keys (addresses,
@@ -302,7 +303,7 @@ export class KeyIndex {
    * touched (`MOVES` slots each), long before the new one is half full.
    */
   #grow(): void {
-    if (this.#old !== undefined) while (this.#old !== undefined) this.#move();
+    while (this.#old !== undefined) this.#move();
     this.#old = this.#table;
     this.#moved = 0;
     this.#table = new Int32Array(this.#old.length * 2);
