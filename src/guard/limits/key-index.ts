@@ -179,13 +179,12 @@ export class KeyIndex {
       if (held === 0) return -1;
       if (held === MOVED) continue;
       const id = held - 1;
-      const links = this.#links[id >>> PAGE_SHIFT]!;
-      if (links[(id & PAGE_MASK) * LINKS + HASH] === hash && this.#holds(id, key)) return id;
+      if (this.#field(id, HASH) === hash && this.#holds(id, key)) return id;
     }
   }
 
   #holds(id: number, key: string): boolean {
-    const length = this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + LENGTH]!;
+    const length = this.#field(id, LENGTH);
     if (length === SPILLED) return this.#spilled.get(id) === key;
     if (length !== key.length) return false;
     const chars = this.#chars[id >>> PAGE_SHIFT]!;
@@ -227,8 +226,9 @@ export class KeyIndex {
     table[i] = id + 1;
   }
 
-  #hashOf(id: number): number {
-    return this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + HASH]!;
+  /** One of `id`'s PREV, NEXT, HASH, LENGTH. */
+  #field(id: number, field: number): number {
+    return this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + field]!;
   }
 
   /**
@@ -252,7 +252,7 @@ export class KeyIndex {
       hole = (hole + 1) & mask;
     }
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.#hashOf(table[j]! - 1) & mask;
+      const home = this.#field(table[j]! - 1, HASH) & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!stays) {
         table[hole] = table[j]!;
@@ -269,7 +269,7 @@ export class KeyIndex {
     for (let i = this.#moved; i < end; i++) {
       const held = old[i]!;
       if (held > 0) {
-        this.#place(held - 1, this.#hashOf(held - 1));
+        this.#place(held - 1, this.#field(held - 1, HASH));
         old[i] = MOVED;
       }
     }

@@ -9,7 +9,7 @@ export interface AsList {
   /** 1: hosting. */
   readonly hosting: Uint8Array;
   /** Every name in UTF-8, end to end; AS i's ends at `nameEnds[i]` and starts where i − 1's ends. */
-  readonly names: Uint8Array;
+  readonly names: Buffer;
   readonly nameEnds: Uint32Array;
 }
 
@@ -105,11 +105,7 @@ export class AsTable {
     const a = this.#ases;
     const info: AsInfo = Object.freeze({
       asn: a.asns[i]!,
-      name: Buffer.from(a.names.buffer, a.names.byteOffset, a.names.byteLength).toString(
-        "utf8",
-        i === 0 ? 0 : a.nameEnds[i - 1]!,
-        a.nameEnds[i],
-      ),
+      name: a.names.toString("utf8", i === 0 ? 0 : a.nameEnds[i - 1]!, a.nameEnds[i]),
       hosting: a.hosting[i] === 1,
     });
     this.#infos[i] = info;
@@ -134,7 +130,7 @@ export const EMPTY_AS_TABLE = new AsTable(
   {
     asns: new Uint32Array(0),
     hosting: new Uint8Array(0),
-    names: new Uint8Array(0),
+    names: Buffer.alloc(0),
     nameEnds: new Uint32Array(0),
   },
 );
