@@ -27,9 +27,10 @@
 
 /** Characters stored in place per key: `ip:` and a full IPv6 address, `fp:<form>:<16>:ips`. */
 const KEY_BYTES = 48;
-const PAGE_SHIFT = 10;
-const PAGE = 1 << PAGE_SHIFT;
-const PAGE_MASK = PAGE - 1;
+/** Ids per page; owners keep their per-id data in pages of the same size (`onGrow`). */
+export const PAGE_SHIFT = 10;
+export const PAGE = 1 << PAGE_SHIFT;
+export const PAGE_MASK = PAGE - 1;
 /** Per id in a page of links: the previous and next in recency, the key's hash and length. */
 const PREV = 0;
 const NEXT = 1;
@@ -106,7 +107,7 @@ export class KeyIndex {
 
   /** Drops up to `budget` keys from the tail whose latest slot is at or before `expired`. */
   sweep(expired: number, budget: number): void {
-    while (budget-- > 0 && this.#tail !== -1 && this.#lastOf(this.#tail) <= expired) {
+    while (budget-- > 0 && this.#tail !== -1 && this.lastOf(this.#tail) <= expired) {
       this.remove(this.#tail);
       this.expirations++;
     }
@@ -144,6 +145,19 @@ export class KeyIndex {
     return id === -1 ? undefined : id;
   }
 
+  /** The key `id` holds, made anew as a string: for the rare reader that needs it back. */
+  keyOf(id: number): string {
+    const length = this.#field(id, LENGTH);
+    if (length === SPILLED) return this.#spilled.get(id)!;
+    const at = (id & PAGE_MASK) * KEY_BYTES;
+    return String.fromCharCode(...this.#chars[id >>> PAGE_SHIFT]!.subarray(at, at + length));
+  }
+
+  /** The latest slot `id` was touched in. */
+  lastOf(id: number): number {
+    return this.#lasts[id >>> PAGE_SHIFT]![id & PAGE_MASK]!;
+  }
+
   /** The least recently touched id, or -1. */
   get oldest(): number {
     return this.#tail;
@@ -160,10 +174,6 @@ export class KeyIndex {
     this.#unlink(id);
     this.#free.push(id);
     this.#onRemove?.(id);
-  }
-
-  #lastOf(id: number): number {
-    return this.#lasts[id >>> PAGE_SHIFT]![id & PAGE_MASK]!;
   }
 
   /** The id holding `key`, or -1: in the table, then in the old one while it is emptied. */

@@ -1,17 +1,6 @@
 import type { Counters, SyncCounters } from "../ports.ts";
 import { hllPosition, SlidingSketch } from "./hll.ts";
-import { KeyIndex } from "./key-index.ts";
-
-/**
- * Keys per page of counts. The counts (slots × 4 bytes a key: 80 MB at a million keys of 20
- * slots) grow a page at a time as the index needs ids, and are never copied: a copy at each
- * doubling of the index stalled every request behind it, for 277 ms at the last one
- * (bench/RESULTS.md, "Counters: growth without copies"), exactly when a flood of new
- * addresses arrives.
- */
-const PAGE_SHIFT = 10;
-const PAGE = 1 << PAGE_SHIFT;
-const PAGE_MASK = PAGE - 1;
+import { KeyIndex, PAGE, PAGE_MASK, PAGE_SHIFT } from "./key-index.ts";
 
 export interface MemoryCountersOptions {
   /** The window, ms. It is cut into `slots` slots; counts are exact to one slot. */
@@ -125,7 +114,13 @@ export class MemoryCounters implements Counters {
   readonly #bound: number;
   readonly #maxSketches: number;
   readonly #counts: KeyIndex;
-  /** Per key, in pages of PAGE keys as the index adds them: its count per slot… */
+  /**
+   * Per key, in pages of PAGE keys as the index adds them: its count per slot… The counts
+   * (slots × 4 bytes a key: 80 MB at a million keys of 20 slots) grow a page at a time and are
+   * never copied: a copy at each doubling of the index stalled every request behind it, for
+   * 277 ms at the last one (bench/RESULTS.md, "Counters: growth without copies"), exactly
+   * when a flood of new addresses arrives.
+   */
   readonly #cells: Uint32Array[] = [];
   /** …the latest slot it was hit in, and its count over the window ending there. */
   readonly #heads: Float64Array[] = [];
