@@ -11,8 +11,8 @@
 import type { Action, DetectionStateRecord, Event, Finding } from "../../core/index.ts";
 import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
-import { MapFront } from "../map-front.ts";
 import type { AsLookup } from "../ports.ts";
+import { hitsOf, NO_AS, packHits, SurgeAddresses } from "./addresses.ts";
 import { RouteNormalizer } from "./route.ts";
 import type { SurgeConfig } from "./surge-config.ts";
 
@@ -74,24 +74,6 @@ const NOT_UNDER_ATTACK: SurgeMode = Object.freeze({
   isConcentrated: false,
 });
 
-/** What the detector remembers of an address: when it was first seen, and its recent footprint. */
-interface Addr {
-  readonly ip: string;
-  /** Its /24 (/48) and AS, found once, when a concentration is first measured with it. */
-  net: string;
-  asn: number;
-  first: number;
-  last: number;
-  /** Start of the activity window the counts below cover. */
-  win: number;
-  pages: number;
-  assets: number;
-  /** Hits on targets while they were under attack. */
-  surge: number;
-  /** An address decision was asked for until then. */
-  flagged: number;
-}
-
 interface Target {
   readonly key: SurgeTarget;
   readonly form: boolean;
@@ -103,9 +85,9 @@ interface Target {
   attack: boolean;
   since: number;
   calm: number;
-  /** Address → hits, this interval and the previous one. */
-  hits: Map<Addr, number>;
-  prev: Map<Addr, number>;
+  /** Address id → hits, this interval and the previous one (`hitsOf`). */
+  hits: Map<number, number>;
+  prev: Map<number, number>;
   /** `hits` and `prev` by network and AS, kept while under attack (see `Tallies`). */
   tallies: Tallies | undefined;
   /** Decayed hits per AS before the surge, and their total. */
@@ -145,9 +127,8 @@ export class SurgeDetector {
   readonly #as: AsLookup | undefined;
   readonly #routes: RouteNormalizer;
   readonly #targets = new Map<SurgeTarget, Target>();
-  readonly #addrs = new Map<string, Addr>();
-  /** The least recently active address, to evict when full. */
-  readonly #oldest = new MapFront(this.#addrs);
+  readonly #addrs: SurgeAddresses;
+  readonly #lookupAs = (ip: string): number => this.#as?.lookup(ip)?.asn ?? NO_AS;
   /** Targets whose baseline moved since the last `takeChanges`. */
   readonly #changed = new Set<SurgeTarget>();
   #nextSweep = 0;
@@ -168,6 +149,11 @@ export class SurgeDetector {
       asMs: ms(config.as.duration),
       addressMs: ms(config.address.duration),
     });
+    this.#addrs = new SurgeAddresses(
+      config.max_addresses,
+      this.#s.addressWindowMs,
+      this.#s.knownMs,
+    );
   }
 
   /** The target an event counts for, or undefined (static assets, other event types). */
@@ -200,7 +186,7 @@ export class SurgeDetector {
       if (typeof p !== "string") return;
       const r = this.#routes.of(p);
       if (r.kind === "static") {
-        this.#touch(ip, t).assets++;
+        this.#addrs.addAsset(this.#addrs.touch(ip, t));
         return;
       }
       key = `route:${r.route}`;
@@ -210,26 +196,27 @@ export class SurgeDetector {
       key = `form:${f}`;
     } else return;
 
-    const a = this.#touch(ip, t);
-    a.pages++;
+    const addrs = this.#addrs;
+    const a = addrs.touch(ip, t);
+    addrs.addPage(a);
+    const gen = addrs.generation(a);
     const tg = this.#target(key, t);
     this.#roll(tg, t, e, out);
     tg.cur++;
     tg.last = t;
-    const h = tg.hits.get(a);
-    if (h !== undefined) {
-      tg.hits.set(a, h + 1);
-      tg.tallies?.hit(this.#locate(a), false, false);
-    } else if (tg.hits.size < MAX_INTERVAL_ADDRESSES) {
-      tg.hits.set(a, 1);
-      tg.tallies?.hit(this.#locate(a), true, tg.prev.has(a));
+    const h = hitsOf(tg.hits, a, gen);
+    const added = h === 0;
+    if (!added || tg.hits.size < MAX_INTERVAL_ADDRESSES) {
+      tg.hits.set(a, packHits(h + 1, gen));
+      const inPrev = added && hitsOf(tg.prev, a, gen) > 0;
+      tg.tallies?.hit(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), 1, added, inPrev);
     }
 
     if (!tg.attack && this.#surging(tg)) this.#begin(tg, e, out);
     if (!tg.attack) return;
-    a.surge++;
-    if (this.#c.address.enabled && a.flagged <= t && this.#marked(tg, a)) {
-      a.flagged = t + this.#s.addressMs;
+    const surge = addrs.addSurge(a);
+    if (this.#c.address.enabled && addrs.flaggedUntil(a) <= t && this.#marked(tg, a)) {
+      addrs.flag(a, t + this.#s.addressMs);
       const ad = this.#c.address;
       out.push({
         name: SURGE_NAME,
@@ -237,10 +224,10 @@ export class SurgeDetector {
         value: ip,
         at: t,
         tzOffset: e.tzOffset,
-        count: a.surge,
+        count: surge,
         reason: tg.form
-          ? `${tg.key} under attack: ${a.surge} submissions from an address first seen in the surge`
-          : `${tg.key} under attack: ${a.surge} hits on routes under attack, ${a.assets} assets, of ${a.pages} pages, from an address first seen in the surge`,
+          ? `${tg.key} under attack: ${surge} submissions from an address first seen in the surge`
+          : `${tg.key} under attack: ${surge} hits on routes under attack, ${addrs.assets(a)} assets, of ${addrs.pages(a)} pages, from an address first seen in the surge`,
         evidence: [{ event: e.id, time: t, ip }],
         decision: { action: ad.action, scope: "ip", value: ip, durationMs: this.#s.addressMs },
       });
@@ -338,7 +325,7 @@ export class SurgeDetector {
   /** Forgets addresses not seen for `known_for`, idle targets and expired network marks. */
   sweep(now: number): void {
     const horizon = now - this.#s.knownMs;
-    for (const [ip, a] of this.#addrs) if (a.last < horizon) this.#addrs.delete(ip);
+    this.#addrs.sweep(horizon);
     for (const [k, tg] of this.#targets) {
       if (tg.last < horizon) {
         this.#targets.delete(k);
@@ -347,41 +334,6 @@ export class SurgeDetector {
       }
       for (const [n, until] of tg.decided) if (until <= now) tg.decided.delete(n);
     }
-  }
-
-  #touch(ip: string, t: number): Addr {
-    const m = this.#addrs;
-    let a = m.get(ip);
-    if (a === undefined) {
-      if (m.size >= this.#c.max_addresses) this.#oldest.shift();
-      a = {
-        ip,
-        net: "",
-        asn: -1,
-        first: t,
-        last: t,
-        win: t,
-        pages: 0,
-        assets: 0,
-        surge: 0,
-        flagged: 0,
-      };
-      m.set(ip, a);
-      return a;
-    }
-    // Re-inserted now and then, so that the first evicted are the least recently active.
-    if (t - a.last > 3_600_000) {
-      m.delete(ip);
-      m.set(ip, a);
-    }
-    if (t > a.last) a.last = t;
-    if (t - a.win > this.#s.addressWindowMs) {
-      a.win = t;
-      a.pages = 0;
-      a.assets = 0;
-      a.surge = 0;
-    }
-    return a;
   }
 
   #target(key: SurgeTarget, t: number): Target {
@@ -461,8 +413,11 @@ export class SurgeDetector {
     const fade = 0.5 ** ((steps * this.#s.intervalMs) / this.#s.asMemoryMs);
     tg.asTotal *= fade;
     for (const [n, v] of tg.asBase) tg.asBase.set(n, v * fade);
-    for (const [a, h] of tg.hits) {
-      const asn = this.#locate(a).asn;
+    const addrs = this.#addrs;
+    for (const a of tg.hits.keys()) {
+      const h = hitsOf(tg.hits, a, addrs.generation(a));
+      if (h === 0) continue;
+      const asn = this.#asnOf(a);
       if (asn >= 0) tg.asBase.set(asn, (tg.asBase.get(asn) ?? 0) + h);
     }
     tg.asTotal += tg.cur;
@@ -488,9 +443,21 @@ export class SurgeDetector {
       netHits: Math.ceil(this.#c.range.min_hits / 2),
       asAddrs: Math.ceil(this.#c.as.min_addresses / 2),
     });
-    for (const a of tg.prev.keys()) this.#locate(a);
-    for (const a of tg.hits.keys()) this.#locate(a);
-    tallies.build(tg.hits, tg.prev);
+    const addrs = this.#addrs;
+    for (const a of tg.prev.keys()) {
+      const h = hitsOf(tg.prev, a, addrs.generation(a));
+      if (h === 0) continue;
+      const ip = addrs.ip(a);
+      tallies.before(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), h);
+    }
+    for (const a of tg.hits.keys()) {
+      const gen = addrs.generation(a);
+      const h = hitsOf(tg.hits, a, gen);
+      if (h === 0) continue;
+      const ip = addrs.ip(a);
+      const inPrev = hitsOf(tg.prev, a, gen) > 0;
+      tallies.hit(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), h, true, inPrev);
+    }
     tg.tallies = tallies;
     const usual = tg.hist < this.#c.warmup ? "little history" : `a usual ${tg.base.toFixed(1)}`;
     out.push({
@@ -525,12 +492,16 @@ export class SurgeDetector {
   }
 
   /** Whether an address's behaviour during the surge marks it: first seen, and only the target. */
-  #marked(tg: Target, a: Addr): boolean {
-    if (a.first < tg.since - this.#s.graceMs) return false;
+  #marked(tg: Target, a: number): boolean {
+    const addrs = this.#addrs;
+    if (addrs.first(a) < tg.since - this.#s.graceMs) return false;
     const c = this.#c.address;
-    if (tg.form) return a.surge >= c.min_form_hits;
+    const surge = addrs.surge(a);
+    if (tg.form) return surge >= c.min_form_hits;
     return (
-      a.surge >= c.min_hits && a.assets <= c.max_assets && a.surge >= c.min_surge_share * a.pages
+      surge >= c.min_hits &&
+      addrs.assets(a) <= c.max_assets &&
+      surge >= c.min_surge_share * addrs.pages(a)
     );
   }
 
@@ -583,13 +554,9 @@ export class SurgeDetector {
     });
   }
 
-  /** Finds an address's network and AS once. */
-  #locate(a: Addr): Addr {
-    if (a.net === "") {
-      a.net = networkOf(a.ip);
-      a.asn = this.#as?.lookup(a.ip)?.asn ?? -1;
-    }
-    return a;
+  /** An address's AS number, or `NO_AS`: looked up once (with `ip`, when the caller holds it). */
+  #asnOf(a: number, ip?: string): number {
+    return this.#addrs.asn(a, this.#lookupAs, ip);
   }
 
   #network(
@@ -664,33 +631,36 @@ class Tally {
     this.#floors = floors;
   }
 
-  /** `h` hits of `a`; `d` and `fresh` (0 or 1): whether it counts as a new address, first seen. */
-  add(a: Addr, h: number, d: number, fresh: number): void {
+  /**
+   * `h` hits of an address of `net` and `asn`; `d` and `fresh` (0 or 1): whether it counts as
+   * a new address, first seen.
+   */
+  add(net: string, asn: number, h: number, d: number, fresh: number): void {
     this.total += h;
-    const n = this.#net(a);
+    const n = this.#net(net, asn);
     n.hits += h;
     n.addrs += d;
     n.fresh += fresh;
-    if (n.hits >= this.#floors.netHits) this.bigNets.add(a.net);
-    if (a.asn === n.asn) n.asnHits += h;
+    if (n.hits >= this.#floors.netHits) this.bigNets.add(net);
+    if (asn === n.asn) n.asnHits += h;
     else {
       n.others ??= new Map();
-      n.others.set(a.asn, (n.others.get(a.asn) ?? 0) + h);
+      n.others.set(asn, (n.others.get(asn) ?? 0) + h);
     }
-    const s = this.#as(a);
+    const s = this.#as(asn);
     if (s === undefined) return;
     s.hits += h;
     s.addrs += d;
     s.fresh += fresh;
-    if (s.addrs >= this.#floors.asAddrs) this.bigAsns.add(a.asn);
+    if (s.addrs >= this.#floors.asAddrs) this.bigAsns.add(asn);
   }
 
   /** Addresses counted in both intervals, to count once: only `addrs` and `fresh` matter. */
-  both(a: Addr, fresh: number): void {
-    const n = this.#net(a);
+  both(net: string, asn: number, fresh: number): void {
+    const n = this.#net(net, asn);
     n.addrs++;
     n.fresh += fresh;
-    const s = this.#as(a);
+    const s = this.#as(asn);
     if (s === undefined) return;
     s.addrs++;
     s.fresh += fresh;
@@ -705,29 +675,29 @@ class Tally {
     return h;
   }
 
-  #net(a: Addr): NetTally {
-    let n = this.nets.get(a.net);
+  #net(net: string, asn: number): NetTally {
+    let n = this.nets.get(net);
     if (n === undefined) {
       n = {
         hits: 0,
         addrs: 0,
         fresh: 0,
         rank: this.nets.size,
-        asn: a.asn,
+        asn,
         asnHits: 0,
         others: undefined,
       };
-      this.nets.set(a.net, n);
+      this.nets.set(net, n);
     }
     return n;
   }
 
-  #as(a: Addr): Counted | undefined {
-    if (a.asn < 0) return undefined;
-    let s = this.asns.get(a.asn);
+  #as(asn: number): Counted | undefined {
+    if (asn < 0) return undefined;
+    let s = this.asns.get(asn);
     if (s === undefined) {
       s = { hits: 0, addrs: 0, fresh: 0, rank: this.asns.size };
-      this.asns.set(a.asn, s);
+      this.asns.set(asn, s);
     }
     return s;
   }
@@ -737,7 +707,7 @@ class Tally {
  * A target's hits of this interval and the last, by network and AS, as `#evaluate` reads them:
  * an address in both intervals counts once among the addresses (and the first-seen ones), its
  * hits in both. Kept while the target is under attack, so that the first-seen test
- * (`a.first >= firstSeenSince`) stays the same; the addresses have their network and AS.
+ * (first seen at or after `firstSeenSince`) stays the same.
  */
 class Tallies {
   readonly #since: number;
@@ -755,27 +725,23 @@ class Tallies {
     this.#both = new Tally(floors);
   }
 
-  /** Counts the maps as they stand (the surge has just begun). */
-  build(hits: ReadonlyMap<Addr, number>, prev: ReadonlyMap<Addr, number>): void {
-    for (const [a, h] of prev) this.#prev.add(a, h, 1, this.#fresh(a));
-    for (const [a, h] of hits) {
-      this.#cur.add(a, h, 1, this.#fresh(a));
-      if (prev.has(a)) this.#both.both(a, this.#fresh(a));
-    }
+  /** An address's `h` hits of the previous interval, counted as the surge begins. */
+  before(net: string, asn: number, first: number, h: number): void {
+    this.#prev.add(net, asn, h, 1, this.#fresh(first));
   }
 
   /**
-   * One more hit of `a` this interval. `added`: the interval had not counted it yet;
-   * `inPrev`: the previous interval had.
+   * `h` more hits of an address of `net` and `asn`, first seen at `first`, this interval.
+   * `added`: the interval had not counted it yet; `inPrev`: the previous interval had.
    */
-  hit(a: Addr, added: boolean, inPrev: boolean): void {
+  hit(net: string, asn: number, first: number, h: number, added: boolean, inPrev: boolean): void {
     if (!added) {
-      this.#cur.add(a, 1, 0, 0);
+      this.#cur.add(net, asn, h, 0, 0);
       return;
     }
-    const fresh = this.#fresh(a);
-    this.#cur.add(a, 1, 1, fresh);
-    if (inPrev) this.#both.both(a, fresh);
+    const fresh = this.#fresh(first);
+    this.#cur.add(net, asn, h, 1, fresh);
+    if (inPrev) this.#both.both(net, asn, fresh);
   }
 
   /** A new interval: the current one becomes the previous (`kept`), or both are gone. */
@@ -850,8 +816,8 @@ class Tallies {
     for (const [k, p] of older.sort(byRank)) visit(k, p);
   }
 
-  #fresh(a: Addr): number {
-    return a.first >= this.#since ? 1 : 0;
+  #fresh(first: number): number {
+    return first >= this.#since ? 1 : 0;
   }
 }
 
