@@ -40,6 +40,7 @@ import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { constants, PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { DecisionBook } from "../src/decisions/index.ts";
 import { GuardConfigSchema, GuardNetworks, startGuard } from "../src/guard/compose.ts";
@@ -397,15 +398,24 @@ function daemonConfig(dir: string, secret: string, threads = 0): string {
   ].join("\n");
 }
 
+const GC_KINDS: Readonly<Record<number, string>> = {
+  [constants.NODE_PERFORMANCE_GC_MINOR]: "minor",
+  [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental",
+  [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weakcb",
+};
+
 // ── (c) The daemon's API in process, without sockets ──────────────────────────────────────
 
 /**
  * The real daemon and API handler, called directly with the requests (b) sends: what a
  * request costs the daemon above the HTTP server and the socket.
  */
-async function apiInProcess(
-  n: number,
-): Promise<{ mean: number; verdicts: Record<string, number> }> {
+async function apiInProcess(n: number): Promise<{
+  mean: number;
+  verdicts: Record<string, number>;
+  gc: Record<string, { ms: number; count: number }>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), "rempart-bench-assess-api-"));
   try {
     const secret = randomBytes(32);
@@ -434,6 +444,20 @@ async function apiInProcess(
       }
       for (let i = 0; i < warm; i++) await api.handle(requests[i]!);
       const verdicts: Record<string, number> = {};
+      // The collector's pauses over the run: what the daemon's heap costs, less noisy on a
+      // shared VM than the CPU time.
+      const gc: Record<string, { ms: number; count: number }> = {};
+      const observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          const kind =
+            GC_KINDS[(e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0] ??
+            "other";
+          const k = (gc[kind] ??= { ms: 0, count: 0 });
+          k.ms += e.duration;
+          k.count++;
+        }
+      });
+      observer.observe({ entryTypes: ["gc"] });
       const cpu0 = process.cpuUsage();
       for (let i = warm; i < total; i++) {
         const r = await api.handle(requests[i]!);
@@ -441,7 +465,10 @@ async function apiInProcess(
         verdicts[v] = (verdicts[v] ?? 0) + 1;
       }
       const cpu = process.cpuUsage(cpu0);
-      return { mean: (cpu.user + cpu.system) / n, verdicts };
+      // The observer hears of the last pauses a turn later.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      observer.disconnect();
+      return { mean: (cpu.user + cpu.system) / n, verdicts, gc };
     } finally {
       await daemon.stop();
     }
@@ -706,6 +733,8 @@ if (process.argv.includes("--load")) {
     );
     console.log("| figure | value |\n| --- | ---: |");
     console.log(`| CPU per request, mean | ${fmt(c.mean)} µs |`);
+    for (const [kind, g] of Object.entries(c.gc))
+      console.log(`| GC pauses, ${kind}: time (count) | ${fmt(g.ms, 0)} ms (${g.count}) |`);
     console.log(`| verdicts | ${JSON.stringify(c.verdicts)} |`);
   }
   const reports =
