@@ -5,6 +5,7 @@
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000[,20000…]] [--connections 32]
  *                              [--part process|api|http|floor] [--daemon-flags="--max-semi-space-size=8"]
  *                              [--threads 0|1|2…] [--daemon-cpus 0] [--client node|c] [--client-cpu 1]
+ *                              [--heap-snapshot]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -16,6 +17,9 @@
  * HTTP/1.1 over keep-alive sockets (bench/http-responses.ts) (one request in flight per connection, like wrk): at full
  * speed for `--seconds`, then open-loop at `--rate`/s (latency from each request's scheduled
  * time, so a stall counts against every request that waited behind it).
+ * (c) The daemon's API in process (`--part api`): the real daemon and API handler called
+ * directly with the requests (b) sends, no sockets: CPU per request and the collector's pauses
+ * over `--n` requests; `--heap-snapshot` then writes the heap (bench/heap-summary.ts reads it).
  *
  * (d) The floor (`--part floor` only): the same load generator (at full speed, or at each
  * `--rate`) against a bare node:http server in its own process (pinned as the daemon is) that
@@ -468,6 +472,13 @@ async function apiInProcess(n: number): Promise<{
       // The observer hears of the last pauses a turn later.
       await new Promise((resolve) => setTimeout(resolve, 50));
       observer.disconnect();
+      if (process.argv.includes("--heap-snapshot")) {
+        // What the daemon holds after the requests (bench/heap-summary.ts reads it).
+        const { writeHeapSnapshot } = await import("node:v8");
+        console.error(
+          `heap snapshot: ${writeHeapSnapshot(join(tmpdir(), "rempart-api.heapsnapshot"))}`,
+        );
+      }
       return { mean: (cpu.user + cpu.system) / n, verdicts, gc };
     } finally {
       await daemon.stop();
