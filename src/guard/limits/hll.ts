@@ -14,10 +14,13 @@ const Q = 32;
 const SPARSE_MAX = M / 4;
 
 /**
- * A member's register and rank, packed as `register << 8 | rank`, from a 64-bit hash of the
- * string (cyrb53's mixing, two 32-bit lanes): one lane picks the register, the other the rank.
+ * The two 32-bit lanes of the last member `hashMember` hashed (a module scratch: no
+ * allocation per call). Together a 64-bit hash of the string, cyrb53's mixing.
  */
-export function hllPosition(member: string): number {
+export const memberHash = new Int32Array(2);
+
+/** Hashes `member` into `memberHash`. */
+export function hashMember(member: string): void {
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < member.length; i++) {
@@ -29,8 +32,23 @@ export function hllPosition(member: string): number {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  memberHash[0] = h1;
+  memberHash[1] = h2;
+}
+
+/**
+ * A member's register and rank from its hash's lanes, packed as `register << 8 | rank`: one
+ * lane picks the register, the other the rank.
+ */
+export function hllPositionOf(h1: number, h2: number): number {
   const register = h2 >>> (32 - HLL_PRECISION);
   return (register << 8) | (Math.clz32(h1) + 1);
+}
+
+/** A member's register and rank (`hllPositionOf` its hash). */
+export function hllPosition(member: string): number {
+  hashMember(member);
+  return hllPositionOf(memberHash[0]!, memberHash[1]!);
 }
 
 /** Ertl's σ(x) = x + Σ x^(2^k) 2^(k-1). */

@@ -1,5 +1,5 @@
 import type { Counters, SyncCounters } from "../ports.ts";
-import { hllPosition, SlidingSketch } from "./hll.ts";
+import { hashMember, hllPositionOf, memberHash, SlidingSketch } from "./hll.ts";
 import { KeyIndex, PAGE, PAGE_MASK, PAGE_SHIFT } from "./key-index.ts";
 
 export interface MemoryCountersOptions {
@@ -27,71 +27,65 @@ export interface MemoryCountersStats {
   readonly expirations: number;
 }
 
-/**
- * Before any slot. A small integer (V8's, under 2³⁰), not -Infinity: a field that ever holds
- * -Infinity holds a boxed number in every entry, two more heap objects per distinct key for the
- * collector to mark. The slots of the guard's windows (30 s and 72 min by default) are small
- * integers too; slots shorter than 2 s are not (they pass 2³⁰ before 2038), and cost what
- * -Infinity did.
- */
+/** Before any slot: a distinct key's fields before its first member, or with none. */
 const NEVER = -(2 ** 30);
 
 /**
- * A key's distinct members: exact (member → latest slot) until the bound, then a sketch. Most
- * keys of a flood never see a second member (one address per name), so the first is held in
- * two fields; the map comes with the second, and goes when pruning empties it.
+ * A key's members while it has two or more, at most the exact bound: each member's 64-bit
+ * hash (`memberHash`'s lanes) and latest slot, found by a scan (64 at most). The member itself
+ * is not kept: two members count as one only if their 64-bit hashes are equal. One plain
+ * array of numbers, three per member: V8 keeps them unboxed, and it is two heap objects where
+ * typed arrays would be six, each slower to make.
  */
-class DistinctEntry {
-  head = NEVER;
-  pruned = NEVER;
-  /** The only member, while `members` is undefined; `undefined` when there is none. */
-  one: string | undefined = undefined;
-  oneSlot = 0;
-  members: Map<string, number> | undefined = undefined;
-  sketch: SlidingSketch | undefined = undefined;
+class Members {
+  readonly #data: number[] = [];
 
   get size(): number {
-    return this.members?.size ?? (this.one === undefined ? 0 : 1);
+    return this.#data.length / 3;
   }
 
-  /** `member` seen in `slot`: its latest slot is kept. */
-  add(member: string, slot: number): void {
-    const members = this.members;
-    if (members !== undefined) {
-      const seen = members.get(member);
-      if (seen === undefined || slot > seen) members.set(member, slot);
-    } else if (this.one === undefined) {
-      this.one = member;
-      this.oneSlot = slot;
-    } else if (this.one === member) {
-      if (slot > this.oneSlot) this.oneSlot = slot;
-    } else {
-      this.members = new Map([
-        [this.one, this.oneSlot],
-        [member, slot],
-      ]);
-      this.one = undefined;
+  /** The member hashed `h1`, `h2` seen in `slot`: its latest slot is kept. */
+  add(h1: number, h2: number, slot: number): void {
+    const data = this.#data;
+    for (let i = 0; i < data.length; i += 3) {
+      if (data[i] === h1 && data[i + 1] === h2) {
+        if (slot > data[i + 2]!) data[i + 2] = slot;
+        return;
+      }
     }
+    data.push(h1, h2, slot);
   }
 
   /** Forgets the members last seen in `low` or before. */
   prune(low: number): void {
-    const members = this.members;
-    if (members === undefined) {
-      if (this.one !== undefined && this.oneSlot <= low) this.one = undefined;
-      return;
+    const data = this.#data;
+    let kept = 0;
+    for (let i = 0; i < data.length; i += 3) {
+      if (data[i + 2]! <= low) continue;
+      data[kept++] = data[i]!;
+      data[kept++] = data[i + 1]!;
+      data[kept++] = data[i + 2]!;
     }
-    members.forEach((s, m) => {
-      if (s <= low) members.delete(m);
-    });
-    if (members.size === 0) this.members = undefined;
+    data.length = kept;
   }
 
-  forEach(f: (slot: number, member: string) => void): void {
-    if (this.members !== undefined) this.members.forEach(f);
-    else if (this.one !== undefined) f(this.oneSlot, this.one);
+  /** Each member's register and rank with its latest slot. */
+  forEach(f: (position: number, slot: number) => void): void {
+    const data = this.#data;
+    for (let i = 0; i < data.length; i += 3) f(hllPositionOf(data[i]!, data[i + 1]!), data[i + 2]!);
   }
 }
+
+/** Per distinct key, in pages: its latest slot, the slot it was last pruned for, … */
+const HEAD = 0;
+const PRUNED = 1;
+/** …and while it has a single member, that member's latest slot (`NEVER`: none). */
+const ONE_SLOT = 2;
+const SLOTS = 3;
+/** The single member's hash lanes. */
+const ONE_H1 = 0;
+const ONE_H2 = 1;
+const HASHES = 2;
 
 /**
  * Keys swept from the tail per call: more than one, so sweeping outpaces creation. A key goes
@@ -126,7 +120,14 @@ export class MemoryCounters implements Counters {
   readonly #heads: Float64Array[] = [];
   readonly #totals: Uint32Array[] = [];
   readonly #distinct: KeyIndex;
-  readonly #entries: (DistinctEntry | undefined)[] = [];
+  /**
+   * Per distinct key, in pages: `HEAD`, `PRUNED`, `ONE_SLOT`, and the lone member's hash. Most
+   * keys of a flood never see a second member (one address per name), so they hold no object
+   * at all; the exact set of several (`Members`) or the estimate comes with the second.
+   */
+  readonly #dSlots: Float64Array[] = [];
+  readonly #dHashes: Int32Array[] = [];
+  readonly #many: (Members | SlidingSketch | undefined)[] = [];
   /** Ids holding a sketch, oldest conversion first. */
   readonly #sketches = new Set<number>();
   readonly sync: SyncCounters = {
@@ -154,10 +155,15 @@ export class MemoryCounters implements Counters {
     });
     this.#distinct = new KeyIndex(
       maxKeys,
-      () => undefined,
+      (ids) => {
+        while (this.#dSlots.length * PAGE < ids) {
+          this.#dSlots.push(new Float64Array(PAGE * SLOTS));
+          this.#dHashes.push(new Int32Array(PAGE * HASHES));
+        }
+      },
       (id) => {
-        // The id's next key starts from a fresh entry, made on its first member.
-        this.#entries[id] = undefined;
+        // The id's next key starts with no member (`distinctOne` resets its slots).
+        this.#many[id] = undefined;
         this.#sketches.delete(id);
       },
     );
@@ -248,37 +254,77 @@ export class MemoryCounters implements Counters {
 
   /** One key's distinct count over the window, `member` included. */
   distinctOne(key: string, member: string, now: number): number {
+    hashMember(member);
+    return this.#distinctHashed(key, memberHash[0]!, memberHash[1]!, now);
+  }
+
+  /** `distinctOne` of the member whose hash lanes are `h1`, `h2`. */
+  #distinctHashed(key: string, h1: number, h2: number, now: number): number {
     const slots = this.#slots;
     const slot = Math.floor(now / this.#slotMs);
     this.#distinct.sweep(slot - 2 * slots, SWEEP);
     const id = this.#distinct.touch(key, slot);
-    let e = this.#entries[id];
-    if (e === undefined) this.#entries[id] = e = new DistinctEntry();
-    if (slot > e.head) {
+    const d = this.#dSlots[id >>> PAGE_SHIFT]!;
+    const at = (id & PAGE_MASK) * SLOTS;
+    if (this.#distinct.fresh) {
+      d[at + HEAD] = NEVER;
+      d[at + PRUNED] = NEVER;
+      d[at + ONE_SLOT] = NEVER;
+    }
+    let many = this.#many[id];
+    const head = d[at + HEAD]!;
+    if (slot > head) {
       // Idle for a whole window: nothing of the sketch is left, so count exactly again.
-      if (e.sketch !== undefined && slot - e.head >= slots) {
-        e.sketch = undefined;
+      if (many instanceof SlidingSketch && slot - head >= slots) {
+        this.#many[id] = many = undefined;
         this.#sketches.delete(id);
       }
-      e.head = slot;
-    } else if (slot <= e.head - slots) {
-      return e.sketch?.estimate() ?? e.size;
+      d[at + HEAD] = slot;
+    } else if (slot <= head - slots) {
+      // Later than the window ending at the latest member: too old to count.
+      return many instanceof SlidingSketch ? many.estimate() : this.#size(id);
     }
-    if (e.sketch !== undefined) return e.sketch.add(hllPosition(member), slot);
-    if (e.head > e.pruned) {
-      e.prune(e.head - slots);
-      e.pruned = e.head;
+    if (many instanceof SlidingSketch) return many.add(hllPositionOf(h1, h2), slot);
+    const latest = d[at + HEAD]!;
+    if (latest > d[at + PRUNED]!) {
+      const low = latest - slots;
+      if (many !== undefined) {
+        many.prune(low);
+        if (many.size === 0) this.#many[id] = many = undefined;
+      } else if (d[at + ONE_SLOT]! <= low) d[at + ONE_SLOT] = NEVER;
+      d[at + PRUNED] = latest;
     }
-    e.add(member, slot);
-    const size = e.size;
+    if (many !== undefined) many.add(h1, h2, slot);
+    else {
+      const hashes = this.#dHashes[id >>> PAGE_SHIFT]!;
+      const hi = (id & PAGE_MASK) * HASHES;
+      const one = d[at + ONE_SLOT]!;
+      if (one === NEVER) {
+        hashes[hi + ONE_H1] = h1;
+        hashes[hi + ONE_H2] = h2;
+        d[at + ONE_SLOT] = slot;
+      } else if (hashes[hi + ONE_H1] === h1 && hashes[hi + ONE_H2] === h2) {
+        if (slot > one) d[at + ONE_SLOT] = slot;
+      } else {
+        this.#many[id] = many = new Members();
+        many.add(hashes[hi + ONE_H1]!, hashes[hi + ONE_H2]!, one);
+        many.add(h1, h2, slot);
+        d[at + ONE_SLOT] = NEVER;
+      }
+    }
+    const size = many?.size ?? 1;
     if (size <= this.#bound) return size;
-    return this.#toSketch(id, e);
+    return this.#toSketch(id);
   }
 
   /** `distinct` without the promise; writes into `out` when given (no allocation). */
   distinctSync(keys: readonly string[], member: string, now: number, out: number[] = []): number[] {
     out.length = keys.length;
-    for (let i = 0; i < keys.length; i++) out[i] = this.distinctOne(keys[i]!, member, now);
+    // The member is hashed once for all the keys.
+    hashMember(member);
+    const h1 = memberHash[0]!;
+    const h2 = memberHash[1]!;
+    for (let i = 0; i < keys.length; i++) out[i] = this.#distinctHashed(keys[i]!, h1, h2, now);
     return out;
   }
 
@@ -305,19 +351,40 @@ export class MemoryCounters implements Counters {
     };
   }
 
-  #toSketch(id: number, e: DistinctEntry): number {
+  /** The exact count of a key that holds no sketch. */
+  #size(id: number): number {
+    const many = this.#many[id];
+    if (many instanceof Members) return many.size;
+    const one = this.#dSlots[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * SLOTS + ONE_SLOT]!;
+    return one === NEVER ? 0 : 1;
+  }
+
+  /** Turns the key's exact members into an estimate, past the bound. */
+  #toSketch(id: number): number {
+    let members = this.#many[id];
+    if (!(members instanceof Members)) {
+      // A bound under 2: the lone member goes over it.
+      const d = this.#dSlots[id >>> PAGE_SHIFT]!;
+      const hashes = this.#dHashes[id >>> PAGE_SHIFT]!;
+      const hi = (id & PAGE_MASK) * HASHES;
+      members = new Members();
+      members.add(
+        hashes[hi + ONE_H1]!,
+        hashes[hi + ONE_H2]!,
+        d[(id & PAGE_MASK) * SLOTS + ONE_SLOT]!,
+      );
+      d[(id & PAGE_MASK) * SLOTS + ONE_SLOT] = NEVER;
+    }
     if (this.#sketches.size >= this.#maxSketches) {
       const oldest = this.#sketches.values().next();
       if (oldest.done !== true) this.#distinct.remove(oldest.value);
     }
     const sketch = new SlidingSketch(this.#slots);
     let estimate = 0;
-    e.forEach((s, m) => {
-      estimate = sketch.add(hllPosition(m), s);
+    members.forEach((position, slot) => {
+      estimate = sketch.add(position, slot);
     });
-    e.one = undefined;
-    e.members = undefined;
-    e.sketch = sketch;
+    this.#many[id] = sketch;
     this.#sketches.add(id);
     return estimate;
   }
