@@ -127,7 +127,8 @@ export class MemoryCounters implements Counters {
    */
   readonly #dSlots: Float64Array[] = [];
   readonly #dHashes: Int32Array[] = [];
-  readonly #many: (Members | SlidingSketch | undefined)[] = [];
+  /** The keys with two members or more, or an estimate: few of them (an id → its members). */
+  readonly #many = new Map<number, Members | SlidingSketch>();
   /** Ids holding a sketch, oldest conversion first. */
   readonly #sketches = new Set<number>();
   readonly sync: SyncCounters = {
@@ -163,7 +164,7 @@ export class MemoryCounters implements Counters {
       },
       (id) => {
         // The id's next key starts with no member (`distinctOne` resets its slots).
-        this.#many[id] = undefined;
+        this.#many.delete(id);
         this.#sketches.delete(id);
       },
     );
@@ -271,13 +272,14 @@ export class MemoryCounters implements Counters {
       d[at + PRUNED] = NEVER;
       d[at + ONE_SLOT] = NEVER;
     }
-    let many = this.#many[id];
+    let many = this.#many.get(id);
     const head = d[at + HEAD]!;
     if (slot > head) {
       // Idle for a whole window: nothing of the sketch is left, so count exactly again.
       if (many instanceof SlidingSketch && slot - head >= slots) {
-        this.#many[id] = many = undefined;
+        this.#many.delete(id);
         this.#sketches.delete(id);
+        many = undefined;
       }
       d[at + HEAD] = slot;
     } else if (slot <= head - slots) {
@@ -290,7 +292,10 @@ export class MemoryCounters implements Counters {
       const low = latest - slots;
       if (many !== undefined) {
         many.prune(low);
-        if (many.size === 0) this.#many[id] = many = undefined;
+        if (many.size === 0) {
+          this.#many.delete(id);
+          many = undefined;
+        }
       } else if (d[at + ONE_SLOT]! <= low) d[at + ONE_SLOT] = NEVER;
       d[at + PRUNED] = latest;
     }
@@ -306,7 +311,8 @@ export class MemoryCounters implements Counters {
       } else if (hashes[hi + ONE_H1] === h1 && hashes[hi + ONE_H2] === h2) {
         if (slot > one) d[at + ONE_SLOT] = slot;
       } else {
-        this.#many[id] = many = new Members();
+        many = new Members();
+        this.#many.set(id, many);
         many.add(hashes[hi + ONE_H1]!, hashes[hi + ONE_H2]!, one);
         many.add(h1, h2, slot);
         d[at + ONE_SLOT] = NEVER;
@@ -353,7 +359,7 @@ export class MemoryCounters implements Counters {
 
   /** The exact count of a key that holds no sketch. */
   #size(id: number): number {
-    const many = this.#many[id];
+    const many = this.#many.get(id);
     if (many instanceof Members) return many.size;
     const one = this.#dSlots[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * SLOTS + ONE_SLOT]!;
     return one === NEVER ? 0 : 1;
@@ -361,7 +367,7 @@ export class MemoryCounters implements Counters {
 
   /** Turns the key's exact members into an estimate, past the bound. */
   #toSketch(id: number): number {
-    let members = this.#many[id];
+    let members = this.#many.get(id);
     if (!(members instanceof Members)) {
       // A bound under 2: the lone member goes over it.
       const d = this.#dSlots[id >>> PAGE_SHIFT]!;
@@ -384,7 +390,7 @@ export class MemoryCounters implements Counters {
     members.forEach((position, slot) => {
       estimate = sketch.add(position, slot);
     });
-    this.#many[id] = sketch;
+    this.#many.set(id, sketch);
     this.#sketches.add(id);
     return estimate;
   }
