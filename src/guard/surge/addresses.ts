@@ -3,8 +3,8 @@
  * its footprint over its activity window, its AS once looked up. Held in typed arrays, in
  * pages of ids, beside a `KeyIndex` of the addresses themselves: a flood of 100,000 new
  * addresses adds no object for the collector to mark, where an object per address (with its
- * times boxed and its network as a string) made five to seven (bench/RESULTS.md, "Surge
- * detection: addresses outside the heap").
+ * times boxed and its network as a string) made five to seven (bench/RESULTS.md, "Guard:
+ * surge detection, addresses outside the heap").
  *
  * The least recently seen address makes room when `max` are held, and addresses not seen for
  * `knownMs` are forgotten a few at a time as others come. Either way its id is soon another
@@ -176,8 +176,14 @@ export class SurgeAddresses {
  * that an id now holding another address reads as never hit (0).
  */
 export function hitsOf(map: ReadonlyMap<number, number>, id: number, generation: number): number {
-  const v = map.get(id);
-  return v !== undefined && v % GENERATIONS === generation ? (v - generation) / GENERATIONS : 0;
+  return unpackHits(map.get(id), generation);
+}
+
+/** The hits a map's `value` holds for the id's current `generation` (0: none, or stale). */
+export function unpackHits(value: number | undefined, generation: number): number {
+  return value !== undefined && value % GENERATIONS === generation
+    ? (value - generation) / GENERATIONS
+    : 0;
 }
 
 /** What `hitsOf` reads back: `hits` of an id in `generation`. */

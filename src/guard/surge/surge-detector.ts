@@ -12,7 +12,7 @@ import type { Action, DetectionStateRecord, Event, Finding } from "../../core/in
 import { formatDuration, formatTime, parseDuration } from "../../core/index.ts";
 import { ipPrefix } from "../../net/index.ts";
 import type { AsLookup } from "../ports.ts";
-import { hitsOf, NO_AS, packHits, SurgeAddresses } from "./addresses.ts";
+import { hitsOf, NO_AS, packHits, SurgeAddresses, unpackHits } from "./addresses.ts";
 import { RouteNormalizer } from "./route.ts";
 import type { SurgeConfig } from "./surge-config.ts";
 
@@ -414,8 +414,8 @@ export class SurgeDetector {
     tg.asTotal *= fade;
     for (const [n, v] of tg.asBase) tg.asBase.set(n, v * fade);
     const addrs = this.#addrs;
-    for (const a of tg.hits.keys()) {
-      const h = hitsOf(tg.hits, a, addrs.generation(a));
+    for (const [a, v] of tg.hits) {
+      const h = unpackHits(v, addrs.generation(a));
       if (h === 0) continue;
       const asn = this.#asnOf(a);
       if (asn >= 0) tg.asBase.set(asn, (tg.asBase.get(asn) ?? 0) + h);
@@ -444,15 +444,15 @@ export class SurgeDetector {
       asAddrs: Math.ceil(this.#c.as.min_addresses / 2),
     });
     const addrs = this.#addrs;
-    for (const a of tg.prev.keys()) {
-      const h = hitsOf(tg.prev, a, addrs.generation(a));
+    for (const [a, v] of tg.prev) {
+      const h = unpackHits(v, addrs.generation(a));
       if (h === 0) continue;
       const ip = addrs.ip(a);
       tallies.before(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), h);
     }
-    for (const a of tg.hits.keys()) {
+    for (const [a, v] of tg.hits) {
       const gen = addrs.generation(a);
-      const h = hitsOf(tg.hits, a, gen);
+      const h = unpackHits(v, gen);
       if (h === 0) continue;
       const ip = addrs.ip(a);
       const inPrev = hitsOf(tg.prev, a, gen) > 0;
