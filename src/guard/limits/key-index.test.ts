@@ -96,7 +96,7 @@ void describe("KeyIndex", () => {
     // Held in place, and kept as strings beside (too long for the place).
     for (const prefix of ["ip:", `em:form:${"x".repeat(48)}`]) {
       const [a, b] = collidingPair(prefix, 7);
-      const index = new KeyIndex(16, () => undefined, undefined, 7);
+      const index = new KeyIndex(16, () => undefined, undefined, { seed: 7 });
       const ida = index.touch(a, 1);
       const idb = index.touch(b, 2);
       assert.notEqual(ida, idb, prefix);
@@ -108,6 +108,34 @@ void describe("KeyIndex", () => {
       assert.equal(index.touch(a, 3), ida, "the freed id again");
       assert.equal(index.peek(b), idb);
     }
+  });
+
+  void it("sweeps every expired key wherever it is, and gives keys and latest slots back", () => {
+    const index = new KeyIndex(100, () => undefined);
+    const long = "k".repeat(60);
+    const wide = "clé-€";
+    // Latest slots out of the order the keys were touched in.
+    const slots: [string, number][] = [
+      ["a", 50],
+      ["b", 10],
+      [long, 40],
+      ["c", 5],
+      [wide, 60],
+      ["d", 20],
+    ];
+    const ids = new Map(slots.map(([k, slot]) => [k, index.touch(k, slot)]));
+    for (const [k, slot] of slots) {
+      assert.equal(index.keyOf(ids.get(k)!), k);
+      assert.equal(index.lastOf(ids.get(k)!), slot);
+    }
+    index.sweepAll(20);
+    assert.deepEqual(
+      slots.map(([k]) => index.peek(k) !== undefined),
+      [true, false, true, false, true, false],
+    );
+    assert.equal(index.size, 3);
+    assert.equal(index.expirations, 3);
+    assert.equal(index.oldest, ids.get("a"), "the rest keep their order");
   });
 });
 

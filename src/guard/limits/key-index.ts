@@ -11,7 +11,7 @@
  * of a million strings (two or three objects each, when the key was built by concatenation)
  * and a `Map` that rehashes all of them when it outgrows its table and compacts itself after
  * deletions, each in one go (bench/RESULTS.md, "Counters: keys outside the heap"). A key
- * longer than `KEY_BYTES`, or with a character past U+00FF, is kept as a string beside its
+ * longer than `keyBytes`, or with a character past U+00FF, is kept as a string beside its
  * id: rare (a long e-mail address), and no worse than before.
  *
  * Nothing is copied or rehashed in one go as the index grows. Everything per id is in pages of
@@ -25,8 +25,18 @@
  * e-mails) from knowing in advance which of them collide.
  */
 
-/** Characters stored in place per key: `ip:` and a full IPv6 address, `fp:<form>:<16>:ips`. */
+/**
+ * Characters stored in place per key, by default: `ip:` and a full IPv6 address,
+ * `fp:<form>:<16>:ips`.
+ */
 const KEY_BYTES = 48;
+
+export interface KeyIndexOptions {
+  /** The hash's seed: random unless a test needs to know it. */
+  readonly seed?: number;
+  /** Characters stored in place per key (default 48); a longer key is kept as a string. */
+  readonly keyBytes?: number;
+}
 /** Ids per page; owners keep their per-id data in pages of the same size (`onGrow`). */
 export const PAGE_SHIFT = 10;
 export const PAGE = 1 << PAGE_SHIFT;
@@ -63,6 +73,7 @@ export class KeyIndex {
   readonly #onGrow: (ids: number) => void;
   readonly #onRemove: ((id: number) => void) | undefined;
   readonly #seed: number;
+  readonly #keyBytes: number;
   /** Per slot: the id it holds, plus one; 0 when empty. At most half full. */
   #table = new Int32Array(2 * PAGE);
   #mask = 2 * PAGE - 1;
@@ -87,15 +98,16 @@ export class KeyIndex {
   /**
    * `onGrow(ids)`: the owner's per-id data must now hold ids 0 … ids − 1, called as each new id
    * is first used (so pages are added as keys arrive, never all at once); `onRemove` lets it
-   * drop what an id held. `seed`: the hash's, random unless a test needs to know it.
+   * drop what an id held.
    */
   constructor(
     maxKeys: number,
     onGrow: (ids: number) => void,
     onRemove?: (id: number) => void,
-    seed = randomSeed(),
+    options: KeyIndexOptions = {},
   ) {
-    this.#seed = seed;
+    this.#seed = options.seed ?? randomSeed();
+    this.#keyBytes = options.keyBytes ?? KEY_BYTES;
     this.#maxKeys = maxKeys;
     this.#onGrow = onGrow;
     this.#onRemove = onRemove;
@@ -110,6 +122,21 @@ export class KeyIndex {
     while (budget-- > 0 && this.#tail !== -1 && this.lastOf(this.#tail) <= expired) {
       this.remove(this.#tail);
       this.expirations++;
+    }
+  }
+
+  /**
+   * Drops every key whose latest slot is at or before `expired`, wherever it is in the order:
+   * a walk of them all, for owners whose keys do not expire in the order they were touched.
+   */
+  sweepAll(expired: number): void {
+    for (let id = this.#tail; id !== -1;) {
+      const newer = this.#field(id, PREV);
+      if (this.lastOf(id) <= expired) {
+        this.remove(id);
+        this.expirations++;
+      }
+      id = newer;
     }
   }
 
@@ -149,7 +176,7 @@ export class KeyIndex {
   keyOf(id: number): string {
     const length = this.#field(id, LENGTH);
     if (length === SPILLED) return this.#spilled.get(id)!;
-    const at = (id & PAGE_MASK) * KEY_BYTES;
+    const at = (id & PAGE_MASK) * this.#keyBytes;
     return String.fromCharCode(...this.#chars[id >>> PAGE_SHIFT]!.subarray(at, at + length));
   }
 
@@ -198,7 +225,7 @@ export class KeyIndex {
     if (length === SPILLED) return this.#spilled.get(id) === key;
     if (length !== key.length) return false;
     const chars = this.#chars[id >>> PAGE_SHIFT]!;
-    const at = (id & PAGE_MASK) * KEY_BYTES;
+    const at = (id & PAGE_MASK) * this.#keyBytes;
     for (let i = 0; i < length; i++) if (chars[at + i] !== key.charCodeAt(i)) return false;
     return true;
   }
@@ -209,9 +236,9 @@ export class KeyIndex {
     links[at + HASH] = hash;
     this.#size++;
     const length = key.length;
-    if (length <= KEY_BYTES) {
+    if (length <= this.#keyBytes) {
       const chars = this.#chars[id >>> PAGE_SHIFT]!;
-      const from = (id & PAGE_MASK) * KEY_BYTES;
+      const from = (id & PAGE_MASK) * this.#keyBytes;
       let i = 0;
       for (; i < length; i++) {
         const c = key.charCodeAt(i);
@@ -300,7 +327,7 @@ export class KeyIndex {
     if ((id & PAGE_MASK) === 0) {
       this.#links.push(new Int32Array(PAGE * LINKS));
       this.#lasts.push(new Float64Array(PAGE));
-      this.#chars.push(new Uint8Array(PAGE * KEY_BYTES));
+      this.#chars.push(new Uint8Array(PAGE * this.#keyBytes));
     }
     this.#links[id >>> PAGE_SHIFT]![(id & PAGE_MASK) * LINKS + LENGTH] = FREE;
     if (this.#used * 2 > this.#table.length) this.#grow();
