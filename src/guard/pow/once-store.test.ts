@@ -56,6 +56,15 @@ void describe("MemoryOnceStore", () => {
     assert.equal(store.size, 2);
   });
 
+  void it("holds a signature in place, and longer or wider keys beside it", () => {
+    const store = new MemoryOnceStore();
+    const signature = "9f".repeat(32);
+    const keys = [signature, `${signature}0`, "clé-€", "x".repeat(300), signature.slice(0, 63)];
+    for (const k of keys) assert.equal(store.claimSync(k, T + 1000, T), true, k);
+    for (const k of keys) assert.equal(store.claimSync(k, T + 1000, T + 1), false, k);
+    assert.equal(store.size, keys.length);
+  });
+
   void it("stays cheap when full of live claims", () => {
     // Sweeping the whole map for expired claims on each claim made room for would cost
     // 50,000 entries' walk per claim here (a minute for the loop); it is done once per

@@ -1,4 +1,4 @@
-import { MapFront } from "../map-front.ts";
+import { KeyIndex } from "../limits/key-index.ts";
 
 /**
  * Remembers which keys were already used, so a proof of work is accepted once. Atomic: of two
@@ -20,24 +20,27 @@ export interface MemoryOnceStoreOptions {
 }
 
 /**
- * One process's claims in a Map, in insertion order. Expired entries are swept from the front
- * on each claim (claims mostly expire in the order they were made), and all of them when the
- * map is full, at most once per eighth of its size in claims: a full map of live claims must
- * not cost a scan of the whole map on every claim.
+ * One process's claims in a `KeyIndex`, in the order they were made, each with its expiry as
+ * its latest slot: no heap object per claim (bench/RESULTS.md, "Proof-of-work claims outside
+ * the heap"). Expired claims are swept from the oldest on each claim (claims mostly expire in
+ * the order they were made), and all of them when the store is full, at most once per eighth
+ * of its size in claims: a full store of live claims must not cost a walk of them all on
+ * every claim. Still full, the oldest claim is forgotten rather than anyone refused.
  */
 export class MemoryOnceStore implements OnceStore {
-  readonly #entries = new Map<string, number>();
-  readonly #front = new MapFront(this.#entries);
+  readonly #claims: KeyIndex;
   readonly #max: number;
-  /** Claims made room for since the last sweep of the whole map. */
+  /** Claims made room for since the last sweep of the whole store. */
   #sinceFullSweep = Infinity;
 
   constructor(options: MemoryOnceStoreOptions = {}) {
     this.#max = Math.max(1, options.maxEntries ?? 200_000);
+    // An ALTCHA signature (64 hex digits) is held in place.
+    this.#claims = new KeyIndex(this.#max, () => undefined, undefined, { keyBytes: 64 });
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#claims.size;
   }
 
   claim(key: string, expiresAt: number, now: number): Promise<boolean> {
@@ -47,28 +50,19 @@ export class MemoryOnceStore implements OnceStore {
   /** The same as claim(), synchronous: nothing can interleave between the check and the set. */
   claimSync(key: string, expiresAt: number, now: number): boolean {
     if (!(expiresAt > now)) return false;
-    this.#sweepFront(now);
-    const held = this.#entries.get(key);
-    if (held !== undefined && held > now) return false;
-    if (held !== undefined) this.#entries.delete(key);
-    if (this.#entries.size >= this.#max) this.#makeRoom(now);
-    this.#entries.set(key, expiresAt);
-    return true;
-  }
-
-  #sweepFront(now: number): void {
-    for (let e = this.#front.peek(); e !== undefined && e[1] <= now; e = this.#front.peek())
-      this.#front.shift();
-  }
-
-  #makeRoom(now: number): void {
-    if (++this.#sinceFullSweep > this.#max / 8) {
-      this.#sinceFullSweep = 0;
-      for (const [key, expiresAt] of this.#entries) {
-        if (expiresAt <= now) this.#entries.delete(key);
-      }
+    const claims = this.#claims;
+    claims.sweep(now, Infinity);
+    const id = claims.peek(key);
+    if (id !== undefined) {
+      if (claims.lastOf(id) > now) return false;
+      claims.remove(id);
     }
-    // Still full: forget the oldest claim (the nearest to its expiry) rather than refuse people.
-    if (this.#entries.size >= this.#max) this.#front.shift();
+    if (claims.size >= this.#max && ++this.#sinceFullSweep > this.#max / 8) {
+      this.#sinceFullSweep = 0;
+      claims.sweepAll(now);
+    }
+    // Still full: the index forgets the oldest claim to make room.
+    claims.touch(key, expiresAt);
+    return true;
   }
 }
