@@ -30,9 +30,14 @@ export async function openStorage(
   config: StorageConfig,
   options: OpenStorageOptions = {},
 ): Promise<Storage> {
-  const { db, label } =
+  const { db, label, schema } =
     config.kind === "sqlite" ? await connectSqlite(config.path) : await connectPostgres(config);
-  const storage = new KyselyStorage(db, { label, streams: config.kind === "sqlite", ...options });
+  const storage = new KyselyStorage(db, {
+    label,
+    streams: config.kind === "sqlite",
+    ...(schema === undefined ? {} : { schema }),
+    ...options,
+  });
   try {
     await storage.migrate();
   } catch (e) {
@@ -42,7 +47,14 @@ export async function openStorage(
   return storage;
 }
 
-async function connectSqlite(path: string): Promise<{ db: Kysely<Database>; label: string }> {
+interface Connected {
+  readonly db: Kysely<Database>;
+  readonly label: string;
+  /** PostgreSQL: the schema the tables go in (the configured one, or the server's current). */
+  readonly schema?: string;
+}
+
+async function connectSqlite(path: string): Promise<Connected> {
   try {
     return { db: openSqlite(path), label: `sqlite ${path}` };
   } catch (e) {
@@ -75,7 +87,7 @@ async function diagnoseFile(path: string, error: unknown): Promise<string> {
 async function connectPostgres(config: {
   readonly url: string;
   readonly schema?: string;
-}): Promise<{ db: Kysely<Database>; label: string }> {
+}): Promise<Connected> {
   const where = redactUrl(config.url);
   if (config.schema !== undefined && !SCHEMA_NAME.test(config.schema)) {
     throw new RempartError(
@@ -88,10 +100,15 @@ async function connectPostgres(config: {
   const db = openPostgres(
     config.schema === undefined ? { url: config.url } : { url: config.url, schema: config.schema },
   );
+  let schema = config.schema;
   try {
     // The pool connects lazily: reach the server now, so that a wrong URL fails at start.
-    if (config.schema === undefined) await sql`select 1`.execute(db);
-    else await sql`create schema if not exists ${sql.id(config.schema)}`.execute(db);
+    if (schema === undefined) {
+      const { rows } = await sql<{
+        schema: string | null;
+      }>`select current_schema() as schema`.execute(db);
+      schema = rows[0]?.schema ?? undefined;
+    } else await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   } catch (e) {
     await db.destroy().catch(() => undefined);
     throw new RempartError(
@@ -103,7 +120,7 @@ async function connectPostgres(config: {
       },
     );
   }
-  return { db, label: `postgres ${where}` };
+  return { db, label: `postgres ${where}`, ...(schema === undefined ? {} : { schema }) };
 }
 
 /** The URL without its password, fit for a log line. */

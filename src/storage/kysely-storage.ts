@@ -63,6 +63,12 @@ export interface KyselyStorageOptions {
   readonly streams?: boolean;
   /** Rows per page of a long read where the driver cannot stream (default 20,000). */
   readonly pageRows?: number;
+  /**
+   * The schema the tables are in (PostgreSQL), where the migrator keeps its own. Without it,
+   * Kysely takes a migration table of that name in any schema for its own: another Rempart
+   * in the same database, or any Kysely application, and the migration fails.
+   */
+  readonly schema?: string;
 }
 
 /**
@@ -76,6 +82,7 @@ export class KyselyStorage implements Storage {
   readonly #label: string;
   readonly #streams: boolean;
   readonly #pageRows: number;
+  readonly #schema: string | undefined;
   readonly #bulk = new BulkWriter(MAX_PARAMETERS);
 
   constructor(db: Kysely<Database>, options: KyselyStorageOptions = {}) {
@@ -84,10 +91,15 @@ export class KyselyStorage implements Storage {
     this.#label = options.label ?? "database";
     this.#streams = options.streams ?? false;
     this.#pageRows = options.pageRows ?? 20_000;
+    this.#schema = options.schema;
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.#db, provider: migrationProvider });
+    const migrator = new Migrator({
+      db: this.#db,
+      provider: migrationProvider,
+      ...(this.#schema === undefined ? {} : { migrationTableSchema: this.#schema }),
+    });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
       const failed = results?.find((r) => r.status === "Error")?.migrationName;

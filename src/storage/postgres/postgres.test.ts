@@ -49,6 +49,37 @@ if (url === undefined || url === "") {
       );
     });
 
+    void it("migrates its schema while another schema of the database holds Kysely's tables", async () => {
+      // Another Rempart (or any Kysely application) in the same database, in its own schema;
+      // or a test run that crashed before dropping its schema.
+      const name = (): string => `rempart_test_${randomBytes(6).toString("hex")}`;
+      const other = name();
+      const mine = name();
+      try {
+        await (await openStorage({ kind: "postgres", url, schema: other })).close();
+        const storage = await openStorage({ kind: "postgres", url, schema: mine });
+        try {
+          await storage.commit({
+            decisions: [],
+            deletedDecisions: [],
+            alerts: [],
+            positions: [],
+            state: [],
+          });
+        } finally {
+          await storage.close();
+        }
+      } finally {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          for (const s of [other, mine]) await client.query(`drop schema if exists ${s} cascade`);
+        } finally {
+          await client.end();
+        }
+      }
+    });
+
     void it("refuses a schema name it would have to quote", async () => {
       await assert.rejects(
         openStorage({ kind: "postgres", url, schema: 'x"; drop table y; --' }),
