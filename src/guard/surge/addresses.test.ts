@@ -96,6 +96,8 @@ describe("SurgeAddresses", () => {
   it("forgets every address not seen since the horizon", () => {
     const a = new SurgeAddresses(100, WINDOW, 1_000_000);
     for (let i = 0; i < 50; i++) a.touch(`192.0.2.${i}`, i);
+    // Seen last, at an earlier time (events out of order): it goes too.
+    a.touch("198.51.100.1", 5);
     a.sweep(29);
     assert.equal(a.size, 20);
     const id = a.touch("192.0.2.10", 100);

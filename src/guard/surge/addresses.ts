@@ -99,9 +99,9 @@ export class SurgeAddresses {
     return id;
   }
 
-  /** Forgets every address not seen since `horizon` or before. */
+  /** Forgets every address last seen at or before `horizon` (a walk of them all). */
   sweep(horizon: number): void {
-    this.#ids.sweep(horizon, Infinity);
+    this.#ids.sweepAll(horizon);
   }
 
   /** The address `id` holds, as a string made anew. */
