@@ -37,6 +37,7 @@ export interface KeyIndexOptions {
   /** Characters stored in place per key (default 48); a longer key is kept as a string. */
   readonly keyBytes?: number;
 }
+
 /** Ids per page; owners keep their per-id data in pages of the same size (`onGrow`). */
 export const PAGE_SHIFT = 10;
 export const PAGE = 1 << PAGE_SHIFT;

@@ -83,6 +83,18 @@ void describe("MemoryCounters", () => {
     assert.equal(c.stats().expirations, 1_000);
   });
 
+  void it("takes an exact bound of one member at least, and estimates past it", () => {
+    const options = { windowMs: 60_000, slots: 10, maxKeys: 100 };
+    for (const exactBound of [0, -1, 1.5])
+      assert.throws(() => new MemoryCounters({ ...options, exactBound }), RangeError);
+    const c = new MemoryCounters({ ...options, exactBound: 1 });
+    assert.equal(c.distinctOne("k", "a", T0), 1);
+    assert.equal(c.distinctOne("k", "a", T0), 1);
+    assert.equal(c.stats().sketches, 0);
+    assert.equal(c.distinctOne("k", "b", T0), 2);
+    assert.equal(c.stats().sketches, 1, "the second member passes the bound");
+  });
+
   void it("bounds the number of estimated keys, dropping the oldest estimate", () => {
     const c = new MemoryCounters({
       windowMs: 60_000,

@@ -9,7 +9,7 @@ export interface MemoryCountersOptions {
   readonly slots: number;
   /** Keys kept for `hit`, and separately for `distinct`; the least recently used go first. */
   readonly maxKeys: number;
-  /** Members counted exactly per key before the estimate takes over (default 64). */
+  /** Members counted exactly per key before the estimate takes over (default 64, at least 1). */
   readonly exactBound?: number;
   /**
    * Keys whose distinct count is an estimate, at most (default 1,024); each holds at most
@@ -146,6 +146,8 @@ export class MemoryCounters implements Counters {
     this.#slots = slots;
     this.#slotMs = windowMs / slots;
     this.#bound = options.exactBound ?? 64;
+    if (!Number.isInteger(this.#bound) || this.#bound < 1)
+      throw new RangeError("exactBound must be a positive integer");
     this.#maxSketches = options.maxSketches ?? 1024;
     this.#counts = new KeyIndex(maxKeys, (ids) => {
       while (this.#cells.length * PAGE < ids) {
@@ -318,9 +320,10 @@ export class MemoryCounters implements Counters {
         d[at + ONE_SLOT] = NEVER;
       }
     }
-    const size = many?.size ?? 1;
-    if (size <= this.#bound) return size;
-    return this.#toSketch(id);
+    // A lone member never passes the bound (at least 1): only a set of several does.
+    if (many === undefined) return 1;
+    if (many.size <= this.#bound) return many.size;
+    return this.#toSketch(id, many);
   }
 
   /** `distinct` without the promise; writes into `out` when given (no allocation). */
@@ -366,21 +369,7 @@ export class MemoryCounters implements Counters {
   }
 
   /** Turns the key's exact members into an estimate, past the bound. */
-  #toSketch(id: number): number {
-    let members = this.#many.get(id);
-    if (!(members instanceof Members)) {
-      // A bound under 2: the lone member goes over it.
-      const d = this.#dSlots[id >>> PAGE_SHIFT]!;
-      const hashes = this.#dHashes[id >>> PAGE_SHIFT]!;
-      const hi = (id & PAGE_MASK) * HASHES;
-      members = new Members();
-      members.add(
-        hashes[hi + ONE_H1]!,
-        hashes[hi + ONE_H2]!,
-        d[(id & PAGE_MASK) * SLOTS + ONE_SLOT]!,
-      );
-      d[(id & PAGE_MASK) * SLOTS + ONE_SLOT] = NEVER;
-    }
+  #toSketch(id: number, members: Members): number {
     if (this.#sketches.size >= this.#maxSketches) {
       const oldest = this.#sketches.values().next();
       if (oldest.done !== true) this.#distinct.remove(oldest.value);
