@@ -208,8 +208,11 @@ export class SurgeDetector {
     const added = h === 0;
     if (!added || tg.hits.size < MAX_INTERVAL_ADDRESSES) {
       tg.hits.set(a, packHits(h + 1, gen));
-      const inPrev = added && hitsOf(tg.prev, a, gen) > 0;
-      tg.tallies?.hit(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), 1, added, inPrev);
+      const tallies = tg.tallies;
+      if (tallies !== undefined) {
+        const inPrev = added && hitsOf(tg.prev, a, gen) > 0;
+        tallies.hit(networkOf(ip), this.#asnOf(a, ip), addrs.first(a), 1, added, inPrev);
+      }
     }
 
     if (!tg.attack && this.#surging(tg)) this.#begin(tg, e, out);
