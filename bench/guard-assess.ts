@@ -39,7 +39,7 @@
  */
 import { spawn, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -113,6 +113,8 @@ interface DaemonCpu {
   readonly total: number;
   readonly mainUser: number;
   readonly mainSystem: number;
+  /** The API threads' (`http.threads`) user + system time, summed. */
+  readonly apiThreads: number;
 }
 
 /**
@@ -168,7 +170,12 @@ function pinned(): string[] {
 /** The CPU a server spent between two readings, per answer. */
 function cpuPerAnswer(before: DaemonCpu, after: DaemonCpu, answered: number): DaemonCpu {
   const per = (k: keyof DaemonCpu): number => (after[k] - before[k]) / answered;
-  return { total: per("total"), mainUser: per("mainUser"), mainSystem: per("mainSystem") };
+  return {
+    total: per("total"),
+    mainUser: per("mainUser"),
+    mainSystem: per("mainSystem"),
+    apiThreads: per("apiThreads"),
+  };
 }
 
 /** A process's CPU time so far, from /proc (Linux): the main thread is the task with its pid. */
@@ -181,7 +188,15 @@ async function processCpuUs(pid: number): Promise<DaemonCpu> {
   };
   const [user, system] = await times(`/proc/${pid}/stat`);
   const [mainUser, mainSystem] = await times(`/proc/${pid}/task/${pid}/stat`);
-  return { total: user + system, mainUser, mainSystem };
+  // Node names a worker's thread "WorkerThread"; V8's helpers have names of their own.
+  let apiThreads = 0;
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const comm = await readFile(`/proc/${pid}/task/${task}/comm`, "latin1").catch(() => "");
+    if (comm.trim() !== "WorkerThread") continue;
+    const [u, s] = await times(`/proc/${pid}/task/${task}/stat`).catch(() => [0, 0]);
+    apiThreads += u + s;
+  }
+  return { total: user + system, mainUser, mainSystem, apiThreads };
 }
 const CLOCK_TICKS = 100;
 
@@ -652,7 +667,8 @@ const clientText = (r: LoadReport): string =>
 const daemonCpu = (c: DaemonCpu | undefined): string =>
   c === undefined
     ? "?"
-    : `${fmt(c.total, 0)} µs (${fmt(c.mainUser, 0)} + ${fmt(c.mainSystem, 0)} µs)`;
+    : `${fmt(c.total, 0)} µs (${fmt(c.mainUser, 0)} + ${fmt(c.mainSystem, 0)} µs` +
+      (c.apiThreads > 0 ? `; API threads ${fmt(c.apiThreads, 0)} µs)` : ")");
 
 // ── (d) The floor: HTTP alone ──────────────────────────────────────────────────────────
 
@@ -762,7 +778,7 @@ if (process.argv.includes("--load")) {
     `\n(b) over HTTP, POST /v1/guard/assess, ${connections} keep-alive connections, ${seconds} s each; daemon: node ${DAEMON_FLAGS.join(" ") || "(no flags)"}, http.threads ${threads}${arg("daemon-cpus", "") === "" ? "" : `, CPUs ${arg("daemon-cpus", "")}`}`,
   );
   console.log(
-    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system) | load generator | daemon thread: loop delay p99 / max ms, GC ms (API threads: the longest loop delay, GC ms summed) | verdicts |",
+    "| load | assessments/s | p50 ms | p99 ms | max ms | errors | daemon CPU per assessment (main thread: user + system; API threads) | load generator | daemon thread: loop delay p99 / max ms, GC ms (API threads: the longest loop delay, GC ms summed) | verdicts |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |");
   for (const r of reports)
