@@ -1,16 +1,11 @@
 import type { Counters, SyncCounters } from "../ports.ts";
 import { hashMember, hllPositionOf, memberHash, SlidingSketch } from "./hll.ts";
 import { KeyIndex, PAGE, PAGE_MASK, PAGE_SHIFT } from "./key-index.ts";
+import { windowShape, type WindowShapeOptions } from "./window-shape.ts";
 
-export interface MemoryCountersOptions {
-  /** The window, ms. It is cut into `slots` slots; counts are exact to one slot. */
-  readonly windowMs: number;
-  /** 1 … 1,000; 10 to 60 is the useful range. */
-  readonly slots: number;
+export interface MemoryCountersOptions extends WindowShapeOptions {
   /** Keys kept for `hit`, and separately for `distinct`; the least recently used go first. */
   readonly maxKeys: number;
-  /** Members counted exactly per key before the estimate takes over (default 64, at least 1). */
-  readonly exactBound?: number;
   /**
    * Keys whose distinct count is an estimate, at most (default 1,024); each holds at most
    * (slots + 1) × 4 KiB. Past it, the key that turned into an estimate longest ago is dropped.
@@ -138,16 +133,13 @@ export class MemoryCounters implements Counters {
   };
 
   constructor(options: MemoryCountersOptions) {
-    const { windowMs, slots, maxKeys } = options;
-    if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 1 || slots > 1000)
-      throw new RangeError("windowMs must be > 0 and slots an integer in 1 … 1000");
+    const { slots, maxKeys } = options;
+    const shape = windowShape(options);
     if (!Number.isInteger(maxKeys) || maxKeys < 1)
       throw new RangeError("maxKeys must be a positive integer");
     this.#slots = slots;
-    this.#slotMs = windowMs / slots;
-    this.#bound = options.exactBound ?? 64;
-    if (!Number.isInteger(this.#bound) || this.#bound < 1)
-      throw new RangeError("exactBound must be a positive integer");
+    this.#slotMs = shape.slotMs;
+    this.#bound = shape.exactBound;
     this.#maxSketches = options.maxSketches ?? 1024;
     this.#counts = new KeyIndex(maxKeys, (ids) => {
       while (this.#cells.length * PAGE < ids) {

@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import { formatDuration, RempartError } from "../../core/index.ts";
 import type { Counters } from "../ports.ts";
 import { COUNT_SCRIPT, DISTINCT_SCRIPT, HIT_SCRIPT } from "./redis-scripts.ts";
+import { windowShape, type WindowShapeOptions } from "./window-shape.ts";
 
-export interface RedisCountersOptions {
+export interface RedisCountersOptions extends WindowShapeOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
   readonly url: string;
   /**
@@ -11,12 +12,8 @@ export interface RedisCountersOptions {
    * several uses and several windows share one database.
    */
   readonly keyPrefix?: string;
-  readonly windowMs: number;
-  readonly slots: number;
   /** How long a call may wait for Redis before it rejects (default 250 ms). */
   readonly timeoutMs?: number;
-  /** Members counted exactly per key before the estimate takes over (default 64). */
-  readonly exactBound?: number;
   /** Told of the client's connection errors (it reconnects by itself). */
   readonly onError?: (error: Error) => void;
 }
@@ -77,16 +74,15 @@ export class RedisCounters implements Counters {
 
   constructor(options: RedisCountersOptions) {
     const { windowMs, slots } = options;
-    if (!(windowMs > 0) || !Number.isInteger(slots) || slots < 1 || slots > 1000)
-      throw new RangeError("windowMs must be > 0 and slots an integer in 1 … 1000");
+    const shape = windowShape(options);
     this.#where = redactUrl(options.url);
     // The window's shape is part of every key: counters over other windows never mix.
     this.#prefix = `${options.keyPrefix ?? "rempart:"}${formatDuration(windowMs)}/${slots}:`;
     this.#slots = slots;
-    this.#slotMs = windowMs / slots;
+    this.#slotMs = shape.slotMs;
     this.#ttl = String(Math.ceil(windowMs + this.#slotMs));
     this.#timeout = options.timeoutMs ?? 250;
-    this.#bound = String(options.exactBound ?? 64);
+    this.#bound = String(shape.exactBound);
     this.#url = options.url;
     this.#onError = options.onError ?? (() => undefined);
   }
