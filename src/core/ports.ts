@@ -217,6 +217,20 @@ export interface WebhookEventRecord {
 }
 
 /**
+ * A webhook event that named no account, kept until one of its links (a payment, a mandate) is
+ * tied to an account: it is then applied to that account.
+ */
+export interface PendingWebhookEvent {
+  readonly provider: string;
+  readonly id: string;
+  readonly receivedAt: number;
+  /** The links it waits on: the first of them tied to an account ties it. */
+  readonly links: readonly { readonly kind: string; readonly ref: string }[];
+  /** The event as the provider's module reads it back (JSON). */
+  readonly payload: string;
+}
+
+/**
  * Everything that survives a restart. Implemented once with Kysely for SQLite and PostgreSQL;
  * both pass the same contract suite.
  *
@@ -271,6 +285,18 @@ export interface Storage {
   /** Records a webhook event; false when this provider's id was recorded before. */
   addWebhookEvent(event: WebhookEventRecord): Promise<boolean>;
   hasWebhookEvent(provider: string, id: string): Promise<boolean>;
+  /** Keeps an event until one of its links is tied; kept again, it changes nothing. */
+  addPendingWebhookEvent(event: PendingWebhookEvent): Promise<void>;
+  /** The kept events that wait on this link, oldest first. */
+  pendingWebhookEvents(
+    provider: string,
+    kind: string,
+    ref: string,
+  ): Promise<{ readonly id: string; readonly payload: string }[]>;
+  /** Forgets a kept event (all its links). */
+  removePendingWebhookEvent(provider: string, id: string): Promise<void>;
+  /** Forgets the kept events received before `before`; answers how many. */
+  prunePendingWebhookEvents(before: number): Promise<number>;
 }
 
 export interface Checkpoint {

@@ -187,6 +187,7 @@ export class Daemon implements Runtime {
           config: webhooks,
           storage,
           ingest: (events) => daemon.ingest(events),
+          tie: (events) => accounts.applyEvents(events),
         });
       output.decision = (d) => daemon.#decided(d);
       output.ended = (d, at, why) => daemon.#ended(d, at, why);

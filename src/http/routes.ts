@@ -286,7 +286,22 @@ const WebhookSummaryView = z.object({
   received: z.number().int(),
   ingested: z.number().int(),
   duplicates: z.number().int().meta({ description: "Events whose id was seen before." }),
-  unmapped: z.number().int().meta({ description: "Ingested events tied to no account." }),
+  unmapped: z
+    .number()
+    .int()
+    .meta({
+      description:
+        "Ingested events tied to no account yet. Those that move accounts are kept for 7 days, " +
+        "and applied to the account that a later event ties one of their links to.",
+    }),
+  tied: z
+    .number()
+    .int()
+    .meta({
+      description:
+        "Events of this request or of earlier ones, kept without an account, that this " +
+        "request's events tied to one (a payment's confirmation delivered before its creation).",
+    }),
 });
 
 const accountIdParam = z.strictObject({
@@ -641,7 +656,9 @@ export const ROUTES = {
       "body with the endpoint's secret (`guard.webhooks.gocardless.secret`). The body is " +
       'GoCardless\'s `{"events": [...]}`. Each event is taken once (by id), tied to an account ' +
       "through the resource's metadata or a known link, and fed to detection and the account's " +
-      "state as `<resource>.<action>` (`payment.confirmed`). See docs/guard-accounts.md.",
+      "state as `<resource>.<action>` (`payment.confirmed`). An event tied to no account yet " +
+      "is applied to its account when a later event ties one of its links. " +
+      "See docs/guard-accounts.md.",
     access: "public",
     responses: {
       200: { description: "Taken (redeliveries too).", schema: WebhookSummaryView },

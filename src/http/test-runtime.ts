@@ -126,7 +126,12 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
     storage,
     accounts,
     ...(options.webhooks !== undefined && {
-      webhooks: new WebhookReceiver({ config: options.webhooks, storage, ingest }),
+      webhooks: new WebhookReceiver({
+        config: options.webhooks,
+        storage,
+        ingest,
+        tie: (events) => accounts.applyEvents(events),
+      }),
     }),
     check: (subject: Subject) => book.match(subject, clock.now()),
     listDecisions: (query: DecisionQuery) => storage.listDecisions(query),

@@ -24,6 +24,7 @@ import type {
   Checkpoint,
   DecisionQuery,
   DetectionStateRecord,
+  PendingWebhookEvent,
   SourcePosition,
   Storage,
   WebhookEventRecord,
@@ -526,6 +527,70 @@ export class KyselyStorage implements Storage {
         .where("id", "=", id)
         .executeTakeFirst();
       return row !== undefined;
+    });
+  }
+
+  addPendingWebhookEvent(event: PendingWebhookEvent): Promise<void> {
+    return this.#guard("addPendingWebhookEvent", async () => {
+      const links = uniqueBy(event.links, (l) => `${l.kind}\u0000${l.ref}`, "first");
+      if (links.length === 0) return;
+      await this.#db
+        .insertInto("webhook_pending")
+        .values(
+          links.map((l) => ({
+            provider: event.provider,
+            kind: l.kind,
+            ref: l.ref,
+            id: event.id,
+            received_at: event.receivedAt,
+            payload: event.payload,
+          })),
+        )
+        .onConflict((oc) => oc.columns(["provider", "kind", "ref", "id"]).doNothing())
+        .execute();
+    });
+  }
+
+  pendingWebhookEvents(
+    provider: string,
+    kind: string,
+    ref: string,
+  ): Promise<{ id: string; payload: string }[]> {
+    return this.#guard("pendingWebhookEvents", async () => {
+      const rows = await this.#db
+        .selectFrom("webhook_pending")
+        .select(["id", "payload"])
+        .where("provider", "=", provider)
+        .where("kind", "=", kind)
+        .where("ref", "=", ref)
+        .orderBy("received_at")
+        .orderBy("id")
+        .execute();
+      return rows.map((r) => ({ id: r.id, payload: r.payload }));
+    });
+  }
+
+  removePendingWebhookEvent(provider: string, id: string): Promise<void> {
+    return this.#guard("removePendingWebhookEvent", async () => {
+      await this.#db
+        .deleteFrom("webhook_pending")
+        .where("provider", "=", provider)
+        .where("id", "=", id)
+        .execute();
+    });
+  }
+
+  prunePendingWebhookEvents(before: number): Promise<number> {
+    return this.#guard("prunePendingWebhookEvents", async () => {
+      const gone = await this.#db
+        .selectFrom("webhook_pending")
+        .select(["provider", "id"])
+        .distinct()
+        .where("received_at", "<", before)
+        .execute();
+      if (gone.length > 0)
+        await this.#db.deleteFrom("webhook_pending").where("received_at", "<", before).execute();
+      return gone.length;
     });
   }
 

@@ -14,6 +14,7 @@ export interface Database {
   account_history: AccountHistoryTable;
   account_links: AccountLinksTable;
   webhook_events: WebhookEventsTable;
+  webhook_pending: WebhookPendingTable;
 }
 
 export interface DecisionsTable {
@@ -122,4 +123,13 @@ export interface WebhookEventsTable {
   received_at: number;
   account: string;
   outcome: string;
+}
+
+export interface WebhookPendingTable {
+  provider: string;
+  kind: string;
+  ref: string;
+  id: string;
+  received_at: number;
+  payload: string;
 }

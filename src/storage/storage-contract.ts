@@ -472,6 +472,50 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         assert.equal(await s.hasWebhookEvent("gocardless", "EV1"), true);
       }));
 
+    void it("keeps webhook events that wait on a link, found by any of their links, until removed or pruned", () =>
+      withStorage(async (s) => {
+        const pending = {
+          provider: "gocardless",
+          id: "EV3",
+          receivedAt: 1_000,
+          links: [
+            { kind: "payment", ref: "PM1" },
+            { kind: "mandate", ref: "MD1" },
+            { kind: "payment", ref: "PM1" },
+          ],
+          payload: '{"id":"EV3"}',
+        };
+        await s.addPendingWebhookEvent(pending);
+        await s.addPendingWebhookEvent(pending);
+        await s.addPendingWebhookEvent({ ...pending, id: "EV4", receivedAt: 2_000, payload: "4" });
+        await s.addPendingWebhookEvent({ ...pending, provider: "other", id: "EV5" });
+        await s.addPendingWebhookEvent({ ...pending, id: "EV6", links: [] });
+        assert.deepEqual(await s.pendingWebhookEvents("gocardless", "payment", "PM1"), [
+          { id: "EV3", payload: '{"id":"EV3"}' },
+          { id: "EV4", payload: "4" },
+        ]);
+        assert.deepEqual(
+          (await s.pendingWebhookEvents("gocardless", "mandate", "MD1")).map((p) => p.id),
+          ["EV3", "EV4"],
+        );
+        assert.deepEqual(await s.pendingWebhookEvents("gocardless", "mandate", "PM1"), []);
+        await s.removePendingWebhookEvent("gocardless", "EV3");
+        assert.deepEqual(
+          (await s.pendingWebhookEvents("gocardless", "payment", "PM1")).map((p) => p.id),
+          ["EV4"],
+        );
+        assert.deepEqual(
+          (await s.pendingWebhookEvents("gocardless", "mandate", "MD1")).map((p) => p.id),
+          ["EV4"],
+        );
+        // EV5 (another provider) and EV4 at 1,000 and 2,000: only EV5 is older than 1,500.
+        assert.equal(await s.prunePendingWebhookEvents(1_500), 1);
+        assert.deepEqual(await s.pendingWebhookEvents("other", "payment", "PM1"), []);
+        assert.equal(await s.prunePendingWebhookEvents(3_000), 1);
+        assert.deepEqual(await s.pendingWebhookEvents("gocardless", "payment", "PM1"), []);
+        assert.equal(await s.prunePendingWebhookEvents(3_000), 0);
+      }));
+
     void it("migrates idempotently", () =>
       withStorage(async (s) => {
         await s.addDecisions([decision({ id: "before" })]);

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { Event, FieldValue } from "../../core/index.ts";
+import type { PendingWebhookEvent } from "../../core/ports.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import { parseIsoTime } from "../../sources/app-json/index.ts";
 
@@ -114,4 +115,15 @@ export function toEvent(e: GocardlessEvent, account: string | undefined): Event 
     ...(account !== undefined && { account }),
     fields: Object.freeze(fields),
   });
+}
+
+/** The event kept until one of its links is tied to an account (its payload, read back as is). */
+export function pendingEvent(e: GocardlessEvent, now: number): PendingWebhookEvent {
+  return {
+    provider: "gocardless",
+    id: e.id,
+    receivedAt: now,
+    links: Object.entries(e.links).map(([kind, ref]) => ({ kind, ref })),
+    payload: JSON.stringify(e),
+  };
 }

@@ -7,7 +7,8 @@
 import { parseDuration, type ErrorCode, type Event } from "../../core/index.ts";
 import type { AccountLink, Storage } from "../../core/ports.ts";
 import { parseAppEvent } from "../../sources/app-json/index.ts";
-import { parseGocardlessBody, toEvent, type GocardlessEvent } from "./gocardless.ts";
+import { canonicalCause } from "../accounts/index.ts";
+import { parseGocardlessBody, pendingEvent, toEvent, type GocardlessEvent } from "./gocardless.ts";
 import { hmacSha256, signatureMatches } from "./signature.ts";
 import type { HmacWebhookConfig, WebhooksConfig } from "./webhooks-config.ts";
 
@@ -17,14 +18,26 @@ export const GOCARDLESS_BAD_SIGNATURE = 498;
 /** Link kinds looked up, most specific first, to find a GoCardless event's account. */
 const LINK_KINDS = ["payment", "mandate", "subscription", "billing_request", "customer"] as const;
 
+/**
+ * How long an event that moves accounts but named none waits for an event that ties one of its
+ * links to an account. GoCardless retries a delivery for about a week; an event that lost the
+ * race to its payment's first event waits minutes, rarely more.
+ */
+export const PENDING_MS = 7 * 24 * 3600 * 1000;
+
 export interface WebhookSummary {
   /** Events in the body. */
   readonly received: number;
   /** Taken now (the others were seen before). */
   readonly ingested: number;
   readonly duplicates: number;
-  /** Taken, but without an account (no metadata, no known link). */
+  /** Taken, but without an account (no metadata, no known link) yet: kept until one is tied. */
   readonly unmapped: number;
+  /**
+   * Events of this request or of earlier ones that named no account when they came, tied to
+   * one by this request's events (a payment's confirmation delivered before its creation).
+   */
+  readonly tied: number;
 }
 
 export type WebhookOutcome =
@@ -41,6 +54,11 @@ export interface WebhookReceiverOptions {
   readonly storage: Storage;
   /** Where events go: detection and the account book (the daemon's `ingest`). */
   readonly ingest: (events: readonly Event[]) => Promise<void>;
+  /**
+   * Where events go that detection saw without an account, once tied to one: the account book
+   * only (`AccountBook.applyEvents`).
+   */
+  readonly tie: (events: readonly Event[]) => Promise<unknown>;
 }
 
 /** A request header by lower-case name (the first value when repeated). */
@@ -57,11 +75,13 @@ export class WebhookReceiver {
   readonly #config: WebhooksConfig;
   readonly #storage: Storage;
   readonly #ingest: (events: readonly Event[]) => Promise<void>;
+  readonly #tie: (events: readonly Event[]) => Promise<unknown>;
 
   constructor(options: WebhookReceiverOptions) {
     this.#config = options.config;
     this.#storage = options.storage;
     this.#ingest = options.ingest;
+    this.#tie = options.tie;
   }
 
   /** POST /v1/webhooks/gocardless. */
@@ -86,18 +106,22 @@ export class WebhookReceiver {
     const fresh: { e: GocardlessEvent; account: string | undefined }[] = [];
     let duplicates = 0;
     const seen = new Set<string>();
+    const tiedNow: AccountLink[] = [];
     for (const e of parsed.value) {
       if (seen.has(e.id) || (await this.#storage.hasWebhookEvent("gocardless", e.id))) {
         duplicates++;
         continue;
       }
       seen.add(e.id);
-      const account = await this.#accountOf(e, gc.metadata_key, now);
+      const account = await this.#accountOf(e, gc.metadata_key, now, tiedNow);
       fresh.push({ e, account });
     }
     if (fresh.length > 0) await this.#ingest(fresh.map(({ e, account }) => toEvent(e, account)));
-    // Remembered after they were taken: a crash in between means one more delivery, which the
-    // account book recognises by id, rather than an event lost.
+    // Kept and remembered after they were taken: a crash in between means one more delivery,
+    // which the account book recognises by id, rather than an event lost.
+    for (const { e, account } of fresh)
+      if (account === undefined && canonicalCause(e.type) !== undefined)
+        await this.#storage.addPendingWebhookEvent(pendingEvent(e, now));
     for (const { e, account } of fresh)
       await this.#storage.addWebhookEvent({
         provider: "gocardless",
@@ -106,13 +130,17 @@ export class WebhookReceiver {
         account: account ?? "",
         outcome: account === undefined ? "unmapped" : "ingested",
       });
+    const tied = await this.#tiePending(tiedNow, now);
+    await this.#storage.prunePendingWebhookEvents(now - PENDING_MS);
+    const tiedHere = fresh.filter((f) => f.account === undefined && tied.has(f.e.id)).length;
     return {
       ok: true,
       summary: {
         received: parsed.value.length,
         ingested: fresh.length,
         duplicates,
-        unmapped: fresh.filter((f) => f.account === undefined).length,
+        unmapped: fresh.filter((f) => f.account === undefined).length - tiedHere,
+        tied: tied.size,
       },
     };
   }
@@ -180,6 +208,7 @@ export class WebhookReceiver {
         ingested: fresh.length,
         duplicates: events.length - fresh.length,
         unmapped: fresh.filter((e) => e.account === undefined).length,
+        tied: 0,
       },
     };
   }
@@ -188,9 +217,15 @@ export class WebhookReceiver {
    * The account a GoCardless event is about: the metadata the application set on the
    * resource (`metadata_key`), else an object it links to that an earlier event, or the
    * application, tied to an account. Whatever it finds, its links are tied to that account
-   * for the events to come (a payment's later events carry no metadata of the mandate).
+   * for the events to come (a payment's later events carry no metadata of the mandate); the
+   * links tied are added to `tied`.
    */
-  async #accountOf(e: GocardlessEvent, key: string, now: number): Promise<string | undefined> {
+  async #accountOf(
+    e: GocardlessEvent,
+    key: string,
+    now: number,
+    tied: AccountLink[],
+  ): Promise<string | undefined> {
     let account = e.metadata[key];
     if (account === undefined)
       for (const kind of LINK_KINDS) {
@@ -207,8 +242,46 @@ export class WebhookReceiver {
           links.push({ provider: "gocardless", kind, ref, account, createdAt: now });
       }
       await this.#storage.addAccountLinks(links);
+      tied.push(...links);
     }
     return account;
+  }
+
+  /**
+   * Applies to their accounts the kept events that wait on the links just tied, and ties
+   * their own links in turn (a payment's confirmation may tie its mandate's failure). Forgets
+   * each after it was applied: a crash in between applies it again, which the account book
+   * recognises by id. Answers the ids of the events tied.
+   */
+  async #tiePending(links: readonly AccountLink[], now: number): Promise<Set<string>> {
+    const done = new Set<string>();
+    const queue = [...links];
+    const events: Event[] = [];
+    for (let link = queue.shift(); link !== undefined; link = queue.shift()) {
+      for (const kept of await this.#storage.pendingWebhookEvents(
+        "gocardless",
+        link.kind,
+        link.ref,
+      )) {
+        if (done.has(kept.id)) continue;
+        done.add(kept.id);
+        const e = JSON.parse(kept.payload) as GocardlessEvent;
+        // Its links are now the account's too; those already tied to another stay theirs.
+        const own: AccountLink[] = [];
+        for (const kind of LINK_KINDS) {
+          const ref = e.links[kind];
+          if (ref !== undefined)
+            own.push({ provider: "gocardless", kind, ref, account: link.account, createdAt: now });
+        }
+        await this.#storage.addAccountLinks(own);
+        queue.push(...own);
+        events.push(toEvent(e, link.account));
+      }
+    }
+    if (events.length === 0) return done;
+    await this.#tie(events);
+    for (const id of done) await this.#storage.removePendingWebhookEvent("gocardless", id);
+    return done;
   }
 }
 

@@ -151,6 +151,7 @@ for (const [label, make] of [
         ingested: 1,
         duplicates: 0,
         unmapped: 0,
+        tied: 0,
       });
       assert.equal((await account("mika")).state, "pending_payment");
 
@@ -236,8 +237,70 @@ for (const [label, make] of [
         ingested: 0,
         duplicates: 2,
         unmapped: 0,
+        tied: 0,
       });
       assert.deepEqual(await account("olga"), before);
+    });
+
+    test("a payment's confirmation delivered before the event that ties it still clears it", async () => {
+      await appEvents(signupEvent("max"), confirmedEvent("max"));
+      const meta = { account: "max" };
+      await gocardless(gcBody(gcEvent("EV50", 2, "mandates", "created", { mandate: "MDX" }, meta)));
+      assert.equal((await account("max")).state, "pending_payment");
+      // In one request, the confirmation (which links only its payment) comes first.
+      const confirmed = gcEvent("EV52", 4, "payments", "confirmed", { payment: "PMX" });
+      const created = gcEvent("EV51", 3, "payments", "created", { payment: "PMX", mandate: "MDX" });
+      const r = await gocardless(gcBody(confirmed, created));
+      assert.deepEqual(SUMMARY.parse(raw(r)), {
+        received: 2,
+        ingested: 2,
+        duplicates: 0,
+        unmapped: 0,
+        tied: 1,
+      });
+      const a = await account("max");
+      assert.equal(a.state, "active");
+      assert.equal(a.history.find((h) => h.event === "gocardless:EV52")?.to, "active");
+      // A redelivery of both changes nothing.
+      const again = SUMMARY.parse(raw(await gocardless(gcBody(confirmed, created))));
+      assert.deepEqual([again.duplicates, again.tied], [2, 0]);
+    });
+
+    test("a kept event is applied when a later request ties it, through a chain of links", async () => {
+      await appEvents(signupEvent("mia"), confirmedEvent("mia"));
+      // The payment's and the mandate's events come before anything names the account.
+      const paid = gcEvent("EV61", 5, "payments", "confirmed", { payment: "PM6" });
+      const created = gcEvent("EV62", 4, "payments", "created", { payment: "PM6", mandate: "MD6" });
+      const r1 = SUMMARY.parse(raw(await gocardless(gcBody(paid))));
+      const r2 = SUMMARY.parse(raw(await gocardless(gcBody(created))));
+      assert.deepEqual([r1.unmapped, r1.tied, r2.unmapped, r2.tied], [1, 0, 1, 0]);
+      assert.equal((await account("mia")).state, "email_verified");
+      // The mandate's creation names the account: it ties the payment's creation (by the
+      // mandate), and that ties the confirmation (by the payment).
+      const mandate = gcEvent(
+        "EV60",
+        3,
+        "mandates",
+        "created",
+        { mandate: "MD6" },
+        { account: "mia" },
+      );
+      const r3 = SUMMARY.parse(raw(await gocardless(gcBody(mandate))));
+      assert.deepEqual([r3.unmapped, r3.tied], [0, 2]);
+      const a = await account("mia");
+      assert.equal(a.state, "active");
+      assert.deepEqual(
+        a.history
+          .filter((h) => h.event.startsWith("gocardless:"))
+          .map((h) => h.event)
+          .sort(),
+        ["gocardless:EV60", "gocardless:EV61", "gocardless:EV62"],
+      );
+      // Applied once: nothing is kept any more.
+      assert.deepEqual(
+        await runtime.storage.pendingWebhookEvents("gocardless", "payment", "PM6"),
+        [],
+      );
     });
 
     test("an event tied to no account is taken and counted as unmapped", async () => {
@@ -247,6 +310,7 @@ for (const [label, make] of [
         ingested: 1,
         duplicates: 0,
         unmapped: 1,
+        tied: 0,
       });
       const bad = await gocardless('{"events": [{"id": "EV41"}]}');
       assertError(bad, 400, "INPUT_INVALID", /events\[0\]/);
