@@ -195,6 +195,44 @@ void describe("the guard", () => {
     assert.equal((await strict.guard.assess(person({ ip: "192.0.2.66" }))).verdict, "deny");
   });
 
+  void it("lets a challenge floor be met by a solution at the level its challenges ask", async () => {
+    const tor = new Set(["192.0.2.66"]);
+    const challenge = {
+      scope: "ip",
+      value: "203.0.113.5",
+      action: "challenge",
+    } as unknown as Decision;
+    const { guard } = setup(PETITION, { tor, decisions: [challenge] });
+    for (const ip of ["192.0.2.66", "203.0.113.5"]) {
+      const asked = await guard.challenge("petition", ip, T0);
+      const level = asked?.level as number;
+      assert.ok(level >= 2, `a floor's challenge asks for more than the invisible work (${ip})`);
+      const easy = await guard.assess(
+        person({ ip, altcha: `solved:petition:${level - 1}:${ip}a` }),
+      );
+      assert.equal(easy.verdict, "challenge", `an easier solution does not meet the floor (${ip})`);
+      assert.equal(easy.challenge?.level, level, "the verdict's challenge is the endpoint's");
+      const met = await guard.assess(person({ ip, altcha: `solved:petition:${level}:${ip}b` }));
+      assert.equal(met.verdict, "allow", `${ip}: ${JSON.stringify(met)}`);
+      assert.ok(met.reasons.includes("decision-challenge") || met.reasons.includes("tor"));
+    }
+  });
+
+  void it("takes an empty e-mail for no e-mail: a form without one is challenged, not held", async () => {
+    // A forged token (0.5) past a low verify threshold, with the page's proof of work done.
+    const { guard } = setup({
+      ...PETITION,
+      thresholds: { challenge: 0.2, verify: 0.3, deny: 0.9 },
+    });
+    const forged = { ...person(), token: "forged", fields: { first_name: "Zed" } };
+    const given = await guard.assess(forged);
+    assert.equal(given.verdict, "verify", "with an e-mail: held until it is confirmed");
+    const none = await guard.assess(without({ ...person(), token: "forged" }, "email"));
+    const empty = await guard.assess({ ...person(), token: "forged", email: "" });
+    assert.equal(none.verdict, "challenge");
+    assert.equal(empty.verdict, "challenge", JSON.stringify(empty));
+  });
+
   void it("asks sign-ups from hosting networks at night to verify (seed 000)", async () => {
     const as = new Map([["192.0.2.10", { asn: 16276, name: "OVH", hosting: true }]]);
     const day = setup({ forms: { signup: { kind: "signup" } } }, { as, night: false });

@@ -164,6 +164,13 @@ export interface GuardOptions {
   readonly policies: readonly GuardPolicy[];
 }
 
+/**
+ * The work asked of an address under a floor (a decision, a Tor exit, a network under
+ * attack): the level of its challenges, and the least level whose solution meets a
+ * `challenge` floor.
+ */
+const FLOOR_LEVEL = 2;
+
 /** A decision's action as a verdict floor. */
 const DECISION_FLOOR: Readonly<Record<Action, VerdictKind>> = {
   ban: "deny",
@@ -291,10 +298,10 @@ export class Guard {
     const as = p.as?.lookup(ip);
     const floor = this.#decisionFloor({ ip }, as, now);
     if (floor === "deny") level = 3;
-    else if (floor !== "allow") level = 2;
-    else if (p.tor?.has(ip) === true) level = 2;
+    else if (floor !== "allow") level = FLOOR_LEVEL;
+    else if (p.tor?.has(ip) === true) level = FLOOR_LEVEL;
     else if (p.surge !== undefined && p.surge.classify(form, ip, as?.asn, now) !== "normal")
-      level = 2;
+      level = FLOOR_LEVEL;
     else if (as?.hosting === true) level = 1;
     return p.pow.challenge(form, level, now);
   }
@@ -492,16 +499,16 @@ export class Guard {
           matched.push(`policy:${policy.name}`);
         }
     }
-    // A challenge already met at the level the risk asks for is satisfied: ask for no more.
-    const level = Math.min(3, Math.max(1, Math.ceil((score - thresholds.challenge) * 6)));
-    if (
-      verdict === "challenge" &&
-      seen.pow?.ok === true &&
-      seen.pow.level >= level &&
-      seen.floor !== "challenge"
-    )
+    // A challenge already met at the level the risk asks for is satisfied: ask for no more. A
+    // challenge floor (a challenge decision, a Tor exit, a concentrated network) asks for the
+    // level GET /v1/guard/challenge gives such an address: its widget solves that one.
+    const level = Math.max(
+      seen.floor === "challenge" ? FLOOR_LEVEL : 1,
+      Math.min(3, Math.max(1, Math.ceil((score - thresholds.challenge) * 6))),
+    );
+    if (verdict === "challenge" && seen.pow?.ok === true && seen.pow.level >= level)
       verdict = "allow";
-    if (rules.kind === "form.submit" && verdict === "verify" && s.email === undefined)
+    if (rules.kind === "form.submit" && verdict === "verify" && (s.email ?? "") === "")
       verdict = "challenge";
     const reasons = [...seen.reasons.entries()].sort((a, b) => b[1] - a[1]).map(([r]) => r);
     reasons.push(...matched);
