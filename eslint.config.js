@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "web/vendor/", "data/", "bench/out/"] },
+  { ignores: ["node_modules/", "dist/", "clients/js/dist/", "web/vendor/", "data/", "bench/out/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

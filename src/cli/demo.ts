@@ -23,6 +23,11 @@ import { normalizeIp } from "../net/index.ts";
 
 const FORMS = ["petition", "signup"] as const;
 type FormId = (typeof FORMS)[number];
+/** The pages' own fields (web/demo/*.html), which the honeypot must not be named after. */
+const FIELDS: Readonly<Record<FormId, readonly string[]>> = {
+  petition: ["name", "email", "comment"],
+  signup: ["email", "password"],
+};
 const MAX_BODY = 64 * 1024;
 const KEEP_SIGNATURES = 10;
 
@@ -144,7 +149,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     values: Readonly<Record<string, string>>,
     extra: { notice?: string; challenge?: Assessment["challenge"] } = {},
   ): Promise<string> {
-    const token = await guard.token(form);
+    const token = await guard.token(form, { fields: FIELDS[form] });
     const widgetTag =
       extra.challenge === undefined
         ? altchaWidget({ challengeUrl: `/altcha/challenge?form=${form}` })

@@ -558,7 +558,7 @@ export class Daemon implements Runtime {
         return a;
       },
       challenge: (form, ip, now) => guard.challenge(form, ip, now),
-      token: (form, now) => guard.token(form, now),
+      token: (form, now, fields) => guard.token(form, now, fields),
     };
   }
 

@@ -54,6 +54,7 @@ interface World {
 function setup(section: unknown = {}, world: Partial<World> = {}) {
   const w: World = { decisions: [], as: new Map(), tor: new Set(), night: false, ...world };
   const used = new Set<string>();
+  const issued: string[][] = [];
   const parts: GuardParts = {
     pow: {
       challenge: (form, level) => Promise.resolve({ form, level }),
@@ -73,7 +74,10 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
       },
     },
     tokens: {
-      issue: (form) => ({ token: `tok:${form}`, honeypot: "website" }),
+      issue: (form, _now, avoid) => {
+        issued.push([...avoid]);
+        return { token: `tok:${form}`, honeypot: "website" };
+      },
       verify: (token, form, fields) => {
         if (token === undefined) return { ok: false, reason: "missing" };
         if (token !== `tok:${form}`) return { ok: false, reason: "bad-signature" };
@@ -98,7 +102,11 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
     },
     isNight: () => w.night,
   };
-  return { guard: new Guard(parts, guardOptions(GuardSectionSchema.parse(section))), world: w };
+  return {
+    guard: new Guard(parts, guardOptions(GuardSectionSchema.parse(section))),
+    world: w,
+    issued,
+  };
 }
 
 let n = 0;
@@ -157,6 +165,18 @@ void describe("the guard", () => {
     assert.ok(level >= 1);
     const again = await guard.assess({ ...s, id: "again", altcha: `solved:petition:${level}:z1` });
     assert.equal(again.verdict, "allow", JSON.stringify(again));
+  });
+
+  void it("names the honeypot after none of the form's identities or given fields", () => {
+    const { guard, issued } = setup(PETITION);
+    guard.token("petition", T0);
+    guard.token("petition", T0, ["middle_name", "website"]);
+    guard.token("other", T0, ["fax"]);
+    assert.deepEqual(issued, [
+      ["first_name", "last_name"],
+      ["first_name", "last_name", "middle_name", "website"],
+      ["fax"],
+    ]);
   });
 
   void it("denies a filled honeypot", async () => {

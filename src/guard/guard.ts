@@ -113,7 +113,8 @@ export interface GuardPolicy {
 export interface GuardParts {
   readonly pow: ProofOfWork;
   readonly tokens: {
-    issue(form: string, now: number): IssuedToken;
+    /** `avoid`: the form's field names, which the honeypot must not take. */
+    issue(form: string, now: number, avoid: readonly string[]): IssuedToken;
     verify(
       token: string | undefined,
       form: string,
@@ -277,9 +278,19 @@ export class Guard {
     return this.#options.forms.get(form) ?? this.#options.defaults;
   }
 
-  /** A token for a page about to be rendered, with the form's minimum fill time. */
-  token(form: string, now: number): IssuedToken & { readonly minFillMs: number } {
-    return { ...this.#parts.tokens.issue(form, now), minFillMs: this.rules(form).minFillMs };
+  /**
+   * A token for a page about to be rendered, with the form's minimum fill time. Its honeypot
+   * is named after none of the form's fields: its identities', and `fields` (the page's
+   * others, as the application lists them).
+   */
+  token(
+    form: string,
+    now: number,
+    fields: readonly string[] = [],
+  ): IssuedToken & { readonly minFillMs: number } {
+    const rules = this.rules(form);
+    const avoid = [...rules.identities.flat(), ...fields];
+    return { ...this.#parts.tokens.issue(form, now, avoid), minFillMs: rules.minFillMs };
   }
 
   /**

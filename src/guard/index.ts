@@ -46,5 +46,9 @@ export interface GuardService {
   assess(s: Submission, prepared?: Prepared): Promise<Assessment>;
   /** `undefined`: this address asked too often; it may ask again later. */
   challenge(form: string, ip: string, now: number): Promise<PowChallenge | undefined>;
-  token(form: string, now: number): IssuedToken & { readonly minFillMs: number };
+  token(
+    form: string,
+    now: number,
+    fields?: readonly string[],
+  ): IssuedToken & { readonly minFillMs: number };
 }

@@ -417,7 +417,11 @@ function handlers(deps: HandlerDeps): Handlers {
     },
 
     guardToken: ({ query, now }) => {
-      const t = guardOf(runtime).token(query.form, now);
+      const fields = (query.fields ?? "")
+        .split(",")
+        .map((f) => f.trim())
+        .filter(Boolean);
+      const t = guardOf(runtime).token(query.form, now, fields);
       return json(200, { token: t.token, honeypot: t.honeypot, min_fill_ms: t.minFillMs });
     },
 

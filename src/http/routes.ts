@@ -585,10 +585,21 @@ export const ROUTES = {
     summary: "A signed form token for a page about to be rendered",
     description:
       "The application's server asks for one per page and renders it in a hidden " +
-      "`rempart_token` input, with a hidden honeypot input named `honeypot` that people leave " +
+      "`rempart_token` input, with a hidden honeypot input named by `honeypot`, which people leave " +
       "empty. A submission faster than `min_fill_ms` after the token was issued is suspicious.",
     access: ["sensor"],
-    query: z.strictObject({ form: formIdParam }),
+    query: z.strictObject({
+      form: formIdParam,
+      fields: z
+        .string()
+        .max(4096)
+        .optional()
+        .meta({
+          description:
+            "The form's field names, comma-separated (`name,email,comment`): the honeypot is " +
+            "named after none of them. The form's identity fields are avoided without it.",
+        }),
+    }),
     responses: {
       200: {
         description: "The token.",

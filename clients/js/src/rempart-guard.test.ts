@@ -181,6 +181,55 @@ describe("RempartGuard against a fake of the contract", () => {
     }
   });
 
+  it("throws on a success that is not JSON (a wrong URL), whatever failOpen says", async () => {
+    const html = () => Promise.resolve(new Response("<html>proxy</html>", { status: 200 }));
+    const guard = new RempartGuard({ url: "http://127.0.0.1:9/", key: "k", fetch: html });
+    await assert.rejects(guard.assess({ form: "f", ip: "192.0.2.1" }), {
+      kind: "invalid-answer",
+      status: 200,
+    });
+    await assert.rejects(guard.event({ type: "signup", account: "a" }), { kind: "invalid-answer" });
+    await assert.rejects(guard.token("f"), { kind: "invalid-answer" });
+  });
+
+  it("token names the form's fields for the honeypot to avoid", async () => {
+    const seen: string[] = [];
+    const guard = new RempartGuard({
+      url: "http://127.0.0.1:9/",
+      key: "k",
+      fetch: (input) => {
+        seen.push(input instanceof Request ? input.url : input.toString());
+        return Promise.resolve(
+          new Response(JSON.stringify({ token: "t", honeypot: "fax", min_fill_ms: 0 })),
+        );
+      },
+    });
+    await guard.token("petition", { fields: ["name", "e mail"] });
+    await guard.token("petition");
+    assert.deepEqual(seen, [
+      "http://127.0.0.1:9/v1/guard/token?form=petition&fields=name%2Ce%20mail",
+      "http://127.0.0.1:9/v1/guard/token?form=petition",
+    ]);
+  });
+
+  it("makes ids without the global crypto, as on Node 18", async () => {
+    const kept = Object.getOwnPropertyDescriptor(globalThis, "crypto")!;
+    Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true });
+    try {
+      const guard = new RempartGuard({ url: api.url, key: FAKE_KEY });
+      await guard.assess({ form: "petition", ip: "192.0.2.1", token: "tok.petition" });
+      await guard.event({ type: "signup", actor: { account: "a" } });
+    } finally {
+      Object.defineProperty(globalThis, "crypto", kept);
+    }
+    const ids = api.requests.map((r) => {
+      const body = r.body as { id?: string } | { id?: string }[];
+      return Array.isArray(body) ? body[0]?.id : body.id;
+    });
+    assert.equal(ids.length, 2);
+    for (const id of ids) assert.match(id ?? "", /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-/);
+  });
+
   it("keeps a base path of the URL", async () => {
     const seen: string[] = [];
     const guard = new RempartGuard({

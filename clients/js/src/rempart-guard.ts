@@ -118,8 +118,16 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
+/**
+ * A random id, from the platform's global `crypto`; where there is none (Node 18 has it only
+ * behind a flag), from node:crypto, imported then so that other platforms never need it.
+ */
+async function randomId(): Promise<string> {
+  const global = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (typeof global?.randomUUID === "function") return global.randomUUID();
+  const nodeCrypto = "node:crypto";
+  const node = (await import(nodeCrypto)) as { randomUUID: () => string };
+  return node.randomUUID();
 }
 
 export class RempartGuard {
@@ -141,7 +149,7 @@ export class RempartGuard {
 
   /** Asks what to do with a submission: `POST /v1/guard/assess`. */
   async assess(submission: Submission): Promise<Assessment> {
-    const id = submission.id ?? randomId();
+    const id = submission.id ?? (await randomId());
     const body: Json = { id, kind: submission.kind ?? "form.submit", form: submission.form };
     body.ip = submission.ip;
     if (submission.email !== undefined) body.email = submission.email;
@@ -157,9 +165,19 @@ export class RempartGuard {
     return assessmentOf(answer, id);
   }
 
-  /** A fresh form token for a page being rendered: `GET /v1/guard/token`. */
-  async token(form: string): Promise<FormToken> {
-    const answer = await this.#call("GET", `v1/guard/token?form=${encodeURIComponent(form)}`);
+  /**
+   * A fresh form token for a page being rendered: `GET /v1/guard/token`. `fields`: the form's
+   * field names, which the honeypot's name must not take.
+   */
+  async token(
+    form: string,
+    options: { readonly fields?: readonly string[] } = {},
+  ): Promise<FormToken> {
+    const fields = options.fields ?? [];
+    const query =
+      `form=${encodeURIComponent(form)}` +
+      (fields.length > 0 ? `&fields=${encodeURIComponent(fields.join(","))}` : "");
+    const answer = await this.#call("GET", `v1/guard/token?${query}`);
     if (answer === undefined) return Object.freeze({ token: "", honeypot: "", minFillMs: 0 });
     if (
       !isObject(answer) ||
@@ -197,7 +215,7 @@ export class RempartGuard {
     const time = event.time ?? new Date();
     const wire: Json = {
       ...event,
-      id: event.id ?? randomId(),
+      id: event.id ?? (await randomId()),
       time: time instanceof Date ? time.toISOString() : time,
     };
     return (await this.#call("POST", "v1/events", [wire])) !== undefined;
@@ -266,6 +284,16 @@ export class RempartGuard {
       json = text === "" ? undefined : JSON.parse(text);
     } catch {
       json = undefined;
+    }
+    // Not Rempart's answer (a proxy's HTML page at a wrong URL): a mistake to fix, never a
+    // reason to fail open. Null, not undefined, for a success without a body.
+    if (res.ok && json === undefined) {
+      if (text === "") return null;
+      throw new RempartGuardError(
+        "invalid-answer",
+        `${where}: HTTP ${res.status} with a body that is not JSON (is the URL Rempart's API?)`,
+        { status: res.status },
+      );
     }
     if (res.status >= 500)
       throw new RempartGuardError("unavailable", `${where}: HTTP ${res.status}`, {
