@@ -499,6 +499,10 @@ function handlers(deps: HandlerDeps): Handlers {
 
     accountAction: async ({ params, body, caller, now }) => {
       const accounts = accountsOf(runtime);
+      // Only a ban may name an account never heard of (a name to refuse before it signs up):
+      // any other action on it is a typo, and leaves nothing behind.
+      if (body.action !== "ban" && (await accounts.get(params.id, now)) === undefined)
+        throw new HttpError(404, "NOT_FOUND", `no account ${quote(params.id)} is known`);
       const outcome = await accounts.apply({
         kind: "operator",
         account: params.id,
@@ -545,7 +549,8 @@ const eventProblem = (e: ParseError): string => e.message;
 const accountView = (a: AccountState, history: readonly AccountHistoryRecord[]) => ({
   account: a.id,
   state: a.state,
-  since: formatTime(a.since, 0),
+  // An account heard of, never signed up, has not entered a state at any time.
+  since: a.state === "unknown" ? null : formatTime(a.since, 0),
   resume: a.resume,
   payment_required: a.paymentRequired,
   expires: a.expiresAt === undefined ? null : formatTime(a.expiresAt, 0),

@@ -10,6 +10,7 @@ import { ACTIONS, SCOPES, parseDuration } from "../core/index.ts";
 import type { ApiRole } from "../core/ports.ts";
 import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
 import { normalizeIp, parseCidr } from "../net/index.ts";
+import { MAX_EVENTS } from "../sources/app-json/index.ts";
 
 /**
  * Who may call a route. `public`: anyone. `metrics`: anyone, unless the API was built with
@@ -84,8 +85,7 @@ const limitParam = (max: number, byDefault: number): z.ZodType<number, string> =
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
-/** Most events one POST /v1/events may carry. */
-export const MAX_EVENTS = 1000;
+export { MAX_EVENTS };
 
 const actionSchema = z.enum(ACTIONS);
 const scopeSchema = z.enum(SCOPES);
@@ -270,7 +270,10 @@ export const AccountHistoryView = z.object({
 export const AccountView = z.object({
   account: z.string(),
   state: z.enum(ACCOUNT_STATES),
-  since: z.string().meta({ description: "ISO 8601 time it entered this state." }),
+  since: z
+    .string()
+    .nullable()
+    .meta({ description: "ISO 8601 time it entered this state; null while `unknown`." }),
   resume: z
     .enum(ACCOUNT_STATES)
     .meta({ description: "Where `restore` takes it while restricted, suspended, held or banned." }),
@@ -646,7 +649,8 @@ export const ROUTES = {
       "An operator's action, recorded in the account's history with the key's name and the " +
       "reason. `restore` takes a restricted, suspended, held or banned account back where it " +
       "was. An action the state has no transition for answers 409 ACCOUNT_TRANSITION_REFUSED " +
-      "(and is recorded as ignored).",
+      "(and is recorded as ignored). Only `ban` may name an account never heard of (a name " +
+      "refused before it signs up); any other action on one answers 404 and records nothing.",
     access: ["admin"],
     params: accountIdParam,
     body: z.strictObject({
@@ -655,6 +659,7 @@ export const ROUTES = {
     }),
     responses: {
       200: { description: "Applied: the account as it is now.", schema: AccountView },
+      404: { description: "No such account, and the action is not `ban` (NOT_FOUND)." },
       409: { description: "No transition from its state (ACCOUNT_TRANSITION_REFUSED)." },
     },
   },

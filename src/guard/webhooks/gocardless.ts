@@ -9,10 +9,8 @@ import { z } from "zod";
 import type { Event, FieldValue } from "../../core/index.ts";
 import type { PendingWebhookEvent } from "../../core/ports.ts";
 import { err, ok, type Result } from "../../core/result.ts";
-import { parseIsoTime } from "../../sources/app-json/index.ts";
+import { MAX_EVENTS, parseIsoTime } from "../../sources/app-json/index.ts";
 
-/** GoCardless sends at most 250 events per request; leave room, refuse floods. */
-const MAX_EVENTS = 1000;
 const NAME = /^[a-z_]{1,64}$/;
 
 const GocardlessEventSchema = z.looseObject({

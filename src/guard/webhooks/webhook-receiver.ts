@@ -6,7 +6,7 @@
  */
 import { parseDuration, type ErrorCode, type Event } from "../../core/index.ts";
 import type { AccountLink, Storage } from "../../core/ports.ts";
-import { parseAppEvent } from "../../sources/app-json/index.ts";
+import { MAX_EVENTS, parseAppEvent } from "../../sources/app-json/index.ts";
 import { canonicalCause } from "../accounts/index.ts";
 import { parseGocardlessBody, pendingEvent, toEvent, type GocardlessEvent } from "./gocardless.ts";
 import { hmacSha256, signatureMatches } from "./signature.ts";
@@ -175,6 +175,12 @@ export class WebhookReceiver {
       : typeof json === "object" && json !== null && "events" in json && Array.isArray(json.events)
         ? [json.events as unknown[], "body.events"]
         : [[json], "body"];
+    if (items.length > MAX_EVENTS)
+      return refused(
+        400,
+        "INPUT_INVALID",
+        `${where}: at most ${MAX_EVENTS} events per request; no event was taken`,
+      );
     const events: Event[] = [];
     for (let i = 0; i < items.length; i++) {
       const r = parseAppEvent(

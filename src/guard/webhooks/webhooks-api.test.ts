@@ -371,6 +371,18 @@ for (const [label, make] of [
         /body\[0\]: time/,
       );
       assertError(await post(api, "/v1/webhooks/hmac/nope", body, signed(now)), 404, "NOT_FOUND");
+
+      // As many events as POST /v1/events takes, and no more.
+      const many = JSON.stringify(
+        Array.from({ length: 1001 }, (_, i) => ({ ...signupEvent(`m${i}`), id: `many-${i}` })),
+      );
+      const signedMany = `sha256=${createHmac("sha256", SHOP_SECRET).update(many).digest("base64")}`;
+      assertError(
+        await post(api, "/v1/webhooks/hmac/legacy", many, { "x-signature": signedMany }),
+        400,
+        "INPUT_INVALID",
+        /at most 1000 events per request/,
+      );
     });
 
     test("operators review, restore and ban accounts; what has no rule is 409 and recorded", async () => {
@@ -399,6 +411,38 @@ for (const [label, make] of [
       assert.deepEqual([h?.outcome, h?.cause], ["ignored", "operator.restore"]);
       assert.equal(AccountView.parse(raw(await act("ban"))).state, "banned");
       assertError(await act("promote"), 400, "INPUT_INVALID");
+    });
+
+    test("an action on an account never heard of is 404 and leaves nothing, but a ban names it", async () => {
+      const act = (id: string, action: string) =>
+        post(api, `/v1/accounts/${id}/actions`, JSON.stringify({ action, reason: "typo?" }), {
+          authorization: `Bearer ${admin}`,
+        });
+      for (const action of ["review", "restore", "close"])
+        assertError(await act("bobb", action), 404, "NOT_FOUND", /bobb/);
+      const read = await api.handle({
+        method: "GET",
+        path: "/v1/accounts/bobb",
+        headers: { authorization: `Bearer ${sensor}` },
+      });
+      assertError(read, 404, "NOT_FOUND");
+      const banned = AccountView.parse(raw(await act("spammer", "ban")));
+      assert.equal(banned.state, "banned");
+      assert.notEqual(banned.since, null);
+    });
+
+    test("an account heard of only through a payment is unknown, since no time", async () => {
+      const payment = {
+        id: "pay-ivy",
+        type: "payment.confirmed",
+        time: new Date(TEST_START).toISOString(),
+        actor: { account: "ivy" },
+      };
+      assert.equal((await appEvents(payment)).status, 202);
+      const a = await account("ivy");
+      assert.deepEqual([a.state, a.since], ["unknown", null]);
+      const long = { ...payment, id: "pay-long", actor: { account: "x".repeat(257) } };
+      assertError(await appEvents(long), 400, "INPUT_INVALID", /actor\.account.*256/);
     });
 
     test("reading accounts needs a sensor or admin key, and a known account", async () => {

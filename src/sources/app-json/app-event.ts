@@ -5,6 +5,13 @@ import { normalizeIp } from "../../net/ip.ts";
 import { validDate } from "../scan.ts";
 
 const MAX_ID = 200;
+/**
+ * Most events one request may carry: POST /v1/events, the generic webhook, GoCardless's (which
+ * sends at most 250).
+ */
+export const MAX_EVENTS = 1000;
+/** As GET /v1/accounts/{id} takes it: an account named longer could never be read. */
+const MAX_ACCOUNT = 256;
 const MAX_FIELDS = 256;
 const MAX_LINE = 256 * 1024;
 const TYPE = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -108,6 +115,8 @@ export function parseAppEvent(value: unknown, where: string): Result<Event> {
           if (ip === undefined) return invalid(where, "source.ip", "is not an IP address");
         } else if (key === "actor" && sub === "account") {
           if (typeof v !== "string") return invalid(where, "actor.account", "must be a string");
+          if (v.length > MAX_ACCOUNT)
+            return invalid(where, "actor.account", `must be at most ${MAX_ACCOUNT} characters`);
           if (v !== "") account = v;
         } else if (key === "actor" && sub === "email") {
           if (typeof v !== "string") return invalid(where, "actor.email", "must be a string");

@@ -1,1 +1,1 @@
-export { JsonParserPlugin, parseAppEvent, parseIsoTime } from "./app-event.ts";
+export { JsonParserPlugin, MAX_EVENTS, parseAppEvent, parseIsoTime } from "./app-event.ts";
