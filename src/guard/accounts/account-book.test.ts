@@ -151,6 +151,48 @@ function bookContract(name: string, open: () => Promise<Storage>, runs: number):
       assert.equal((await b.history("bob", 10)).length, 2);
     });
 
+    it("records an id used before by another event, and applies nothing of it", async () => {
+      const b = book(storage);
+      // Later than the other tests' accounts: the expiry sweep below must not see it.
+      const T = T0 + 30 * DAY;
+      await b.apply({ kind: "event", event: event("uma", "dup1", "signup", T) });
+      // In order (a later time) and late (an earlier one): neither passes for the sign-up.
+      for (const time of [T + 60_000, T - 60_000]) {
+        const reused = await b.apply({
+          kind: "event",
+          event: event("uma", "dup1", "email.confirmed", time),
+        });
+        assert.equal(reused.kind === "ignored" && reused.reason, "duplicate");
+        assert.match(reused.kind === "ignored" ? reused.message : "", /applied before, to signup/);
+      }
+      assert.equal((await b.get("uma", T + 120_000))?.state, "pending_email");
+      const history = await b.history("uma", 10);
+      assert.deepEqual(
+        history.map((h) => [h.event, h.cause, h.outcome]),
+        [
+          ["dup1", "email.confirmed", "ignored"],
+          ["dup1", "email.confirmed", "ignored"],
+          ["dup1", "signup", "applied"],
+        ],
+      );
+      assert.match(history[0]!.reason, /each event needs an id of its own/);
+    });
+
+    it("takes a cause of the same time as the last, after it in their order, as in order", async () => {
+      const b = book(storage);
+      await b.apply({ kind: "event", event: event("quinn", "q1", "signup", T0) });
+      const r = await b.apply({
+        kind: "event",
+        event: event("quinn", "q2", "email.confirmed", T0),
+      });
+      assert.equal(r.kind, "transition");
+      const [h] = await b.history("quinn", 1);
+      assert.deepEqual(
+        [h?.from, h?.to, h?.reason],
+        ["pending_email", "email_verified", "e-mail confirmed"],
+      );
+    });
+
     it("never moves back on an earlier status arriving late", async () => {
       const b = book(storage);
       const t = (m: number) => T0 + m * 60_000;

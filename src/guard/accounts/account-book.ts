@@ -15,6 +15,7 @@ import type {
 import {
   ACCOUNT_STATES,
   canonicalCause,
+  compareCauses,
   decisionCause,
   expire,
   expiryOf,
@@ -344,17 +345,23 @@ export class AccountBook {
     } else {
       // Late: replay every cause in its own order, this one in its place.
       const causes = await this.#storage.accountCauses(account);
-      if (causes.some((c) => c.id === id))
-        return ignored(account, id, before.state, "duplicate", "applied before");
-      const inputs = [...causes.map(toInput).filter((c) => c !== undefined), { ...p, id }];
+      const stored = causes.find((c) => c.id === id);
+      if (stored !== undefined) return this.#duplicate(rec, p.record, stored);
+      const earlier = causes.map(toInput).filter((c) => c !== undefined);
+      const mine = { ...p, id };
+      const inputs = [...earlier, mine];
       const replay = trace(inputs, rec.lastTime, this.#machine, id);
       after = replay.state;
       lastTime = rec.lastTime;
       // Its memory (where it resumes) may still move; that is written, but is not a transition.
       const same = before.state === after.state && before.since === after.since;
       const why: IgnoredReason = replay.watched?.kind === "refused" ? "refused" : "stale";
+      // The same time as the last cause applied, and after it in their order: in order, not late.
+      const tie = p.time === rec.lastTime && earlier.every((c) => compareCauses(c, mine) < 0);
       const reason = !same
-        ? `arrived late: replayed ${inputs.length} causes in their own order`
+        ? tie && replay.watched !== undefined && replay.watched.kind !== "refused"
+          ? replay.watched.note
+          : `arrived late: replayed ${inputs.length} causes in their own order`
         : replay.watched?.kind === "refused"
           ? `${replay.watched.reason} (in its place, among causes applied before it arrived)`
           : "older than causes already applied; in its place it changes nothing";
@@ -382,9 +389,48 @@ export class AccountBook {
       history,
     });
     if (written === "conflict") return "conflict";
-    if (written === "duplicate")
-      return ignored(account, id, before.state, "duplicate", "applied before");
+    if (written === "duplicate") {
+      const stored = (await this.#storage.accountCauses(account)).find((c) => c.id === id);
+      return stored === undefined || rec === undefined
+        ? "conflict"
+        : this.#duplicate(rec, p.record, stored);
+    }
     return result;
+  }
+
+  /**
+   * A cause whose id was applied before. A redelivery changes nothing and says nothing. An id
+   * used before by another kind of event (an application reusing an order's id) is a mistake
+   * to see: the history records it as ignored, and why.
+   */
+  async #duplicate(
+    rec: AccountRecord,
+    given: AccountCauseRecord,
+    stored: AccountCauseRecord,
+  ): Promise<Ignored | "conflict"> {
+    const state = machineState(rec).state;
+    if (stored.type === given.type && stored.time === given.time)
+      return ignored(rec.id, given.id, state, "duplicate", "applied before");
+    const reason =
+      `the id was applied before, to ${stored.type} at ${new Date(stored.time).toISOString()}; ` +
+      `this ${given.type} is not applied: each event needs an id of its own`;
+    const written = await this.#storage.writeAccount({
+      account: { ...rec, history: rec.history + 1, version: rec.version + 1 },
+      expectedVersion: rec.version,
+      history: [
+        this.#row(rec.id, rec, 1, {
+          at: given.time,
+          event: given.id,
+          cause: given.cause,
+          from: state,
+          to: state,
+          outcome: "ignored",
+          reason,
+          by: given.by,
+        }),
+      ],
+    });
+    return written === "ok" ? ignored(rec.id, given.id, state, "duplicate", reason) : "conflict";
   }
 
   #row(
