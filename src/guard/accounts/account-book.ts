@@ -519,6 +519,8 @@ function machineState(rec: AccountRecord): MachineState {
     state: stateOf(rec.state),
     since: rec.since,
     resume: stateOf(typeof m["resume"] === "string" ? m["resume"] : "unknown"),
+    // Absent from records written before a penalty could come while held: none is pending.
+    beneath: stateOf(typeof m["beneath"] === "string" ? m["beneath"] : "unknown"),
     paymentRequired: m["paymentRequired"] === true,
     verifies: typeof m["verifies"] === "number" ? m["verifies"] : 0,
   });
@@ -543,6 +545,7 @@ function record(
     since: s.since,
     memory: JSON.stringify({
       resume: s.resume,
+      beneath: s.beneath,
       paymentRequired: s.paymentRequired,
       verifies: s.verifies,
     }),

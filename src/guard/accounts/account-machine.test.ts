@@ -92,6 +92,32 @@ describe("account state machine", () => {
     assert.equal(end(["signup", "operator.review", "operator.restore"]).state, "pending_email");
   });
 
+  it("keeps a payment's penalty that came while held: restore goes there, then back", () => {
+    const paid = ["signup", "email.confirmed", "payment.started", "payment.confirmed"] as const;
+    // Money taken back while an operator reviews it: restored, it is suspended, not active.
+    const back = [...paid, "operator.review", "payment.charged_back"] as const;
+    const held = end(back, PAYING);
+    assert.deepEqual([held.state, held.resume], ["under_review", "suspended"]);
+    const restored = end([...back, "operator.restore"], PAYING);
+    assert.deepEqual([restored.state, restored.resume], ["suspended", "active"]);
+    assert.equal(end([...back, "operator.restore", "operator.restore"], PAYING).state, "active");
+    // A failed payment while banned: un-banned, it is restricted, and a payment clears it.
+    const failed = [...paid, "operator.ban", "payment.failed", "operator.restore"] as const;
+    assert.equal(end(failed, PAYING).state, "restricted");
+    assert.equal(end([...failed, "payment.confirmed"], PAYING).state, "active");
+    assert.equal(end([...failed, "operator.restore"], PAYING).state, "active");
+    // Cleared again while still held: nothing of the failure remains.
+    const cleared = [...paid, "operator.review", "payment.failed", "payment.confirmed"] as const;
+    assert.equal(end(cleared, PAYING).resume, "active");
+    assert.equal(end([...cleared, "operator.restore"], PAYING).state, "active");
+    // A decision's suspension, then money taken back: two suspensions, two restores.
+    const twice = [...paid, "decision.suspend", "payment.charged_back"] as const;
+    assert.deepEqual(
+      [end(twice, PAYING).resume, end([...twice, "operator.restore"], PAYING).state],
+      ["suspended", "suspended"],
+    );
+  });
+
   it("counts verify verdicts up to the limit, then holds the account", () => {
     const base = ["signup", "email.confirmed"] as const;
     assert.equal(end([...base, "verdict.verify", "verdict.verify"]).state, "active");

@@ -35,6 +35,12 @@ const HELD: readonly AccountState[] = ["suspended", "under_review", "banned"];
 /** States an account may resume at: its lifecycle, or `unknown` if it never signed up. */
 const RESUMABLE: readonly AccountState[] = ["unknown", ...LIFECYCLE];
 
+/**
+ * What its payments can do to an account: a failure restricts it, money taken back suspends
+ * it. While it is held, they move the state it resumes at, as its lifecycle's causes do.
+ */
+const PENALTIES: readonly AccountState[] = ["restricted", "suspended"];
+
 /** Causes an application or a payment provider may report as events. */
 const EVENT_CAUSES = [
   "signup",
@@ -247,8 +253,13 @@ export interface MachineState {
   readonly state: AccountState;
   /** When it entered `state`, ms. */
   readonly since: number;
-  /** The lifecycle state a held or restricted account goes back to on `operator.restore`. */
+  /**
+   * The state a held or restricted account goes back to on `operator.restore`: its lifecycle
+   * state, or a penalty (restricted, suspended) that came while it was held.
+   */
   readonly resume: AccountState;
+  /** When `resume` is a penalty: the lifecycle state the penalty itself resumes at. */
+  readonly beneath: AccountState;
   /** Whether e-mail confirmation leads to `email_verified` (a payment is then needed). */
   readonly paymentRequired: boolean;
   /** `verdict.verify` seen since the last change of state. */
@@ -267,6 +278,7 @@ export const INITIAL: MachineState = Object.freeze({
   state: "unknown",
   since: 0,
   resume: "unknown",
+  beneath: "unknown",
   paymentRequired: false,
   verifies: 0,
 });
@@ -309,15 +321,24 @@ export function step(from: MachineState, input: MachineInput, options: MachineOp
         note: `verify verdict ${verifies} of ${options.verifyLimit}`,
       };
   }
-  // Held: lifecycle causes move where it resumes. A closing, banning, or holding cause applies.
-  if (HELD.includes(from.state) && RESUMABLE.includes(from.resume)) {
+  // Held: lifecycle causes, and payments' penalties, move where it resumes. A closing,
+  // banning, or holding cause applies.
+  if (
+    HELD.includes(from.state) &&
+    (RESUMABLE.includes(from.resume) || PENALTIES.includes(from.resume))
+  ) {
     const lifecycle = ruleFor(from.resume, cause);
     if (lifecycle !== undefined && !ruleFor(from.state, cause)) {
-      const to = target(lifecycle, from);
-      if (LIFECYCLE.includes(to) && to !== from.resume)
+      const to = target(lifecycle, { ...from, resume: from.beneath });
+      if ((LIFECYCLE.includes(to) || PENALTIES.includes(to)) && to !== from.resume)
         return {
           kind: "resumed",
-          next: Object.freeze({ ...from, resume: to }),
+          next: Object.freeze({
+            ...from,
+            resume: to,
+            // A penalty resumes where the account was before it.
+            beneath: PENALTIES.includes(from.resume) ? from.beneath : from.resume,
+          }),
           note: `while ${from.state}: will resume at ${to} (${lifecycle.note})`,
         };
     }
@@ -327,16 +348,22 @@ export function step(from: MachineState, input: MachineInput, options: MachineOp
     return { kind: "refused", reason: `no transition from ${from.state} on ${cause}` };
   const to = target(rule, from);
   const signup = cause === "signup" || cause === "signup.denied";
+  // Restored into a penalty that came while it was held: that penalty resumes where the
+  // account was before it.
+  const intoPenalty = rule.to === "resume" && PENALTIES.includes(to);
   const next: MachineState = Object.freeze({
     state: to,
     since: time,
     resume: signup
       ? "pending_email"
-      : RESUMABLE.includes(from.state)
-        ? from.state
-        : LIFECYCLE.includes(to)
-          ? to
-          : from.resume,
+      : intoPenalty
+        ? from.beneath
+        : RESUMABLE.includes(from.state)
+          ? from.state
+          : LIFECYCLE.includes(to)
+            ? to
+            : from.resume,
+    beneath: from.beneath,
     // A sign-up the guard doubted (verify) or refused must pay before it becomes active.
     paymentRequired: signup
       ? options.requirePayment || input.verdict === "verify" || cause === "signup.denied"
