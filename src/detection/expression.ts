@@ -494,6 +494,30 @@ export function compileFilter(source: string): Result<(e: Event) => boolean, Exp
   return ok((e: Event) => truthy(f(e)));
 }
 
+/** The fields an expression reads (`ip`, `fields.form`), each with its column; [] if it does not parse. */
+export function fieldsRead(
+  source: string,
+): readonly { readonly name: string; readonly column: number }[] {
+  let node: Node;
+  try {
+    node = new Parser(tokenize(source)).parseAll();
+  } catch {
+    return [];
+  }
+  const out: { name: string; column: number }[] = [];
+  const visit = (n: Node): void => {
+    if (n.kind === "field") out.push({ name: n.name, column: n.pos });
+    else if (n.kind === "list") n.items.forEach(visit);
+    else if (n.kind === "not" || n.kind === "neg") visit(n.arg);
+    else if (n.kind === "bin") {
+      visit(n.left);
+      visit(n.right);
+    } else if (n.kind === "call") n.args.forEach(visit);
+  };
+  visit(node);
+  return out;
+}
+
 /**
  * The event types a filter can possibly match, when it is a conjunction that pins `type`
  * (`type == "x" && …` or `type in [...] && …`). The engine indexes scenarios by it so most

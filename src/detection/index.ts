@@ -1,5 +1,11 @@
 export { DetectionEngine, type EngineOptions, type Trigger } from "./engine.ts";
-export { compileExpression, compileFilter, pinnedTypes, type Compiled } from "./expression.ts";
+export {
+  compileExpression,
+  compileFilter,
+  fieldsRead,
+  pinnedTypes,
+  type Compiled,
+} from "./expression.ts";
 export { BUILTIN_FIELDS, accessor } from "./fields.ts";
 export {
   BUILTIN_SCENARIO_DIR,

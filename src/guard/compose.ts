@@ -42,6 +42,10 @@ export const GuardConfigSchema = GuardSectionSchema.extend({
   counters: CountersConfigSchema.prefault({}),
   accounts: AccountsConfigSchema.prefault({}),
   webhooks: WebhooksConfigSchema.prefault({}),
+}).refine((c) => c.pow.store !== "redis" || c.counters.redis_url !== undefined, {
+  message:
+    'store "redis" shares the counters\' Redis: set guard.counters.redis_url, such as redis://127.0.0.1:6379',
+  path: ["pow", "store"],
 });
 export type GuardConfig = z.infer<typeof GuardConfigSchema>;
 

@@ -6,8 +6,8 @@
 import { z } from "zod";
 import { duration } from "../config/schemas.ts";
 import { parseDuration, RempartError } from "../core/index.ts";
-import { compileFilter } from "../detection/index.ts";
-import type { FormRules, GuardOptions, GuardPolicy } from "./guard.ts";
+import { compileFilter, fieldsRead } from "../detection/index.ts";
+import { POLICY_FIELDS, type FormRules, type GuardOptions, type GuardPolicy } from "./guard.ts";
 
 const Verdict = z.enum(["allow", "challenge", "verify", "deny"]);
 const fieldName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)");
@@ -87,13 +87,38 @@ export const GuardSectionSchema = z.strictObject({
       z.strictObject({
         name: fieldName,
         /** An expression over the submission and its signals (docs/guard.md). */
-        when: z.string().min(1),
+        when: z
+          .string()
+          .min(1)
+          .superRefine((when, ctx) => {
+            const problem = policyProblem(when);
+            if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+          }),
         verdict: Verdict,
       }),
     )
     .default([]),
 });
 export type GuardSection = z.infer<typeof GuardSectionSchema>;
+
+/**
+ * Why a policy's expression cannot be used, or undefined: it must compile, and read only the
+ * signals a policy is given (a misspelt one would never match, silently).
+ */
+function policyProblem(when: string): string | undefined {
+  const r = compileFilter(when);
+  if (!r.ok) return `${r.error.message} at column ${r.error.column + 1}`;
+  for (const f of fieldsRead(when)) {
+    if (!f.name.startsWith("fields.")) continue;
+    const name = f.name.slice("fields.".length);
+    if (!(POLICY_FIELDS as readonly string[]).includes(name))
+      return (
+        `${f.name} at column ${f.column + 1} is not a signal a policy reads ` +
+        `(fields.${POLICY_FIELDS.join(", fields.")})`
+      );
+  }
+  return undefined;
+}
 
 function validZone(zone: string): boolean {
   try {

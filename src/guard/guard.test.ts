@@ -395,15 +395,23 @@ void describe("the guard", () => {
       assert.ok((await guard.challenge("petition", "192.0.2.7", T0 + i)) !== undefined);
   });
 
-  void it("refuses a policy that does not compile, saying where", () => {
-    assert.throws(
-      () =>
-        guardOptions(
-          GuardSectionSchema.parse({
-            policies: [{ name: "p", when: "fields.x ==", verdict: "deny" }],
-          }),
-        ),
-      /guard\.policies\[0\]\.when \(p\)/,
+  void it("refuses a policy that does not compile, or reads a signal that is not one, saying where", () => {
+    const refusal = (when: string): string => {
+      const r = GuardSectionSchema.safeParse({ policies: [{ name: "p", when, verdict: "deny" }] });
+      assert.equal(r.success, false, when);
+      const issue = r.error!.issues[0]!;
+      assert.deepEqual(issue.path, ["policies", 0, "when"]);
+      return issue.message;
+    };
+    assert.match(refusal("fields.asn =="), /ends too early at column 14/);
+    assert.match(
+      refusal('type == "signup" && fields.hostin == true'),
+      /fields\.hostin at column 21 is not a signal a policy reads \(fields\.form, fields\.hosting/,
     );
+    assert.match(refusal("nonsense == 1"), /unknown field "nonsense"/);
+    const ok = GuardSectionSchema.parse({
+      policies: [{ name: "p", when: 'fields.hosting && ip in ["192.0.2.1"]', verdict: "verify" }],
+    });
+    assert.equal(guardOptions(ok).policies.length, 1);
   });
 });

@@ -550,8 +550,27 @@ export class Guard {
  * The event the policies' expressions see: the submission, with every signal as a field
  * (`fields.hosting`, `fields.tor`, `fields.night`, `fields.asn`, `fields.disposable`, …).
  */
+/** The signals a policy reads, as `fields.<name>` (docs/guard.md, "Policies"). */
+export const POLICY_FIELDS = Object.freeze([
+  "form",
+  "hosting",
+  "asn",
+  "as_name",
+  "tor",
+  "night",
+  "disposable",
+  "mx",
+  "token",
+  "pow",
+  "identity_count",
+  "identity_spread",
+  "address_count",
+  "network_count",
+  "surge",
+] as const);
+
 export function signalEvent(s: Submission, seen: Seen): Event {
-  const fields: Record<string, string | number | boolean | null> = {
+  const fields: Record<(typeof POLICY_FIELDS)[number], string | number | boolean | null> = {
     form: s.form,
     hosting: seen.as?.hosting === true,
     asn: seen.as?.asn ?? null,
