@@ -73,7 +73,7 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodType<T>): 
         file,
         line: lineOf(doc, counter, issue.path),
         path: pathText(issue.path),
-        message: issue.message,
+        message: messageOf(issue),
       });
     }
   }
@@ -92,4 +92,11 @@ export async function loadYamlFile<T>(file: string, schema: z.ZodType<T>): Promi
     };
   }
   return parseYaml(text, file, schema);
+}
+
+/** An issue's message; for a key a record refuses, why the key is refused (not "Invalid key"). */
+function messageOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_key" && issue.issues.length > 0)
+    return `the key is refused: ${issue.issues[0]!.message}`;
+  return issue.message;
 }

@@ -170,6 +170,17 @@ export class WebhookReceiver {
     } catch {
       return refused(400, "INPUT_INVALID", "body: is not valid JSON");
     }
+    if (
+      typeof json === "object" &&
+      json !== null &&
+      "events" in json &&
+      !Array.isArray(json.events)
+    )
+      return refused(
+        400,
+        "INPUT_INVALID",
+        "body.events: must be an array of events; no event was taken",
+      );
     const [items, where] = Array.isArray(json)
       ? [json as unknown[], "body"]
       : typeof json === "object" && json !== null && "events" in json && Array.isArray(json.events)
@@ -307,7 +318,8 @@ function checkHmac(
   if (config.timestamp_header === undefined) expected = hmacSha256(config.secret, raw);
   else {
     const stamp = header(config.timestamp_header);
-    if (stamp === undefined || !/^\d{1,12}$/.test(stamp))
+    if (stamp === undefined) return `the ${config.timestamp_header} header is missing`;
+    if (!/^\d{1,12}$/.test(stamp))
       return `the ${config.timestamp_header} header must be a time in seconds since the epoch`;
     const skew = Math.abs(now - Number(stamp) * 1000);
     if (skew > parseDuration(config.tolerance)!)

@@ -345,7 +345,20 @@ for (const [label, make] of [
         await post(api, "/v1/webhooks/hmac/shop", body, { "x-shop-signature": "00" }),
         401,
         "WEBHOOK_SIGNATURE_INVALID",
-        /x-shop-time/,
+        /x-shop-time header is missing/,
+      );
+      assertError(
+        await post(api, "/v1/webhooks/hmac/shop", body, { ...signed(now), "x-shop-time": "soon" }),
+        401,
+        "WEBHOOK_SIGNATURE_INVALID",
+        /x-shop-time header must be a time in seconds/,
+      );
+      const notArray = JSON.stringify({ events: "x" });
+      assertError(
+        await post(api, "/v1/webhooks/hmac/shop", notArray, signed(now, notArray)),
+        400,
+        "INPUT_INVALID",
+        /body\.events: must be an array of events/,
       );
 
       const one = JSON.stringify(confirmedEvent("pia"));
