@@ -78,6 +78,25 @@ describe("rempart demo (against a fake of the guard API)", () => {
     assert.equal(api.requests[0]?.headers["x-forwarded-for"], "203.0.113.5");
   });
 
+  it("passes Rempart's refusal of a challenge through, and says when it cannot answer", async () => {
+    const ask = () => fetch(`${demo.url}/altcha/challenge?form=petition`);
+    try {
+      api.failWith = 429;
+      const limited = await ask();
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get("retry-after"), "30");
+      assert.equal(((await limited.json()) as { code: string }).code, "INTERNAL");
+      api.failWith = 400;
+      assert.equal((await ask()).status, 400);
+      api.failWith = 500;
+      const down = await ask();
+      assert.equal(down.status, 503);
+      assert.match(((await down.json()) as { message: string }).message, /HTTP 500/);
+    } finally {
+      api.failWith = undefined;
+    }
+  });
+
   it("allow: signed, one assessment with the fields and without the password or e-mail in them", async () => {
     const res = await post(
       "/petition",

@@ -18,7 +18,7 @@ import {
   splitForm,
   type Assessment,
 } from "../../clients/js/src/index.ts";
-import { RempartError } from "../core/index.ts";
+import { listenError, RempartError } from "../core/index.ts";
 import { normalizeIp } from "../net/index.ts";
 
 const FORMS = ["petition", "signup"] as const;
@@ -281,13 +281,25 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       try {
         const c = await guard.challenge(form, clientAddress(req, trust));
         send(res, 200, "application/json", JSON.stringify(c));
-      } catch {
-        send(res, 503, "application/json", JSON.stringify({ error: "no challenge now" }));
+      } catch (e) {
+        // Rempart's refusal passes through as Rempart said it (a bad form id, too many
+        // challenges from this address); anything else means it cannot answer now.
+        const status =
+          e instanceof RempartGuardError && (e.status === 400 || e.status === 429) ? e.status : 503;
+        const body = JSON.stringify({
+          code: e instanceof RempartGuardError ? (e.code ?? "UNAVAILABLE") : "UNAVAILABLE",
+          message: e instanceof Error ? e.message : "no challenge now",
+        });
+        res.writeHead(status, {
+          "content-type": "application/json",
+          ...(status === 429 && { "retry-after": "30" }),
+        });
+        res.end(body);
       }
       return;
     }
     if (req.method === "GET" && path === "/") {
-      html(res, 200, page("Rempart demo", "index", templates.index!));
+      html(res, 200, page("Examples", "index", templates.index!));
       return;
     }
     if (req.method === "GET" && path === "/confirm") {
@@ -317,7 +329,9 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (e) =>
+      reject(listenError("demo", `${options.host}:${options.port}`, "--listen", e)),
+    );
     server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as { port: number };
@@ -402,8 +416,20 @@ export async function cmdDemo(args: string[]): Promise<number> {
     log("demo: made a sensor key in the daemon's database; it is deleted when the demo stops");
   }
   const { host, port } = hostPort(values.listen ?? "127.0.0.1:8090");
+  const guard = new RempartGuard({ url: api, key });
+  // A wrong key or URL is said now, not on the first page a visitor opens.
+  try {
+    if ((await guard.token(FORMS[0])).token === "")
+      log(`demo: Rempart does not answer at ${api} yet; the pages will work once it does`);
+  } catch (e) {
+    await dropKey?.();
+    throw usage(
+      `Rempart at ${api} refused the demo's key (${e instanceof Error ? e.message : String(e)})`,
+      "give a key with role sensor: rempart keys create demo --role sensor",
+    );
+  }
   const demo = await startDemo({
-    guard: new RempartGuard({ url: api, key }),
+    guard,
     host,
     port,
     trustForwardedFor: values["trust-forwarded-for"] === true,

@@ -413,13 +413,17 @@ async function cmdKeys(args: string[]): Promise<number> {
     "keys create",
   );
   const role = str(v, "role");
-  if (positionals.length !== 1 || (role !== "admin" && role !== "sensor" && role !== "bouncer")) {
+  const hint = "rempart keys create firewall --role bouncer";
+  if (positionals.length !== 1)
+    throw new RempartError("USAGE", "keys create: give one NAME", { hint });
+  if (role !== "admin" && role !== "sensor" && role !== "bouncer")
     throw new RempartError(
       "USAGE",
-      "keys create: give a NAME and --role admin, sensor or bouncer",
-      { hint: "rempart keys create firewall --role bouncer" },
+      role === undefined
+        ? "keys create: give --role admin, sensor or bouncer"
+        : `keys create: "${role}" is not a role; use admin, sensor (an application, the guard) or bouncer`,
+      { hint },
     );
-  }
   const { createKeyOffline } = await import("./keys.ts");
   const key = await createKeyOffline(await config(v), positionals[0]!, role);
   out(`${key}\n(shown once: store it now; Rempart keeps only its hash)`);

@@ -5,6 +5,7 @@ import { version } from "./version.ts";
 import { createApi, startApiThreads, startHttpServer } from "../http/index.ts";
 import type { Config } from "../daemon/config.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { listenCode, listenError } from "../core/index.ts";
 
 function hostPort(listen: string): { host: string; port: number } {
   const colon = listen.lastIndexOf(":");
@@ -40,10 +41,20 @@ export async function runDaemon(config: Config): Promise<number> {
   const server = await (apiThreads ?? startHttpServer(api, hostPort(config.http.listen))).catch(
     async (e: unknown) => {
       await daemon.stop();
-      throw e;
+      throw listenCode(e) !== undefined
+        ? listenError("http", config.http.listen, "http.listen", e)
+        : e;
     },
   );
-  await daemon.start();
+  try {
+    await daemon.start();
+  } catch (e) {
+    // An enforcer that cannot start (its port taken): nothing is left running, and the
+    // process ends with the error rather than serving half a daemon.
+    await server.close();
+    await daemon.stop();
+    throw e;
+  }
   if (apiThreads !== undefined) {
     // The guard runs now: the threads check its stateless signals from here on.
     const guard = daemon.guardPreparerInit();

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: "a public endpoint was asked too often from one address",
   USAGE: "the command line is not valid",
   UNAVAILABLE: "a dependency (database, peer program) is not available",
+  LISTEN_FAILED: "a server cannot listen on its address (in use, not allowed, not on this host)",
   INTERNAL: "an unexpected error inside Rempart (a bug): details are logged, never sent",
 } as const;
 
@@ -39,3 +40,33 @@ export class RempartError extends Error {
 }
 
 export const isRempartError = (e: unknown): e is RempartError => e instanceof RempartError;
+
+const LISTEN_CAUSES: Readonly<Record<string, string>> = {
+  EADDRINUSE: "the address is in use (another Rempart, or another program?)",
+  EACCES: "not allowed (a port under 1024 needs CAP_NET_BIND_SERVICE)",
+  EADDRNOTAVAIL: "no interface of this host has that address",
+};
+
+/**
+ * Why a server (`what`: "http", "dnsbl udp") cannot listen on `where` (host:port or a socket's
+ * path), said for its operator; `key` is the setting that chooses the address.
+ */
+export function listenError(what: string, where: string, key: string, e: unknown): RempartError {
+  const code = listenCode(e) ?? "";
+  const why = LISTEN_CAUSES[code] ?? (e instanceof Error ? e.message : String(e));
+  return new RempartError("LISTEN_FAILED", `${what}: cannot listen on ${where}: ${why}`, {
+    cause: e,
+    hint: `choose another address with ${key}`,
+  });
+}
+
+/**
+ * The system's reason a socket could not listen (EADDRINUSE…), from the error's code or, for an
+ * error relayed from a worker as text, its message; undefined for any other failure.
+ */
+export function listenCode(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === "string" && code in LISTEN_CAUSES) return code;
+  const m = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(e instanceof Error ? e.message : "");
+  return m?.[1];
+}

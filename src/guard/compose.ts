@@ -151,9 +151,17 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
   return {
     guard,
     preparerInit: { config, secret },
-    describe: () =>
-      `guard: ${Object.keys(config.forms).length} form(s) configured, counters in ${config.counters.backend}, ` +
-      `proof-of-work store in ${config.pow.store}${deps.networks.tor.enabled ? ", Tor exit list" : ""}`,
+    describe: () => {
+      const hooks = [
+        ...(config.webhooks.gocardless === undefined ? [] : ["/v1/webhooks/gocardless"]),
+        ...Object.keys(config.webhooks.hmac).map((name) => `/v1/webhooks/hmac/${name}`),
+      ];
+      return (
+        `guard: ${Object.keys(config.forms).length} form(s) configured, counters in ${config.counters.backend}, ` +
+        `proof-of-work store in ${config.pow.store}${deps.networks.tor.enabled ? ", Tor exit list" : ""}` +
+        (hooks.length === 0 ? "" : `; webhooks at ${hooks.join(", ")}`)
+      );
+    },
     async stop() {
       email.close();
       await Promise.all([short.close(), long.close(), once.close()]);

@@ -399,7 +399,7 @@ void describe("the guard", () => {
     const refusal = (when: string): string => {
       const r = GuardSectionSchema.safeParse({ policies: [{ name: "p", when, verdict: "deny" }] });
       assert.equal(r.success, false, when);
-      const issue = r.error!.issues[0]!;
+      const issue = r.error.issues[0]!;
       assert.deepEqual(issue.path, ["policies", 0, "when"]);
       return issue.message;
     };

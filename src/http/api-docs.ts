@@ -59,7 +59,7 @@ export function renderApiDocs(): string {
   line();
   line("`GET /v1/health`, `GET /v1/openapi.json` and `GET /metrics` need no key. `/metrics` tells");
   line("how busy the daemon is and what it sees: bind the API to localhost, let the reverse proxy");
-  line("protect that path, or set `metricsRequireKey` (then any valid key may read it).");
+  line("protect that path, or set `http.metrics_require_key` (then any valid key may read it).");
   line();
   line("## Errors");
   line();
@@ -77,9 +77,20 @@ export function renderApiDocs(): string {
     [403, "FORBIDDEN", ERROR_CODES.FORBIDDEN],
     [404, "NOT_FOUND", ERROR_CODES.NOT_FOUND],
     [405, "NOT_FOUND", "the path exists, but not with this method (see the `Allow` header)"],
-    [413, "INPUT_INVALID", "the body is larger than the server's limit (1 MiB by default)"],
-    [415, "INPUT_INVALID", "a body was sent without `Content-Type: application/json`"],
+    [409, "ACCOUNT_TRANSITION_REFUSED", ERROR_CODES.ACCOUNT_TRANSITION_REFUSED],
+    [413, "INPUT_INVALID", "the body is larger than the server's limit (1 MiB)"],
+    [
+      415,
+      "INPUT_INVALID",
+      "a body was sent without `Content-Type: application/json` (webhooks, authenticated by their signature, take any type)",
+    ],
     [422, "DECISION_REFUSED", ERROR_CODES.DECISION_REFUSED],
+    [429, "RATE_LIMITED", ERROR_CODES.RATE_LIMITED],
+    [
+      498,
+      "WEBHOOK_SIGNATURE_INVALID",
+      "GoCardless's webhook: its signature is missing or wrong (401 for the generic webhook)",
+    ],
     [
       500,
       "INTERNAL or a stable code",

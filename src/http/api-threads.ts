@@ -66,7 +66,8 @@ export interface ThreadsReport {
 export type FromThread =
   | { readonly type: "listening"; readonly url: string; readonly port: number }
   | { readonly type: "stats"; readonly id: number; readonly stats: ThreadStats }
-  | { readonly type: "failed"; readonly message: string }
+  /** `code`: the system's error code, when there is one (EADDRINUSE). */
+  | { readonly type: "failed"; readonly message: string; readonly code?: string }
   /** A line for the daemon's log. */
   | { readonly type: "log"; readonly message: string }
   | {
@@ -201,7 +202,8 @@ export async function startApiThreads(
           port = m.port;
           url = m.url;
           resolve();
-        } else if (m.type === "failed") reject(new Error(m.message));
+        } else if (m.type === "failed")
+          reject(Object.assign(new Error(m.message), m.code === undefined ? {} : { code: m.code }));
         else log(`rempart: ${m.message}`);
       });
       thread.worker.on("error", (e: Error) => log(`rempart: http: API thread: ${e.message}`));

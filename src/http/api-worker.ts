@@ -174,7 +174,12 @@ const forwarder = {
 
 const server = await startHttpServer(forwarder, { ...init, reusePort: true }).catch(
   (e: unknown) => {
-    send({ type: "failed", message: `http: ${e instanceof Error ? e.message : String(e)}` });
+    const code = (e as NodeJS.ErrnoException).code;
+    send({
+      type: "failed",
+      message: `http: ${e instanceof Error ? e.message : String(e)}`,
+      ...(typeof code === "string" && { code }),
+    });
     return undefined;
   },
 );

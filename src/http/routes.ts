@@ -258,7 +258,10 @@ const GuardSubmission = z.strictObject({
 export const AccountHistoryView = z.object({
   seq: z.number().int(),
   at: z.string().meta({ description: "ISO 8601 time of the cause (or of the expiry)." }),
-  event: z.string().meta({ description: "The cause's id (the event's, `op:…`, `decision:…`)." }),
+  event: z.string().meta({
+    description:
+      "The cause's id (the event's, `op:…`, `decision:…`); empty for the clock's expiry.",
+  }),
   cause: z.string().meta({ description: "`signup`, `payment.confirmed`, `operator.ban`, …" }),
   from: z.enum(ACCOUNT_STATES),
   to: z.enum(ACCOUNT_STATES),
@@ -274,9 +277,11 @@ export const AccountView = z.object({
     .string()
     .nullable()
     .meta({ description: "ISO 8601 time it entered this state; null while `unknown`." }),
-  resume: z
-    .enum(ACCOUNT_STATES)
-    .meta({ description: "Where `restore` takes it while restricted, suspended, held or banned." }),
+  resume: z.enum(ACCOUNT_STATES).meta({
+    description:
+      "Where `restore` takes it while restricted, suspended, held or banned; in other states, " +
+      "where it would go back to, and of no use until then.",
+  }),
   payment_required: z.boolean(),
   expires: z
     .string()
@@ -574,7 +579,7 @@ export const ROUTES = {
     path: "/v1/guard/challenge",
     summary: "A proof-of-work challenge for the ALTCHA widget",
     description:
-      "The widget's `challengeurl`: needs no key. Its work follows the client address's risk " +
+      "The widget's `challenge` URL (ALTCHA 3.x; `challengeurl` before): needs no key. Its work follows the client address's risk " +
       "(the connection's peer, or the forwarded address when the peer is in " +
       "`http.trusted_proxies`). Each solution is bound to its form and accepted once. One " +
       "address may fetch `guard.challenges_per_address` per short window.",
@@ -632,8 +637,8 @@ export const ROUTES = {
     path: "/v1/accounts/:id",
     summary: "An account's trust state and history",
     description:
-      "The state the account is in (pending_email, email_verified, pending_payment, active, " +
-      "restricted, suspended, under_review, banned, closed, expired), since when, and its " +
+      "The state the account is in (unknown, pending_email, email_verified, pending_payment, " +
+      "active, restricted, suspended, under_review, banned, closed, expired), since when, and its " +
       "history: every cause applied, the transition it made or why it was ignored. A " +
       "`pending_email` account past its expiry is expired on read. See docs/guard-accounts.md.",
     access: ["sensor"],
@@ -678,6 +683,9 @@ export const ROUTES = {
     access: "public",
     responses: {
       200: { description: "Taken (redeliveries too).", schema: WebhookSummaryView },
+      400: { description: "The body is not GoCardless's events (INPUT_INVALID); none is taken." },
+      404: { description: "No GoCardless webhook is configured (NOT_FOUND)." },
+      413: { description: "The body is larger than 1 MiB (INPUT_INVALID)." },
       498: { description: "The signature is missing or wrong (WEBHOOK_SIGNATURE_INVALID)." },
     },
   },
@@ -696,7 +704,11 @@ export const ROUTES = {
     }),
     responses: {
       200: { description: "Taken (redeliveries too).", schema: WebhookSummaryView },
+      400: {
+        description: "An event is invalid, or more than 1,000 (INPUT_INVALID); none is taken.",
+      },
       401: { description: "The signature is missing, stale or wrong (WEBHOOK_SIGNATURE_INVALID)." },
+      404: { description: "No webhook of that name is configured (NOT_FOUND)." },
     },
   },
   openapi: {

@@ -3,7 +3,7 @@
  * that Postfix, postscreen and rspamd query. Pull, not push: it answers from the DecisionBook
  * and only follows the feed to drop the answers it has cached.
  */
-import { parseDuration } from "../../core/index.ts";
+import { listenCode, listenError, parseDuration } from "../../core/index.ts";
 import type { EnforcerDeps, EnforcerPlugin, EnforcerService } from "../plugin.ts";
 import { DnsblConfigSchema, parseListen, type DnsblConfig } from "./dnsbl-config.ts";
 import { DnsblServer } from "./dnsbl-server.ts";
@@ -69,7 +69,11 @@ export function createDnsbl(config: DnsblConfig, deps: EnforcerDeps): DnsblServi
       // Subscribe first: a change landing while the sockets open still reaches the cache.
       unsubscribe = deps.feed.subscribe((change) => zone.changed(change.decision));
       zone.invalidate();
-      await server.start();
+      await server.start().catch((e: unknown) => {
+        throw listenCode(e) !== undefined
+          ? listenError("dnsbl", config.listen, "enforcers.dnsbl.listen", e)
+          : e;
+      });
     },
     async stop() {
       unsubscribe?.();

@@ -3,7 +3,7 @@
  * decisions and feeding what it sees to detection. See docs/postfix.md.
  */
 import { z } from "zod";
-import { RempartError } from "../../core/index.ts";
+import { listenCode, listenError, RempartError } from "../../core/index.ts";
 import type { EnforcerDeps, EnforcerPlugin, EnforcerService } from "../plugin.ts";
 import { MailPolicy } from "./mail-policy.ts";
 import { PolicyServer } from "./policy-server.ts";
@@ -63,7 +63,17 @@ export const postfixPolicyPlugin: EnforcerPlugin<PostfixPolicyConfig> = {
     });
     return {
       server,
-      start: () => server.start(),
+      start: () =>
+        server.start().catch((e: unknown) => {
+          throw listenCode(e) !== undefined
+            ? listenError(
+                "postfix policy service",
+                config.listen ?? config.socket ?? "",
+                "enforcers.postfix_policy.listen or socket",
+                e,
+              )
+            : e;
+        }),
       stop: () => server.stop(),
       describe: () => {
         const a = server.tcpAddress;
