@@ -546,10 +546,6 @@ export class Guard {
   }
 }
 
-/**
- * The event the policies' expressions see: the submission, with every signal as a field
- * (`fields.hosting`, `fields.tor`, `fields.night`, `fields.asn`, `fields.disposable`, …).
- */
 /** The signals a policy reads, as `fields.<name>` (docs/guard.md, "Policies"). */
 export const POLICY_FIELDS = Object.freeze([
   "form",
@@ -569,6 +565,10 @@ export const POLICY_FIELDS = Object.freeze([
   "surge",
 ] as const);
 
+/**
+ * The event the policies' expressions see: the submission, with every signal as a field
+ * (`fields.hosting`, `fields.tor`, `fields.night`, `fields.asn`, `fields.disposable`, …).
+ */
 export function signalEvent(s: Submission, seen: Seen): Event {
   const fields: Record<(typeof POLICY_FIELDS)[number], string | number | boolean | null> = {
     form: s.form,

@@ -258,10 +258,22 @@ export class WebhookReceiver {
         if (ref !== undefined)
           links.push({ provider: "gocardless", kind, ref, account, createdAt: now });
       }
-      await this.#storage.addAccountLinks(links);
-      tied.push(...links);
+      tied.push(...(await this.#tieLinks(links)));
     }
     return account;
+  }
+
+  /**
+   * Stores the links, and answers those that are now the account's: a link already tied to
+   * another account keeps it, and must not carry that one's kept events to this account.
+   */
+  async #tieLinks(links: readonly AccountLink[]): Promise<AccountLink[]> {
+    await this.#storage.addAccountLinks(links);
+    const mine: AccountLink[] = [];
+    for (const l of links)
+      if ((await this.#storage.findAccountLink(l.provider, l.kind, l.ref)) === l.account)
+        mine.push(l);
+    return mine;
   }
 
   /**
@@ -290,8 +302,7 @@ export class WebhookReceiver {
           if (ref !== undefined)
             own.push({ provider: "gocardless", kind, ref, account: link.account, createdAt: now });
         }
-        await this.#storage.addAccountLinks(own);
-        queue.push(...own);
+        queue.push(...(await this.#tieLinks(own)));
         events.push(toEvent(e, link.account));
       }
     }
