@@ -20,6 +20,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/** A client whose fetch answers `answer` to every request, and the URLs it was asked. */
+function answering(url: string, answer: unknown): { guard: RempartGuard; seen: string[] } {
+  const seen: string[] = [];
+  const guard = new RempartGuard({
+    url,
+    key: "k",
+    fetch: (input) => {
+      seen.push(input instanceof Request ? input.url : input.toString());
+      return Promise.resolve(new Response(JSON.stringify(answer)));
+    },
+  });
+  return { guard, seen };
+}
+
 describe("RempartGuard against a fake of the contract", () => {
   let api: FakeGuardApi;
   before(async () => (api = await startFakeGuardApi()));
@@ -193,16 +207,10 @@ describe("RempartGuard against a fake of the contract", () => {
   });
 
   it("token names the form's fields for the honeypot to avoid", async () => {
-    const seen: string[] = [];
-    const guard = new RempartGuard({
-      url: "http://127.0.0.1:9/",
-      key: "k",
-      fetch: (input) => {
-        seen.push(input instanceof Request ? input.url : input.toString());
-        return Promise.resolve(
-          new Response(JSON.stringify({ token: "t", honeypot: "fax", min_fill_ms: 0 })),
-        );
-      },
+    const { guard, seen } = answering("http://127.0.0.1:9/", {
+      token: "t",
+      honeypot: "fax",
+      min_fill_ms: 0,
     });
     await guard.token("petition", { fields: ["name", "e mail"] });
     await guard.token("petition");
@@ -231,16 +239,11 @@ describe("RempartGuard against a fake of the contract", () => {
   });
 
   it("keeps a base path of the URL", async () => {
-    const seen: string[] = [];
-    const guard = new RempartGuard({
-      url: "http://127.0.0.1:9/rempart",
-      key: "k",
-      fetch: (input) => {
-        seen.push(input instanceof Request ? input.url : input.toString());
-        return Promise.resolve(
-          new Response(JSON.stringify({ id: "i", verdict: "deny", score: 1, reasons: ["tor"] })),
-        );
-      },
+    const { guard, seen } = answering("http://127.0.0.1:9/rempart", {
+      id: "i",
+      verdict: "deny",
+      score: 1,
+      reasons: ["tor"],
     });
     assert.equal((await guard.assess({ form: "f", ip: "192.0.2.1" })).verdict, "deny");
     assert.deepEqual(seen, ["http://127.0.0.1:9/rempart/v1/guard/assess"]);
