@@ -530,6 +530,15 @@ for (const [label, make] of [
           "INPUT_INVALID",
           /^body\.events: Invalid input: expected array/,
         );
+        assertError(
+          await call(api, "POST", "/v1/events", {
+            key: sensor,
+            body: event("alone", "198.51.100.1"),
+          }),
+          400,
+          "INPUT_INVALID",
+          /^body\.events: is required: the body is an array of events, or \{"events": \[\.\.\.\]\}/,
+        );
         assert.equal(runtime.counters().events, 0);
       });
     });

@@ -538,7 +538,13 @@ export const ROUTES = {
       z.array(z.unknown()).max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
       z.strictObject({
         events: z
-          .array(z.unknown())
+          .array(z.unknown(), {
+            // One event sent alone lands here: say what the body must be.
+            error: (iss) =>
+              iss.input === undefined
+                ? 'is required: the body is an array of events, or {"events": [...]}'
+                : undefined,
+          })
           .max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
       }),
     ]),
