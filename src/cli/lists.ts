@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ACTIONS, parseDuration, RempartError } from "../core/index.ts";
 import { defaultConfig, loadConfig } from "../daemon/config.ts";
 import { openConfiguredStorage } from "../daemon/storage-config.ts";
+import type { DnsblConfig } from "../enforcers/dnsbl/dnsbl-config.ts";
 import {
   EXPORT_FORMATS,
   isExportFormat,
@@ -154,16 +155,26 @@ export async function exportList(args: string[]): Promise<number> {
       hint: Object.keys(EXPORT_FORMATS).join(", "),
     });
   const scope = text(v, "scope");
+  if (scope !== undefined && scope !== "ip" && scope !== "range")
+    throw new RempartError("USAGE", `decisions export: --scope "${scope}" is not ip or range`, {
+      hint: "addresses and ranges are what a list holds; leave --scope out for both",
+    });
   const file = text(v, "config");
   const config = file === undefined ? defaultConfig() : await loadConfig(file);
-  const storage = await openConfiguredStorage(config);
+  const storage = await openConfiguredStorage(config, { existing: true });
   try {
     const decisions = await storage.listDecisions({
       activeAt: Date.now(),
       limit: 100_000_000,
-      ...(scope === "ip" || scope === "range" ? { scope } : {}),
+      ...(scope === undefined ? {} : { scope }),
     });
-    process.stdout.write(EXPORT_FORMATS[format](decisions));
+    // rbldnsd's codes are those Rempart's own DNSBL publishes with, when it runs.
+    const dnsbl = (config.enforcers as { dnsbl?: DnsblConfig }).dnsbl;
+    const context =
+      dnsbl === undefined
+        ? {}
+        : { dnsbl: { codes: dnsbl.codes, scenarioCodes: dnsbl.scenario_codes } };
+    process.stdout.write(EXPORT_FORMATS[format](decisions, context));
   } finally {
     await storage.close();
   }

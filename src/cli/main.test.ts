@@ -14,3 +14,26 @@ test("an unknown command is a usage error, names inherited by objects included",
     assert.match(written.join(""), new RegExp(`unknown command "${command}"`));
   }
 });
+
+test("decisions export refuses a configuration no daemon ran with, rather than an empty list", async (t) => {
+  const { mkdtemp, rm, writeFile, readdir } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = await mkdtemp(join(tmpdir(), "rempart-export-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, "rempart.yaml");
+  await writeFile(config, `data_dir: ${JSON.stringify(join(dir, "data"))}\n`);
+  const written: string[] = [];
+  t.mock.method(process.stderr, "write", (chunk: string) => {
+    written.push(chunk);
+    return true;
+  });
+  const out = t.mock.method(process.stdout, "write", () => true);
+  assert.equal(await main(["decisions", "export", "--format", "ipset", "--config", config]), 1);
+  assert.match(written.join(""), /no database at .*rempart\.db: no daemon has run/);
+  assert.equal(out.mock.callCount(), 0, "no script that would empty the live set");
+  assert.deepEqual(await readdir(dir), ["rempart.yaml"], "and no database made");
+  written.length = 0;
+  assert.equal(await main(["decisions", "export", "--scope", "account", "--config", config]), 2);
+  assert.match(written.join(""), /--scope "account" is not ip or range/);
+});

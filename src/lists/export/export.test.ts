@@ -73,6 +73,38 @@ test("rbldnsd: ip4trie and ip6trie datasets, a code for actions other than ban",
   );
 });
 
+test("rbldnsd: the codes Rempart's DNSBL is configured with, lowest first, none for an action without", () => {
+  const items = [
+    item("198.51.100.1", "ip", "throttle"),
+    item("198.51.100.2", "ip", "verify"),
+    { ...item("198.51.100.3", "ip", "challenge"), scenario: "spamhaus-drop" },
+    item("198.51.100.4", "ip", "challenge"),
+    item("198.51.100.4", "ip", "throttle"),
+  ];
+  // By default as the DNSBL by default: throttle is 127.0.0.4, verify is not published.
+  const byDefault = EXPORT_FORMATS.rbldnsd(items).split("\n");
+  assert.ok(byDefault.includes("198.51.100.1 :127.0.0.4:Listed by Rempart: $"));
+  assert.ok(!byDefault.some((l) => l.startsWith("198.51.100.2")));
+  const configured = EXPORT_FORMATS.rbldnsd(items, {
+    dnsbl: {
+      codes: {
+        ban: "127.0.0.2",
+        throttle: "127.0.0.10",
+        verify: "127.0.0.9",
+        challenge: "127.0.0.3",
+      },
+      scenarioCodes: { "spamhaus-drop": "127.0.0.20" },
+    },
+  }).split("\n");
+  assert.deepEqual(configured.slice(2, -1), [
+    "198.51.100.1 :127.0.0.10:Listed by Rempart: $",
+    "198.51.100.2 :127.0.0.9:Listed by Rempart: $",
+    "198.51.100.3 :127.0.0.20:Listed by Rempart: $",
+    // 127.0.0.3 before 127.0.0.10: the codes compare as numbers.
+    "198.51.100.4 :127.0.0.3:Listed by Rempart: $",
+  ]);
+});
+
 test("csv: every scope, quoted, formulas defused", () => {
   const s = EXPORT_FORMATS.csv([
     { ...item("198.51.100.8"), reason: '=HYPERLINK("x"), said "hi"' },
