@@ -330,18 +330,23 @@ for (const [label, make] of [
       });
 
       test("a decision on an allowlisted address is 422 DECISION_REFUSED with the policy's reason", async () => {
-        for (const value of ["127.0.0.1", "10.1.2.3", "::1"]) {
+        // IPv4-mapped IPv6, dotted or in hex, is the IPv4 address it maps.
+        for (const value of ["127.0.0.1", "10.1.2.3", "::1", "::ffff:7f00:1", "::ffff:a01:203"]) {
           const r = await call(api, "POST", "/v1/decisions", {
             key: admin,
             body: { ...ban, value },
           });
           assertError(r, 422, "DECISION_REFUSED", /allowlisted network/);
         }
-        const wide = await call(api, "POST", "/v1/decisions", {
-          key: admin,
-          body: { ...ban, scope: "range", value: "80.0.0.0/8" },
-        });
-        assertError(wide, 422, "DECISION_REFUSED", /wider than the \/16 limit/);
+        for (const value of ["80.0.0.0/8", "::ffff:0:0/96", "::ffff:c0a8:0/112"]) {
+          const wide = await call(api, "POST", "/v1/decisions", {
+            key: admin,
+            body: { ...ban, scope: "range", value },
+          });
+          assertError(wide, 422, "DECISION_REFUSED", /wider than the \/16 limit|allowlisted/);
+        }
+        const check = await call(api, "GET", "/v1/check?ip=192.0.2.1", { key: admin });
+        assert.equal(bodyOf(check, CHECK).verdict, "allow", "nothing got through");
       });
 
       test("POST validation errors name the member", async () => {

@@ -49,7 +49,8 @@ test("normalisation takes exactly the texts node:net takes for an address", () =
   for (const bad of ["[::1]%eth0", "[::]%", "[::1", "[[::1]]", "%::1"])
     assert.equal(normalizeIp(bad), undefined, bad);
   assert.equal(normalizeIp("[fe80::1%eth0]"), "fe80::1");
-  assert.equal(normalizeIp("::ffff:102:304"), "::ffff:102:304", "hex-mapped stays as written");
+  assert.equal(normalizeIp("::ffff:102:304"), "1.2.3.4", "mapped in hex is IPv4 too");
+  assert.equal(normalizeIp("::FFFF:7F00:1"), "127.0.0.1");
 });
 
 test("normalisation: RFC 5952 examples, mapped IPv4, brackets, zones, garbage", () => {
@@ -96,4 +97,18 @@ test("RangeList finds containing ranges and overlaps", () => {
   assert.ok(list.overlaps(parseCidr("10.1.0.0/16")!));
   assert.ok(list.overlaps(parseCidr("0.0.0.0/0")!), "a wider range overlaps too");
   assert.equal(list.overlaps(parseCidr("192.0.2.0/24")!), false);
+});
+
+test("an IPv4-mapped prefix is the IPv4 prefix it maps, as the prefix map matches it", () => {
+  const text = (t: string): string | undefined => {
+    const r = parseCidr(t);
+    return r === undefined ? undefined : formatCidr(r);
+  };
+  assert.equal(text("::ffff:0:0/96"), "0.0.0.0/0");
+  assert.equal(text("::ffff:c0a8:0/112"), "192.168.0.0/16");
+  assert.equal(text("::ffff:192.0.2.0/120"), "192.0.2.0/24");
+  assert.equal(text("::ffff:7f00:1"), "127.0.0.1/32");
+  assert.equal(text("::ffff:0:0/80"), undefined, "past the mapped space");
+  assert.equal(text("::ffff:0:0/129"), undefined);
+  assert.equal(text("::/0"), "::/0");
 });

@@ -14,8 +14,6 @@ export interface IpRange {
   readonly bits: number;
 }
 
-const V4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i;
-
 /**
  * A small memo for IPv6: logs repeat the same addresses, and this runs per line (a hit costs a
  * fifth of parsing and formatting again). Cleared when full, so it stays bounded.
@@ -62,8 +60,11 @@ function normalizeV6(s: string): string | undefined {
   const family = parseAddressWords(s, scratchWords);
   if (family === 6) return formatWords6(scratchWords);
   if (family === 0) return undefined;
-  // IPv4-mapped: as IPv4 when written dotted; in hex (::ffff:102:304) it stays as written.
-  return V4_MAPPED.exec(s)?.[1] ?? formatV6(parseV6(s));
+  // IPv4-mapped, dotted (::ffff:192.0.2.1) or in hex (::ffff:c000:201): the IPv4 address, as
+  // the prefix map matches it. Kept as IPv6 text, a decision on ::ffff:7f00:1 would pass the
+  // allowlist's check for 127.0.0.1 and then ban it.
+  const w = scratchWords[0]!;
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
 }
 
 export function ipFamily(ip: string): 4 | 6 {
@@ -167,6 +168,12 @@ export function parseCidr(text: string): IpRange | undefined {
     const b = text.slice(slash + 1);
     if (!/^\d{1,3}$/.test(b)) return undefined;
     bits = Number(b);
+    // An IPv4-mapped prefix was written over 128 bits: ::ffff:0:0/96 is 0.0.0.0/0, all of
+    // IPv4, as the prefix map matches it. Shorter, it reaches past the mapped space: refused.
+    if (family === 4 && text.lastIndexOf(":", slash) >= 0) {
+      if (bits < 96 || bits > 128) return undefined;
+      bits -= 96;
+    }
     if (bits > width) return undefined;
   }
   return Object.freeze({ family, start: ipToBigInt(addr) & mask(bits, family), bits });
