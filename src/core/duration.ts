@@ -10,6 +10,13 @@ const UNITS: Readonly<Record<string, number>> = {
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
 /** Parses `500ms`, `30s`, `10m`, `4h`, `7d`, `2w` (or a compound like `1h30m`) to milliseconds. */
+/**
+ * The longest a decision may last: 100 years. A bouncer reads a decision's time left as a Go
+ * duration, which ends at 292 years; a date past year 275,760 is no date at all. Longer is
+ * written as no expiry (null).
+ */
+export const MAX_DECISION_MS = 100 * 365 * 86_400_000;
+
 export function parseDuration(text: string): number | undefined {
   const parts = text.trim().match(/\d+(?:\.\d+)?(?:ms|s|m|h|d|w)/g);
   if (!parts || parts.join("") !== text.trim()) return undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Decision, Scope } from "../core/index.ts";
+import { MAX_DECISION_MS, type Decision, type Scope } from "../core/index.ts";
 import { DecisionBook } from "./decision-book.ts";
 import { DEFAULT_POLICY, DecisionPolicy, type DecisionWish } from "./decision-policy.ts";
 
@@ -123,4 +123,18 @@ test("one incident, one offence: decisions restored at start count the same way"
   if (next.kind !== "created") return;
   assert.equal(next.decision.offence, 0, "the restored decision is this incident");
   assert.equal(book.isOffence("restored"), false, "replaced, it no longer counts");
+});
+
+test("no decision lasts past 100 years, whatever asked for it: longer is no expiry", () => {
+  const { policy: p } = policy();
+  const at = Date.UTC(2026, 0, 1);
+  const outcome = p.decide({
+    ...wish("ip", "192.0.2.9", at),
+    origin: "import",
+    durationMs: 99_999_999 * DAY,
+  });
+  assert.equal(outcome.kind, "created");
+  if (outcome.kind !== "created") return;
+  assert.equal(outcome.decision.expiresAt, at + MAX_DECISION_MS);
+  assert.equal(new Date(outcome.decision.expiresAt).getUTCFullYear(), 2125);
 });

@@ -12,7 +12,7 @@
  * offence after they have ended escalates.
  */
 import type { Action, Decision, Origin, Scope } from "../core/index.ts";
-import { detach, formatDuration } from "../core/index.ts";
+import { detach, formatDuration, MAX_DECISION_MS } from "../core/index.ts";
 import {
   formatCidr,
   normalizeIp,
@@ -219,9 +219,12 @@ export class DecisionPolicy {
     const durationMs =
       wish.durationMs === null
         ? null
-        : wish.origin === "scenario"
-          ? Math.min(esc.maxMs, wish.durationMs * esc.factor ** offence)
-          : wish.durationMs;
+        : Math.min(
+            MAX_DECISION_MS,
+            wish.origin === "scenario"
+              ? Math.min(esc.maxMs, wish.durationMs * esc.factor ** offence)
+              : wish.durationMs,
+          );
     const expiresAt = durationMs === null ? null : wish.at + durationMs;
 
     const covering = active.find(

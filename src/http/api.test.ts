@@ -347,6 +347,14 @@ for (const [label, make] of [
         }
         const check = await call(api, "GET", "/v1/check?ip=192.0.2.1", { key: admin });
         assert.equal(bodyOf(check, CHECK).verdict, "allow", "nothing got through");
+        // Longer than a bouncer's Go duration, or a date, can hold: refused, nothing stored.
+        const forever = await call(api, "POST", "/v1/decisions", {
+          key: admin,
+          body: { ...ban, value: "203.0.113.10", duration: "99999999d" },
+        });
+        assertError(forever, 400, "INPUT_INVALID", /longer than 100 years: write null/);
+        const listed = await call(api, "GET", "/v1/decisions", { key: admin });
+        assert.equal(listed.status, 200);
       });
 
       test("POST validation errors name the member", async () => {

@@ -6,7 +6,7 @@
  * missing).
  */
 import { z } from "zod";
-import { ACTIONS, SCOPES, parseDuration } from "../core/index.ts";
+import { ACTIONS, MAX_DECISION_MS, SCOPES, parseDuration } from "../core/index.ts";
 import type { ApiRole } from "../core/ports.ts";
 import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
 import { normalizeIp, parseCidr } from "../net/index.ts";
@@ -182,6 +182,10 @@ const DecisionValue = z
       .refine((d) => (parseDuration(d) ?? 0) > 0, {
         error: (iss) =>
           `${quote(iss.input)} is not a duration (write it like 30m, 4h, 7d, or null for no expiry)`,
+      })
+      .refine((d) => (parseDuration(d) ?? 0) <= MAX_DECISION_MS, {
+        error: (iss) =>
+          `${quote(iss.input)} is longer than 100 years: write null for a decision with no expiry`,
       })
       .nullable()
       .meta({ description: "How long it lasts (`30m`, `4h`, `7d`); null: until deleted." }),
