@@ -173,6 +173,9 @@ describe("CrowdSec bouncer API", () => {
     assert.deepEqual(values((await pull("?startup=true")).new), ["198.51.100.0/24"]);
     const ids = new Set([...((await pull("?startup=true")).new ?? [])].map((d) => d.id));
     assert.equal(ids.size, 1);
+    // What current CrowdSec clients (go-cs-bouncer) add to every pull is taken, and ignored.
+    const current = "?startup=true&community_pull=false&additional_pull=false";
+    assert.deepEqual(values((await pull(current)).new), ["198.51.100.0/24"]);
   });
 
   test("the stream needs a key, and honours scopes", async () => {

@@ -455,6 +455,16 @@ export const ROUTES = {
       origins: z.string().max(500).optional(),
       scenarios_containing: z.string().max(500).optional(),
       scenarios_not_containing: z.string().max(500).optional(),
+      // Sent by current CrowdSec clients (go-cs-bouncer) on every pull: which of CrowdSec's
+      // community and extra blocklists to include. Rempart has none; taken and ignored.
+      community_pull: z
+        .enum(["true", "false"])
+        .optional()
+        .meta({ description: "CrowdSec's: taken and ignored (Rempart has no community list)." }),
+      additional_pull: z
+        .enum(["true", "false"])
+        .optional()
+        .meta({ description: "CrowdSec's: taken and ignored." }),
     }),
     responses: {
       200: {
