@@ -1,4 +1,5 @@
 /** `rempart start`: the daemon with its HTTP API, until SIGINT or SIGTERM. */
+import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { version } from "./version.ts";
@@ -11,6 +12,17 @@ function hostPort(listen: string): { host: string; port: number } {
   const colon = listen.lastIndexOf(":");
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, "");
   return { host, port: Number(listen.slice(colon + 1)) };
+}
+
+/** Resolves when nothing listens on `listen` (port 0 always is free); rejects with why not. */
+export function portFree(listen: string): Promise<void> {
+  const { host, port } = hostPort(listen);
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 export async function runDaemon(config: Config): Promise<number> {
@@ -34,6 +46,14 @@ export async function runDaemon(config: Config): Promise<number> {
     ...(config.http.challenge_url !== undefined && { challengeUrl: config.http.challenge_url }),
   });
   const threads = config.http.threads;
+  // API threads share the port (SO_REUSEPORT), and so would another daemon's: a second Rempart
+  // on the same address would take half the requests without a word. The port is first taken
+  // alone for a moment, which fails if anything listens there.
+  if (threads > 0)
+    await portFree(config.http.listen).catch(async (e: unknown) => {
+      await daemon.stop();
+      throw listenError("http", config.http.listen, "http.listen", e);
+    });
   const apiThreads =
     threads > 0
       ? startApiThreads(api, { ...hostPort(config.http.listen), threads, log })
