@@ -6,6 +6,7 @@ import { version } from "./version.ts";
 import { createApi, startApiThreads, startHttpServer } from "../http/index.ts";
 import type { Config } from "../daemon/config.ts";
 import { Daemon } from "../daemon/daemon.ts";
+import { lockDatabase } from "../daemon/storage-config.ts";
 import { listenCode, listenError } from "../core/index.ts";
 
 function hostPort(listen: string): { host: string; port: number } {
@@ -29,6 +30,16 @@ export async function runDaemon(config: Config): Promise<number> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const pkgVersion = await version();
   log(`rempart ${pkgVersion}: configuration from ${config.origin}`);
+  const unlock = await lockDatabase(config);
+  try {
+    return await serve(config, log);
+  } finally {
+    await unlock();
+  }
+}
+
+async function serve(config: Config, log: (line: string) => void): Promise<number> {
+  const pkgVersion = await version();
   // On one CPU (a small VPS, or a daemon pinned to a core), V8's concurrent marking threads
   // take that CPU from the thread answering requests, in scheduler slices of several ms. Marked
   // on the main thread instead, in V8's short incremental steps, the open-loop p99 of look-ups

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { RempartError, type Storage } from "../core/index.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Config } from "./config.ts";
@@ -29,4 +29,48 @@ export async function openConfiguredStorage(
     );
   await mkdir(dataDir, { recursive: true });
   return openStorage({ kind: "sqlite", path });
+}
+
+/**
+ * Takes the SQLite database for one daemon: two daemons on one database would both read the
+ * same logs and write every decision twice. A lock file beside the database holds the daemon's
+ * pid; one left by a daemon that is gone (killed, crashed) is taken over. PostgreSQL is made
+ * to be shared by several nodes: nothing to take. Resolves to the release.
+ */
+export async function lockDatabase(
+  config: Pick<Config, "data_dir" | "storage">,
+): Promise<() => Promise<void>> {
+  if (config.storage.postgres_url !== undefined) return () => Promise.resolve();
+  const file = config.storage.sqlite_file;
+  const db = isAbsolute(file) ? file : join(resolve(config.data_dir), file);
+  const lock = `${db}.lock`;
+  await mkdir(dirname(lock), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, `${process.pid}\n`, { flag: "wx" });
+      return () => rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number((await readFile(lock, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && (await isRempart(pid)))
+        throw new RempartError(
+          "UNAVAILABLE",
+          `another Rempart (pid ${pid}) runs on ${db}: two would read the same logs and write every decision twice`,
+          { hint: "stop it, or give this one another data_dir" },
+        );
+      await rm(lock, { force: true });
+    }
+  }
+  throw new RempartError("UNAVAILABLE", `cannot take ${lock}: another Rempart is starting`);
+}
+
+/** Whether `pid` is a running Rempart (its command line names it), on Linux; elsewhere, alive. */
+async function isRempart(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "latin1").catch(() => undefined);
+  return cmdline === undefined || cmdline.includes("rempart");
 }
