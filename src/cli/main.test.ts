@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { main } from "./main.ts";
 
@@ -16,9 +19,6 @@ test("an unknown command is a usage error, names inherited by objects included",
 });
 
 test("decisions export refuses a configuration no daemon ran with, rather than an empty list", async (t) => {
-  const { mkdtemp, rm, writeFile, readdir } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
   const dir = await mkdtemp(join(tmpdir(), "rempart-export-"));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const config = join(dir, "rempart.yaml");

@@ -597,6 +597,7 @@ export class Daemon implements Runtime {
       at: this.clock.now(),
       tzOffset: 0,
     });
+    this.#pipeline.countManual(outcome);
     if (outcome.kind !== "created") return outcome;
     for (const old of outcome.replaces) {
       this.#pipeline.book.remove(old.id);

@@ -48,6 +48,7 @@ export class Pipeline {
     byType: {},
   };
   readonly #out: PipelineOutput;
+
   readonly #newId: () => string;
   readonly #triggers: Trigger[] = [];
   readonly #detectors: readonly Detector[];
@@ -72,6 +73,13 @@ export class Pipeline {
     this.#out = parts.output;
     this.#newId = parts.newId;
     this.#detectors = parts.detectors ?? [];
+  }
+
+  /** Counts a decision asked for outside detection (a person, the API), as detection's are. */
+  countManual(outcome: { readonly kind: "created" | "merged" | "refused" }): void {
+    if (outcome.kind === "refused") this.counters.refused++;
+    else if (outcome.kind === "merged") this.counters.merged++;
+    else this.counters.decisions++;
   }
 
   ingest(e: Event): void {

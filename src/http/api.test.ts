@@ -636,8 +636,9 @@ for (const [label, make] of [
         for (const line of [
           'rempart_events_total{type="form.submit"} 3',
           "rempart_alerts_total 1",
+          // The scenario's decision, and the manual one the policy refused (127.0.0.1).
           "rempart_decisions_created_total 1",
-          "rempart_decisions_refused_total 0",
+          "rempart_decisions_refused_total 1",
           "rempart_active_decisions 1",
           "rempart_parse_failures_total 0",
           "rempart_lines_read_total 0",

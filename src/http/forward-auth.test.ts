@@ -39,6 +39,14 @@ describe("TrustedProxies.clientAddress", () => {
       proxies.clientAddress("127.0.0.1", { "x-forwarded-for": "10.0.0.5, 10.0.0.6" }),
       "10.0.0.5",
     );
+    // all hops trusted and an X-Real-IP: the proxy's word for the client
+    assert.equal(
+      proxies.clientAddress("127.0.0.1", {
+        "x-forwarded-for": "127.0.0.1",
+        "x-real-ip": "198.18.5.7",
+      }),
+      "198.18.5.7",
+    );
     assert.equal(proxies.clientAddress("127.0.0.1", { "x-real-ip": "192.0.2.8" }), "192.0.2.8");
     assert.equal(proxies.clientAddress("127.0.0.1", {}), "127.0.0.1");
     assert.equal(proxies.clientAddress("127.0.0.1", { "x-forwarded-for": "junk" }), undefined);

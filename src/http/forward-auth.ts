@@ -32,8 +32,9 @@ export class TrustedProxies {
   /**
    * The client's address: the socket peer when it is not a trusted proxy; else, from
    * `X-Forwarded-For`, the rightmost hop that is not a trusted proxy (hops to its left were
-   * written by the client and prove nothing); else `X-Real-IP`; else the peer. Undefined when
-   * the peer is unknown or a header the trusted proxy sent is not an address.
+   * written by the client and prove nothing); else `X-Real-IP`; else the leftmost hop (every
+   * hop a trusted proxy); else the peer. Undefined when the peer is unknown or a header the
+   * trusted proxy sent is not an address.
    */
   clientAddress(
     remoteAddress: string | undefined,
@@ -42,9 +43,9 @@ export class TrustedProxies {
     const peer = remoteAddress === undefined ? undefined : normalizeIp(remoteAddress);
     if (peer === undefined || !this.has(peer)) return peer;
     const xff = headerText(headers["x-forwarded-for"]);
+    let leftmost: string | undefined;
     if (xff !== undefined) {
       const hops = xff.split(",");
-      let leftmost: string | undefined;
       for (let i = hops.length - 1; i >= 0; i--) {
         const hop = hops[i]!.trim();
         if (hop === "") continue;
@@ -53,11 +54,10 @@ export class TrustedProxies {
         if (!this.has(ip)) return ip;
         leftmost = ip;
       }
-      if (leftmost !== undefined) return leftmost;
     }
     const real = headerText(headers["x-real-ip"]);
     if (real !== undefined) return normalizeIp(stripPort(real.trim()));
-    return peer;
+    return leftmost ?? peer;
   }
 }
 

@@ -143,6 +143,7 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
         at: clock.now(),
         tzOffset: 0,
       });
+      pipeline.countManual(outcome);
       if (outcome.kind !== "created") return outcome;
       for (const old of outcome.replaces) {
         book.remove(old.id);
