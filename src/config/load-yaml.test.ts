@@ -19,3 +19,21 @@ test("a problem names the file's line and the key's path, and why a record's key
     },
   ]);
 });
+
+test("a value that matches none of a union's shapes is told its problem within the closest", () => {
+  const schema = z.strictObject({
+    sources: z.array(
+      z.union([
+        z.strictObject({ name: z.string(), from: z.enum(["start", "end"]).optional() }),
+        z.strictObject({
+          name: z.string(),
+          journald: z.strictObject({ units: z.array(z.string()) }),
+        }),
+      ]),
+    ),
+  });
+  const r = parseYaml("sources:\n  - name: mail\n    from: begining\n", "c.yaml", schema);
+  assert.deepEqual(!r.ok && r.problems.map((p) => [p.line, p.path, p.message]), [
+    [3, "sources[0].from", 'Invalid option: expected one of "start"|"end"'],
+  ]);
+});

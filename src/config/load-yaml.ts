@@ -68,7 +68,8 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodType<T>): 
       });
       continue;
     }
-    for (const issue of r.error.issues) {
+    for (const found of r.error.issues) {
+      const issue = innermost(found);
       problems.push({
         file,
         line: lineOf(doc, counter, issue.path),
@@ -92,6 +93,23 @@ export async function loadYamlFile<T>(file: string, schema: z.ZodType<T>): Promi
     };
   }
   return parseYaml(text, file, schema);
+}
+
+/**
+ * For a value that matches none of a union's shapes (a file source or a journald one), the
+ * problem within the shape it came closest to: `sources[0].from: Invalid option`, not
+ * `sources[0]: Invalid input`. The closest is the one that did not refuse the value's own keys.
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  const fits = (branch: readonly z.core.$ZodIssue[]): boolean =>
+    !branch.some(
+      (i) => (i.code === "unrecognized_keys" || i.code === "invalid_type") && i.path.length === 0,
+    );
+  const branch = issue.errors.find(fits);
+  const first = branch?.[0];
+  if (first === undefined) return issue;
+  return innermost({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue);
 }
 
 /** An issue's message; for a key a record refuses, why the key is refused (not "Invalid key"). */

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { RempartError } from "../core/index.ts";
 import { formatProblem, loadYamlFile } from "../config/load-yaml.ts";
-import { cidr, duration } from "../config/schemas.ts";
+import { cidr, duration, positiveDuration, timeZone } from "../config/schemas.ts";
 import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
@@ -23,9 +23,9 @@ const FileSourceSchema = z.strictObject({
   paths: z.array(z.string().min(1)).min(1),
   from: z.enum(["start", "end"]).default("end"),
   year: z.number().int().min(1970).max(2200).optional(),
-  timezone: z.string().optional(),
+  timezone: timeZone.optional(),
   format: z.string().optional(),
-  poll: duration.default("250ms"),
+  poll: positiveDuration.default("250ms"),
 });
 
 const JournaldSourceSchema = z.strictObject({
@@ -58,6 +58,9 @@ export const ConfigSchema = z.strictObject({
           /^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):\d{1,5}$/,
           "expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080",
         )
+        .refine((l) => Number(l.slice(l.lastIndexOf(":") + 1)) <= 65535, {
+          message: "the port must be 0 to 65535",
+        })
         .default("127.0.0.1:8080"),
       trusted_proxies: z.array(cidr).default([]),
       metrics_require_key: z.boolean().default(false),
@@ -106,7 +109,7 @@ export const ConfigSchema = z.strictObject({
       max_range: { ipv4: 16, ipv6: 32 },
       escalation: { factor: 2, max: "30d", memory: "30d" },
     }),
-  checkpoint_interval: duration.default("1s"),
+  checkpoint_interval: positiveDuration.default("1s"),
   /** One optional section per enforcer plugin, checked by the plugin's own schema. */
   enforcers: z
     .strictObject(

@@ -4,7 +4,7 @@
  * included) once at start.
  */
 import { z } from "zod";
-import { duration } from "../config/schemas.ts";
+import { duration, positiveDuration, timeZone } from "../config/schemas.ts";
 import { parseDuration, RempartError } from "../core/index.ts";
 import { compileFilter, fieldsRead } from "../detection/index.ts";
 import { POLICY_FIELDS, type FormRules, type GuardOptions, type GuardPolicy } from "./guard.ts";
@@ -66,12 +66,14 @@ export const GuardSectionSchema = z.strictObject({
     .strictObject({
       from: z.number().int().min(0).max(23).default(0),
       to: z.number().int().min(0).max(24).default(6),
-      timezone: z.string().default("UTC"),
+      timezone: timeZone.default("UTC"),
     })
-    .refine((n) => validZone(n.timezone), { message: "unknown time zone", path: ["timezone"] })
     .default({ from: 0, to: 6, timezone: "UTC" }),
   windows: z
-    .strictObject({ short: duration.default("10m"), long: duration.default("1d") })
+    .strictObject({
+      short: positiveDuration.default("10m"),
+      long: positiveDuration.default("1d"),
+    })
     .default({ short: "10m", long: "1d" }),
   /**
    * Challenges one address may fetch from the public `GET /v1/guard/challenge` per short window;
@@ -118,15 +120,6 @@ function policyProblem(when: string): string | undefined {
       );
   }
   return undefined;
-}
-
-function validZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The form token's limits that apply where a form does not set its own. */

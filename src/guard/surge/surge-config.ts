@@ -1,6 +1,6 @@
 /** The `surge` configuration section: what a surge is, and what the under-attack mode does. */
 import { z } from "zod";
-import { duration } from "../../config/schemas.ts";
+import { duration, positiveDuration } from "../../config/schemas.ts";
 import { DEFAULT_STATIC_EXTENSIONS, ROUTE_PATTERN } from "./route.ts";
 
 const share = z.number().min(0).max(1);
@@ -9,7 +9,7 @@ const action = z.enum(["challenge", "ban", "throttle"]);
 export const SurgeConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** The rate's interval, and how often the baseline learns. */
-  interval: duration.default("1m"),
+  interval: positiveDuration.default("1m"),
   /** Intervals of history before a target's baseline is trusted. */
   warmup: z.number().int().min(1).default(30),
   /** Weight of the newest interval in the baseline (EWMA). */
@@ -24,7 +24,7 @@ export const SurgeConfigSchema = z.strictObject({
   end_factor: z.number().min(1).default(2),
   cooldown: duration.default("10m"),
   /** How often, while under attack, the concentration is measured again. */
-  evaluate_every: duration.default("10s"),
+  evaluate_every: positiveDuration.default("10s"),
   /** Share of the surge's hits from concentrated networks above which the surge is concentrated. */
   concentrated_cover: share.default(0.5),
   /** An address first seen this long before the surge began still counts as first-seen. */

@@ -1,0 +1,34 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigSchema } from "./config.ts";
+
+/** The first problem's path and message, as the loader shows them. */
+const problem = (input: unknown): [string, string] => {
+  const r = ConfigSchema.safeParse(input);
+  assert.equal(r.success, false, JSON.stringify(input));
+  const issue = r.error!.issues[0]!;
+  return [issue.path.join("."), issue.message];
+};
+
+test("a configuration that would crash or spin at start is refused, saying which key", () => {
+  const source = { name: "mail", type: "syslog", paths: ["/var/log/mail.log"] };
+  assert.deepEqual(problem({ http: { listen: "127.0.0.1:99999" } }), [
+    "http.listen",
+    "the port must be 0 to 65535",
+  ]);
+  assert.match(problem({ guard: { windows: { short: "0s" } } })[1], /longer than zero/);
+  assert.match(problem({ checkpoint_interval: "0s" })[1], /longer than zero/);
+  assert.match(problem({ surge: { interval: "0s" } })[1], /longer than zero/);
+  assert.match(
+    problem({ sources: [{ ...source, timezone: "Europe/Pariss" }] })[1],
+    /unknown time zone/,
+  );
+  assert.match(problem({ sources: [{ ...source, poll: "0s" }] })[1], /longer than zero/);
+  assert.match(problem({ guard: { night: { timezone: "Mars/Base" } } })[1], /unknown time zone/);
+  // And what is right passes.
+  const ok = ConfigSchema.parse({
+    http: { listen: "127.0.0.1:65535" },
+    sources: [{ ...source, timezone: "Europe/Paris", poll: "1s" }],
+  });
+  assert.equal(ok.http.listen, "127.0.0.1:65535");
+});
