@@ -37,3 +37,14 @@ test("decisions export refuses a configuration no daemon ran with, rather than a
   assert.equal(await main(["decisions", "export", "--scope", "account", "--config", config]), 2);
   assert.match(written.join(""), /--scope "account" is not ip or range/);
 });
+
+test("a command that takes no argument refuses one: a file without --config is not ignored", async (t) => {
+  const written: string[] = [];
+  t.mock.method(process.stderr, "write", (chunk: string) => {
+    written.push(chunk);
+    return true;
+  });
+  assert.equal(await main(["start", "/etc/rempart/rempart.yaml"]), 2);
+  assert.match(written.join(""), /start: unexpected argument "\/etc\/rempart\/rempart\.yaml"/);
+  assert.match(written.join(""), /--config FILE/);
+});

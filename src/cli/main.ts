@@ -48,24 +48,38 @@ postfix, dovecot, nginx, apache, json, or auto (the default for replay).
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+/**
+ * The command's options and arguments. A command that takes no arguments refuses one: a file
+ * given without `--config` would otherwise be ignored, and the daemon run on its defaults.
+ */
 function parse(
   args: string[],
   options: ParseArgsConfig["options"],
   where: string,
+  takesArguments = false,
 ): { values: Values; positionals: string[] } {
+  let r;
   try {
-    const r = parseArgs({
+    r = parseArgs({
       args,
       options: { ...options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,
     });
-    return { values: r.values, positionals: r.positionals };
   } catch (e) {
     throw new RempartError("USAGE", `${where}: ${(e as Error).message}`, {
       hint: "see `rempart --help`",
     });
   }
+  const [extra] = r.positionals;
+  if (!takesArguments && extra !== undefined)
+    throw new RempartError("USAGE", `${where}: unexpected argument "${extra.slice(0, 80)}"`, {
+      hint:
+        "config" in (options ?? {})
+          ? "give a configuration file with --config FILE"
+          : "see `rempart --help`",
+    });
+  return { values: r.values, positionals: r.positionals };
 }
 
 const str = (v: Values, k: string): string | undefined =>
@@ -138,6 +152,7 @@ async function cmdReplay(args: string[]): Promise<number> {
       config: { type: "string" },
     },
     "replay",
+    true,
   );
   if (files.length === 0)
     throw new RempartError("USAGE", "replay: name at least one log file", {
@@ -201,6 +216,7 @@ async function cmdExplain(args: string[]): Promise<number> {
       ...strings("type", "year", "tz", "format", "config"),
     },
     "explain",
+    true,
   );
   const type = str(v, "type");
   if (type === undefined)
@@ -299,7 +315,8 @@ async function cmdDecisions(args: string[]): Promise<number> {
       "decisions list",
     );
     const q = query(v, ["scope", "value", "action", "limit"]);
-    if (v.all !== true) q.set("active", "true");
+    // The API lists the active ones unless told otherwise.
+    q.set("active", v.all === true ? "false" : "true");
     const r = (await call(client(v), "GET", `/v1/decisions?${q.toString()}`)) as {
       decisions: ApiDecision[];
     };
@@ -344,7 +361,7 @@ async function cmdDecisions(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === "delete") {
-    const { values: v, positionals } = parse(rest, API_OPTIONS, "decisions delete");
+    const { values: v, positionals } = parse(rest, API_OPTIONS, "decisions delete", true);
     if (positionals.length !== 1)
       throw new RempartError("USAGE", "decisions delete: give one decision id", {
         hint: "find it with `rempart decisions list`",
@@ -411,6 +428,7 @@ async function cmdKeys(args: string[]): Promise<number> {
     rest,
     { role: { type: "string" }, config: { type: "string" } },
     "keys create",
+    true,
   );
   const role = str(v, "role");
   const hint = "rempart keys create firewall --role bouncer";
@@ -458,7 +476,17 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   keys: cmdKeys,
 };
 
+let pipeWatched = false;
+
 export async function main(argv: string[]): Promise<number> {
+  if (!pipeWatched) {
+    pipeWatched = true;
+    // `rempart alerts list | head`: the reader left, and what it did not read is not wanted.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(0);
+      throw e;
+    });
+  }
   const [command, ...args] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
     out(USAGE);

@@ -27,7 +27,7 @@ export async function openConfiguredStorage(
         hint: "give the daemon's configuration with --config",
       },
     );
-  await mkdir(dataDir, { recursive: true });
+  await makeDir(dataDir);
   return openStorage({ kind: "sqlite", path });
 }
 
@@ -44,7 +44,7 @@ export async function lockDatabase(
   const file = config.storage.sqlite_file;
   const db = isAbsolute(file) ? file : join(resolve(config.data_dir), file);
   const lock = `${db}.lock`;
-  await mkdir(dirname(lock), { recursive: true });
+  await makeDir(dirname(lock));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await writeFile(lock, `${process.pid}\n`, { flag: "wx" });
@@ -73,4 +73,28 @@ async function isRempart(pid: number): Promise<boolean> {
   }
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "latin1").catch(() => undefined);
   return cmdline === undefined || cmdline.includes("rempart");
+}
+
+/** Makes the data directory, or says why it cannot be made (a file in the way, no right). */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    // Level by level, not mkdir's `recursive`: under /proc that one never returns (Node 24).
+    const missing: string[] = [];
+    for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+      missing.push(d);
+      if (dirname(d) === d) break;
+    }
+    for (const d of missing.reverse()) await mkdir(d).catch(existing);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new RempartError("STORAGE_FAILED", `cannot make the data directory ${dir} (${code})`, {
+      cause: e,
+      hint: "set data_dir to a directory Rempart may create and write",
+    });
+  }
+}
+
+/** A directory made meanwhile (by another process) is as good as one made here. */
+function existing(e: unknown): void {
+  if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
 }
