@@ -6,7 +6,7 @@ import { ConfigSchema } from "./config.ts";
 const problem = (input: unknown): [string, string] => {
   const r = ConfigSchema.safeParse(input);
   assert.equal(r.success, false, JSON.stringify(input));
-  const issue = r.error!.issues[0]!;
+  const issue = r.error.issues[0]!;
   return [issue.path.join("."), issue.message];
 };
 
