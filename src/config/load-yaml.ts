@@ -109,7 +109,7 @@ function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   const branch = issue.errors.find(fits);
   const first = branch?.[0];
   if (first === undefined) return issue;
-  return innermost({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue);
+  return innermost({ ...first, path: [...issue.path, ...first.path] });
 }
 
 /** An issue's message; for a key a record refuses, why the key is refused (not "Invalid key"). */
