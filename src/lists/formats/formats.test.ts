@@ -68,6 +68,16 @@ test("spamhaus-json: entries with sblid and rir; metadata checked against the co
   const broken = LIST_FORMATS["spamhaus-json"](`${lines[0]!}\n{"cidr":"2a06:e48`);
   assert.equal(broken.ok, false);
   if (!broken.ok) assert.equal(broken.error.line, 2);
+  // Cut at a line's end, the metadata line (the last) is what goes missing.
+  const headless = LIST_FORMATS["spamhaus-json"](lines.slice(0, 2).join("\n"));
+  assert.equal(headless.ok, false);
+  if (!headless.ok) assert.match(headless.error.message, /no metadata line at its end/);
+  // A bad record skipped with skip_invalid is still one of the records the metadata counts.
+  const bad = [lines[0], '{"cidr":"not a range"}', lines[2], lines[3]].join("\n");
+  const skipping = LIST_FORMATS["spamhaus-json"](bad, { skipInvalid: true });
+  assert.ok(skipping.ok, skipping.ok ? "" : skipping.error.message);
+  assert.equal(skipping.value.skipped, 1);
+  assert.equal(skipping.value.entries.length, 2);
 });
 
 test("firehol: header fields and entries", () => {

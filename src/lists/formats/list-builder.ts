@@ -47,6 +47,11 @@ export class ListBuilder {
     return this.#entries.length + this.#duplicates;
   }
 
+  /** Invalid lines skipped so far (`skipInvalid`). */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
   /** Adds an address or CIDR; returns the error that ends parsing, if any. */
   add(text: string, line: number, note?: string, addressesOnly = false): ParseError | undefined {
     const value = addressesOnly && text.includes("/") ? undefined : canonicalEntry(text);

@@ -35,8 +35,9 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /**
  * Spamhaus DROP as JSON lines (`drop_v4.json`, `drop_v6.json`): one object per line,
  * `{"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}`, and a last line
- * `{"type":"metadata","records":N,…}`. When the metadata line names a record count that
- * differs from what was read, the list is refused: that is what a truncated download looks like.
+ * `{"type":"metadata","records":N,…}`. Without that line, or when it names a record count that
+ * differs from what was read (invalid lines skipped included), the list is refused: that is what
+ * a truncated download looks like.
  */
 export const parseSpamhausJson: ListParser = (text, options) => {
   const lines = listLines(text, "spamhaus-json");
@@ -76,10 +77,18 @@ export const parseSpamhausJson: ListParser = (text, options) => {
     const e = b.add(v.cidr, i + 1, note);
     if (e) return err(e);
   }
-  if (records !== undefined && records !== b.count)
+  if (metaLine === 0)
     return err({
       code: "INPUT_INVALID",
-      message: `spamhaus-json list, line ${metaLine}: the metadata says ${records} records but ${b.count} were read (a truncated download?)`,
+      message:
+        "spamhaus-json list: no metadata line at its end (a truncated download?); Spamhaus ends every file with one",
+      line: lines.value.length,
+    });
+  // Invalid lines skipped (`skip_invalid`) were records of the list all the same.
+  if (records !== undefined && records !== b.count + b.skipped)
+    return err({
+      code: "INPUT_INVALID",
+      message: `spamhaus-json list, line ${metaLine}: the metadata says ${records} records but ${b.count + b.skipped} were read (a truncated download?)`,
       line: metaLine,
     });
   return b.result();
