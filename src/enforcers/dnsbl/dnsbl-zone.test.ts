@@ -191,6 +191,35 @@ test("the apex answers SOA and NS; other zones are REFUSED; case is kept as aske
   assert.equal(rcode(ask(zone, { name: "example.org" })), "REFUSED");
   assert.equal(rcode(ask(zone, { name: "bl.example.org", type: "AXFR" })), "REFUSED");
   assert.equal(rcode(ask(zone, { name: "2.0.0.127.BL.EXAMPLE.org" })), "NOERROR");
+  // An IXFR carries the client's SOA in the authority section (RFC 1995): refused, as AXFR.
+  const clientSoa = {
+    name: "bl.example.org",
+    type: "SOA",
+    data: {
+      mname: "ns1.example.org",
+      rname: "hostmaster.example.org",
+      serial: 1,
+      refresh: 1,
+      retry: 1,
+      expire: 1,
+      minimum: 1,
+    },
+  };
+  const ixfr = (type: string) =>
+    packet.decode(
+      zone.answer(
+        packet.encode({
+          type: "query",
+          id: 7,
+          questions: [{ name: "bl.example.org", type, class: "IN" }],
+          authorities: [clientSoa],
+        } as unknown as packet.Packet),
+        false,
+      )!,
+    );
+  assert.equal(rcode(ixfr("IXFR")), "REFUSED");
+  // Any other question with an authority section is malformed.
+  assert.equal(rcode(ixfr("A")), "FORMERR");
 });
 
 test("TTL never runs past the expiry of the decision behind the answer", () => {

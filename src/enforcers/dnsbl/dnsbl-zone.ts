@@ -250,7 +250,9 @@ export class DnsblZone {
     this.stats.queries++;
     const opcode = (q[2]! >> 3) & 0x0f;
     if (opcode !== 0) return this.#header(q, tcp, RCODE_NOTIMP);
-    if (q[4] !== 0 || q[5] !== 1 || q[6] !== 0 || q[7] !== 0 || q[8] !== 0 || q[9] !== 0) {
+    // One question, no answers. An authority section is checked once the type is known: an
+    // IXFR carries the client's SOA there (RFC 1995), and is refused as AXFR is.
+    if (q[4] !== 0 || q[5] !== 1 || q[6] !== 0 || q[7] !== 0) {
       this.stats.formErr++;
       return this.#header(q, tcp, RCODE_FORMERR);
     }
@@ -277,6 +279,8 @@ export class DnsblZone {
     const qtype = (q[pos]! << 8) | q[pos + 1]!;
     const qclass = (q[pos + 2]! << 8) | q[pos + 3]!;
     const qEnd = pos + 4;
+    if (q[8] !== 0 || q[9] !== 0)
+      return qtype === TYPE_IXFR ? this.#refused(q, qEnd, tcp, false) : this.#formErr(q, tcp);
 
     // EDNS: an OPT record first in the additional section sets the client's UDP size.
     let edns = false;
