@@ -48,3 +48,20 @@ test("a command that takes no argument refuses one: a file without --config is n
   assert.match(written.join(""), /start: unexpected argument "\/etc\/rempart\/rempart\.yaml"/);
   assert.match(written.join(""), /--config FILE/);
 });
+
+test("replay says which file it cannot read or write, before it starts", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-replay-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const written: string[] = [];
+  t.mock.method(process.stderr, "write", (chunk: string) => {
+    written.push(chunk);
+    return true;
+  });
+  assert.equal(await main(["replay", dir]), 1);
+  assert.match(written.join(""), /cannot read .*: EISDIR/);
+  const log = join(dir, "mail.log");
+  await writeFile(log, "x\n");
+  written.length = 0;
+  assert.equal(await main(["replay", "--output", join(dir, "no", "x.jsonl"), log]), 2);
+  assert.match(written.join(""), /replay: cannot write .*x\.jsonl \(ENOENT\)/);
+});

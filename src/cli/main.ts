@@ -3,7 +3,7 @@
  * daemon's API (decisions, alerts, check). Errors say what, where, and how to fix it.
  */
 import { version } from "./version.ts";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { formatTime, isRempartError, parseDuration, RempartError } from "../core/index.ts";
@@ -143,6 +143,22 @@ function decisionRow(d: ApiDecision): string {
   return `${d.id}  ${d.action.padEnd(9)} ${d.scope.padEnd(8)} ${d.value.padEnd(28)} until ${d.until ?? "deleted"}  ${d.scenario}: ${d.reason}`;
 }
 
+/** The file --output names, opened before the replay starts: a path that cannot be written is said now. */
+async function openOutput(file: string): Promise<WriteStream> {
+  const stream = createWriteStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new RempartError("USAGE", `replay: cannot write ${file} (${e.code ?? e.message})`, {
+          hint: "give --output a file in a directory that exists, or - for standard output",
+        }),
+      ),
+    );
+  });
+  return stream;
+}
+
 async function cmdReplay(args: string[]): Promise<number> {
   const { values: v, positionals: files } = parse(
     args,
@@ -170,7 +186,7 @@ async function cmdReplay(args: string[]): Promise<number> {
   setFlagsFromString("--optimize-for-size");
   const outFile = str(v, "output");
   const output =
-    outFile === undefined || outFile === "-" ? process.stdout : createWriteStream(outFile);
+    outFile === undefined || outFile === "-" ? process.stdout : await openOutput(outFile);
   const tty = process.stderr.isTTY;
   let lastDraw = 0;
   const year = yearOf(v);

@@ -61,7 +61,13 @@ async function detectFormat(path: string): Promise<string> {
   });
   try {
     const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0).catch((e: unknown) => {
+      throw new RempartError(
+        "SOURCE_UNREADABLE",
+        `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        { cause: e, hint: "name log files, not directories" },
+      );
+    });
     const lines = buf
       .subarray(0, bytesRead)
       .toString("utf8")
