@@ -65,12 +65,27 @@ export async function cmdMail(args: string[]): Promise<number> {
     liftNote = ` (decisions not lifted: ${(e as Error).message})`;
   }
 
-  const held = heldFor(await readQueue(tools), [account, ...(v.sender ?? [])]);
-  await postsuper(
-    v.delete === true ? "delete" : "release",
-    held.map((m) => m.id),
-    tools,
-  );
+  let held;
+  try {
+    held = heldFor(await readQueue(tools), [account, ...(v.sender ?? [])]);
+    await postsuper(
+      v.delete === true ? "delete" : "release",
+      held.map((m) => m.id),
+      tools,
+    );
+  } catch (e) {
+    // The decisions are gone already: say so, or the operator would think nothing happened.
+    if (e instanceof RempartError)
+      throw new RempartError(
+        e.code,
+        `${account}: ${lifted} decision(s) lifted${liftNote}, but its held mail was not ${v.delete === true ? "deleted" : "released"}: ${e.message}`,
+        {
+          cause: e,
+          hint: e.hint ?? "release it with postsuper -H, or run this again once Postfix answers",
+        },
+      );
+    throw e;
+  }
   process.stdout.write(
     `${account}: ${lifted} decision(s) lifted${liftNote}; ${held.length} held message(s) ${v.delete === true ? "deleted" : "released"}\n`,
   );
