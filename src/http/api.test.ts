@@ -160,11 +160,21 @@ for (const [label, make] of [
         assertError(await call(api, "GET", "/v2/nothing"), 404, "NOT_FOUND", /no route for "GET"/);
         const r = await call(api, "PUT", "/v1/decisions", { key: admin });
         assertError(r, 405, "NOT_FOUND");
-        assert.equal(r.headers.allow, "GET, POST");
+        assert.equal(r.headers.allow, "GET, POST, HEAD");
         assert.equal(
           (await call(api, "GET", "/v1/decisions/abc", { key: admin })).headers.allow,
           "DELETE",
         );
+      });
+
+      test("HEAD answers as GET does (a load balancer's health check)", async () => {
+        const head = await call(api, "HEAD", "/v1/health");
+        assert.equal(head.status, 200);
+        assert.equal(
+          (await call(api, "HEAD", "/v1/decisions", { key: admin })).status,
+          (await call(api, "GET", "/v1/decisions", { key: admin })).status,
+        );
+        assertError(await call(api, "HEAD", "/v1/decisions"), 401, "UNAUTHORIZED");
       });
 
       test("an unexpected failure is 500 with a generic message, logged and never echoed", async () => {

@@ -647,7 +647,12 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
     methodsByPath.set(spec.path, [...(methodsByPath.get(spec.path) ?? []), spec.method]);
   }
 
-  function find(method: string, path: string): { route: Compiled; params: Record<string, string> } {
+  function find(
+    requested: string,
+    path: string,
+  ): { route: Compiled; params: Record<string, string> } {
+    // HEAD is GET without the body (node:http leaves it out): a load balancer's health check.
+    const method = requested === "HEAD" ? "GET" : requested;
     const hit = exact.get(`${method} ${path}`);
     if (hit) return { route: hit, params: {} };
     const parts = path.split("/");
@@ -672,10 +677,10 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
       throw new HttpError(
         405,
         "NOT_FOUND",
-        `${quote(method)} is not allowed on this path; use ${allowed.join(" or ")}`,
-        { allow: allowed.join(", ") },
+        `${quote(requested)} is not allowed on this path; use ${allowed.join(" or ")}`,
+        { allow: (allowed.includes("GET") ? [...allowed, "HEAD"] : allowed).join(", ") },
       );
-    throw new HttpError(404, "NOT_FOUND", `no route for ${quote(method)} ${quote(path)}`);
+    throw new HttpError(404, "NOT_FOUND", `no route for ${quote(requested)} ${quote(path)}`);
   }
 
   function authenticate(
