@@ -546,7 +546,8 @@ export const ROUTES = {
       `A JSON array of events, or \`{ "events": [...] }\`, at most ${MAX_EVENTS} per request. ` +
       "All or nothing: when any event is invalid, the answer lists the first few by index and " +
       "member, and none is ingested. When it answers 202, the events and the decisions they " +
-      "led to are stored.",
+      "led to are stored. Detection does not recognise an event sent twice (the account book " +
+      "does, by id): retry a request only when it was not answered.",
     access: ["sensor"],
     body: z.union([
       z.array(z.unknown()).max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
