@@ -32,14 +32,17 @@ export async function runDaemon(config: Config): Promise<number> {
   log(`rempart ${pkgVersion}: configuration from ${config.origin}`);
   const unlock = await lockDatabase(config);
   try {
-    return await serve(config, log);
+    return await serve(config, log, pkgVersion);
   } finally {
     await unlock();
   }
 }
 
-async function serve(config: Config, log: (line: string) => void): Promise<number> {
-  const pkgVersion = await version();
+async function serve(
+  config: Config,
+  log: (line: string) => void,
+  pkgVersion: string,
+): Promise<number> {
   // On one CPU (a small VPS, or a daemon pinned to a core), V8's concurrent marking threads
   // take that CPU from the thread answering requests, in scheduler slices of several ms. Marked
   // on the main thread instead, in V8's short incremental steps, the open-loop p99 of look-ups

@@ -56,7 +56,9 @@ export async function lockDatabase(
         throw new RempartError(
           "UNAVAILABLE",
           `another Rempart (pid ${pid}) runs on ${db}: two would read the same logs and write every decision twice`,
-          { hint: "stop it, or give this one another data_dir" },
+          {
+            hint: `stop it, or give this one another data_dir (if no Rempart runs, remove ${lock})`,
+          },
         );
       await rm(lock, { force: true });
     }
