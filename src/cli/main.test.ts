@@ -42,6 +42,8 @@ test("a command that takes no argument refuses one: a file without --config is n
     written.push(chunk);
     return true;
   });
+  assert.equal(await main(["decisions", "add", "--value", "192.0.2.7", "--duration", "0s"]), 2);
+  assert.match(written.join(""), /--duration "0s" is not a duration/);
   assert.equal(await main(["start", "/etc/rempart/rempart.yaml"]), 2);
   assert.match(written.join(""), /start: unexpected argument "\/etc\/rempart\/rempart\.yaml"/);
   assert.match(written.join(""), /--config FILE/);

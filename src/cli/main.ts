@@ -358,7 +358,7 @@ async function cmdDecisions(args: string[]): Promise<number> {
         hint: "rempart decisions add --scope ip --value 192.0.2.7 --action ban --duration 4h",
       });
     const duration = str(v, "duration") ?? "4h";
-    if (duration !== "forever" && parseDuration(duration) === undefined)
+    if (duration !== "forever" && !((parseDuration(duration) ?? 0) > 0))
       throw new RempartError("USAGE", `decisions add: --duration "${duration}" is not a duration`, {
         hint: 'e.g. 30m, 4h, 7d, or "forever"',
       });
