@@ -17,4 +17,9 @@ export class RecentKeys {
     this.#set.add(key);
     return true;
   }
+
+  /** Forgets `key`: something added for a while that did not happen after all. */
+  delete(key: string): void {
+    this.#set.delete(key);
+  }
 }

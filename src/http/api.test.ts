@@ -486,7 +486,7 @@ for (const [label, make] of [
         );
         const r = await call(api, "POST", "/v1/events", { key: sensor, body: events });
         assert.equal(r.status, 202);
-        assert.deepEqual(bodyOf(r, ACCEPTED), { accepted: 3 });
+        assert.deepEqual(bodyOf(r, ACCEPTED), { accepted: 3, duplicates: 0 });
         assert.equal(runtime.counters().events, 3);
         const check = bodyOf(
           await call(api, "GET", "/v1/check?ip=203.0.113.50", { key: sensor }),
@@ -510,8 +510,38 @@ for (const [label, make] of [
           body: { events: [event("a", "198.51.100.1", "signup")] },
         });
         assert.equal(r.status, 202);
-        assert.deepEqual(bodyOf(r, ACCEPTED), { accepted: 1 });
+        assert.deepEqual(bodyOf(r, ACCEPTED), { accepted: 1, duplicates: 0 });
         assert.deepEqual(runtime.counters().eventsByType, { signup: 1 });
+      });
+
+      test("a retried request counts its events once: their ids are remembered", async () => {
+        const events = [1, 2, 3].map((i) => event(`r${i}`, "203.0.113.80", "form.submit"));
+        const first = await call(api, "POST", "/v1/events", { key: sensor, body: events });
+        assert.deepEqual(bodyOf(first, ACCEPTED), { accepted: 3, duplicates: 0 });
+        const retry = await call(api, "POST", "/v1/events", {
+          key: sensor,
+          body: [...events, event("r4", "203.0.113.80", "form.submit")],
+        });
+        assert.deepEqual(bodyOf(retry, ACCEPTED), { accepted: 1, duplicates: 3 });
+        assert.equal(runtime.counters().events, 4);
+
+        // A request that failed took nothing: its retry is taken whole.
+        let down = true;
+        const flaky = createApi(
+          {
+            ...runtime,
+            ingest: (e) => (down ? Promise.reject(new Error("storage down")) : runtime.ingest(e)),
+          },
+          { logError: () => undefined },
+        );
+        const later = [event("f1", "203.0.113.81", "form.submit")];
+        assert.equal(
+          (await call(flaky, "POST", "/v1/events", { key: sensor, body: later })).status,
+          500,
+        );
+        down = false;
+        const again = await call(flaky, "POST", "/v1/events", { key: sensor, body: later });
+        assert.deepEqual(bodyOf(again, ACCEPTED), { accepted: 1, duplicates: 0 });
       });
 
       test("all or nothing: one bad event and none is ingested; the first few are listed", async () => {

@@ -7,6 +7,7 @@ import {
   formatTime,
   isRempartError,
   parseDuration,
+  RecentKeys,
   type Alert,
   type Decision,
   type Scope,
@@ -227,6 +228,8 @@ function handlers(deps: HandlerDeps): Handlers {
   const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
   const cursors = new BouncerCursors(runtime.feed);
   const ids = new CrowdsecIds();
+  /** Ids of the events POST /v1/events took lately (a retry's are not counted twice). */
+  const recentEvents = new RecentKeys(100_000);
   let assessments = 0;
   const crowdsecArray = (decisions: readonly Decision[], now: number): string =>
     crowdsecList(decisions.map((d) => crowdsecJson(d, ids.of(d), now)));
@@ -386,8 +389,17 @@ function handlers(deps: HandlerDeps): Handlers {
           `${badCount} of ${items.length} events are invalid, none was ingested: ${bad.join("; ")}${more}`,
         );
       }
-      if (events.length > 0) await runtime.ingest(events);
-      return json(202, { accepted: events.length });
+      // An event sent again (a client retrying a request it had no answer to) is not counted
+      // twice by detection: its id is remembered. Claimed before ingesting, so that two
+      // requests at once cannot both take it, and given back if the ingest fails.
+      const fresh = events.filter((e) => recentEvents.add(e.id));
+      try {
+        if (fresh.length > 0) await runtime.ingest(fresh);
+      } catch (e) {
+        for (const f of fresh) recentEvents.delete(f.id);
+        throw e;
+      }
+      return json(202, { accepted: fresh.length, duplicates: events.length - fresh.length });
     },
 
     guardAssess: async ({ body, now, request }) => {

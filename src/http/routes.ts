@@ -546,8 +546,8 @@ export const ROUTES = {
       `A JSON array of events, or \`{ "events": [...] }\`, at most ${MAX_EVENTS} per request. ` +
       "All or nothing: when any event is invalid, the answer lists the first few by index and " +
       "member, and none is ingested. When it answers 202, the events and the decisions they " +
-      "led to are stored. Detection does not recognise an event sent twice (the account book " +
-      "does, by id): retry a request only when it was not answered.",
+      "led to are stored. An event whose id it took lately (the last 100,000) is not counted " +
+      "again: a client may retry a request it had no answer to.",
     access: ["sensor"],
     body: z.union([
       z.array(z.unknown()).max(MAX_EVENTS, { error: `at most ${MAX_EVENTS} events per request` }),
@@ -564,7 +564,15 @@ export const ROUTES = {
       }),
     ]),
     responses: {
-      202: { description: "Ingested.", schema: z.object({ accepted: z.number() }) },
+      202: {
+        description: "Ingested.",
+        schema: z.object({
+          accepted: z.number().meta({ description: "Events taken now." }),
+          duplicates: z.number().meta({
+            description: "Events whose id it took lately: not counted again (a retry).",
+          }),
+        }),
+      },
     },
   },
   guardAssess: {
