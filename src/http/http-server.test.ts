@@ -109,7 +109,7 @@ test("serves the API on 127.0.0.1 with port 0, with keep-alive", async () => {
       body,
     });
     assert.equal(posted.status, 202, posted.body);
-    assert.deepEqual(JSON.parse(posted.body), { accepted: 2 });
+    assert.deepEqual(JSON.parse(posted.body), { accepted: 2, duplicates: 0 });
     assert.equal(runtime.counters().events, 2);
 
     const gone = await send(`${server.url}/v1/decisions/nope`, {
