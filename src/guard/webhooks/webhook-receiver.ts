@@ -252,13 +252,7 @@ export class WebhookReceiver {
         if (account !== undefined) break;
       }
     if (account !== undefined) {
-      const links: AccountLink[] = [];
-      for (const kind of LINK_KINDS) {
-        const ref = e.links[kind];
-        if (ref !== undefined)
-          links.push({ provider: "gocardless", kind, ref, account, createdAt: now });
-      }
-      tied.push(...(await this.#tieLinks(links)));
+      tied.push(...(await this.#tieLinks(linksOf(e, account, now))));
     }
     return account;
   }
@@ -296,13 +290,7 @@ export class WebhookReceiver {
         done.add(kept.id);
         const e = JSON.parse(kept.payload) as GocardlessEvent;
         // Its links are now the account's too; those already tied to another stay theirs.
-        const own: AccountLink[] = [];
-        for (const kind of LINK_KINDS) {
-          const ref = e.links[kind];
-          if (ref !== undefined)
-            own.push({ provider: "gocardless", kind, ref, account: link.account, createdAt: now });
-        }
-        queue.push(...(await this.#tieLinks(own)));
+        queue.push(...(await this.#tieLinks(linksOf(e, link.account, now))));
         events.push(toEvent(e, link.account));
       }
     }
@@ -311,6 +299,17 @@ export class WebhookReceiver {
     for (const id of done) await this.#storage.removePendingWebhookEvent("gocardless", id);
     return done;
   }
+}
+
+/** The objects a GoCardless event links to, as links to `account`. */
+function linksOf(e: GocardlessEvent, account: string, now: number): AccountLink[] {
+  const links: AccountLink[] = [];
+  for (const kind of LINK_KINDS) {
+    const ref = e.links[kind];
+    if (ref !== undefined)
+      links.push({ provider: "gocardless", kind, ref, account, createdAt: now });
+  }
+  return links;
 }
 
 /** Why a generic webhook's request is not authentic, or undefined when it is. */
