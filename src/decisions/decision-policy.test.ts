@@ -138,3 +138,57 @@ test("no decision lasts past 100 years, whatever asked for it: longer is no expi
   assert.equal(outcome.decision.expiresAt, at + MAX_DECISION_MS);
   assert.equal(new Date(outcome.decision.expiresAt).getUTCFullYear(), 2125);
 });
+
+test("a list's decisions are its own: no other wish merges into or replaces them", () => {
+  const { book, policy: p } = policy();
+  const apply = (w: DecisionWish) => {
+    const o = p.decide(w);
+    if (o.kind === "created") {
+      for (const old of o.replaces) book.remove(old.id);
+      book.add(o.decision);
+    }
+    return o;
+  };
+  const listed = (list: string, at: number, durationMs: number): DecisionWish => ({
+    ...wish("ip", "198.51.100.7", at),
+    origin: "import",
+    scenario: list,
+    durationMs,
+  });
+  const drop = apply(listed("drop", 0, DAY));
+  assert.equal(drop.kind, "created");
+  // A second list with a longer entry on the same address: each list keeps its own decision.
+  const tor = apply(listed("tor", 1_000, 2 * DAY));
+  assert.equal(tor.kind, "created");
+  assert.deepEqual(tor.kind === "created" && tor.replaces, []);
+  // The same list again merges into its own decision, or renews it by replacing it.
+  assert.equal(apply(listed("drop", 2_000, HOUR)).kind, "merged");
+  const renewed = apply(listed("drop", 3_000, DAY));
+  assert.equal(renewed.kind, "created");
+  assert.deepEqual(
+    renewed.kind === "created" && renewed.replaces.map((d) => d.id),
+    drop.kind === "created" ? [drop.decision.id] : [],
+  );
+  // A detection's longer wish does not replace them, nor does a shorter one merge into them.
+  const longer = apply({ ...wish("ip", "198.51.100.7", 4_000), durationMs: 3 * DAY });
+  assert.equal(longer.kind, "created");
+  assert.deepEqual(longer.kind === "created" && longer.replaces, []);
+  assert.equal(
+    book
+      .on("ip", "198.51.100.7", 5_000)
+      .map((d) => `${d.origin} ${d.scenario}`)
+      .sort()
+      .join(", "),
+    "import drop, import tor, scenario test",
+  );
+  // Being on a list is no offence: the detection's decision was its first.
+  assert.equal(longer.kind === "created" && longer.decision.offence, 0);
+  const other = apply({ ...wish("ip", "198.51.100.8", 0), origin: "import", scenario: "drop" });
+  assert.equal(other.kind === "created" && other.decision.offence, 0);
+  book.remove(other.kind === "created" ? other.decision.id : "");
+  p.recordOffence({ scope: "ip", value: "198.51.100.9", createdAt: 0, origin: "import" });
+  const after = apply(wish("ip", "198.51.100.8", 6 * HOUR));
+  const fresh = apply(wish("ip", "198.51.100.9", 6 * HOUR));
+  assert.equal(after.kind === "created" && after.decision.offence, 0);
+  assert.equal(fresh.kind === "created" && fresh.decision.offence, 0);
+});

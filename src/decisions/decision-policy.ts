@@ -10,6 +10,12 @@
  * the next interval). It does not count the decisions holding the subject as earlier offences,
  * and a decision that replaces them takes their place as the incident's one offence. Only an
  * offence after they have ended escalates.
+ *
+ * A list's decisions are its own: the list deletes them when it drops an entry, so nothing else
+ * may stand on them. An imported entry merges into or replaces only that list's decisions, and
+ * a detection's or an operator's wish never merges into or replaces an imported one: both are
+ * kept, and the enforcers hold a subject while any decision holds it. Being on a list is not an
+ * offence: imported decisions never escalate a later one.
  */
 import type { Action, Decision, Origin, Scope } from "../core/index.ts";
 import { detach, formatDuration, MAX_DECISION_MS } from "../core/index.ts";
@@ -106,8 +112,12 @@ export class DecisionPolicy {
    * is counted there, by its id, until it leaves the book: then it is remembered here.
    */
   recordOffence(
-    d: Pick<Decision, "scope" | "value" | "createdAt"> & { readonly id?: string },
+    d: Pick<Decision, "scope" | "value" | "createdAt"> & {
+      readonly id?: string;
+      readonly origin?: Origin;
+    },
   ): void {
+    if (d.origin === "import") return;
     if (d.id !== undefined && this.#book.markOffence(d.id, this.#leaving)) return;
     let byValue = this.#offences.get(d.scope);
     if (byValue === undefined)
@@ -203,7 +213,7 @@ export class DecisionPolicy {
     const times = this.#offences.get(wish.scope)?.get(value);
     const active = this.#book
       .on(wish.scope, value, wish.at)
-      .filter((d) => d.action === wish.action);
+      .filter((d) => d.action === wish.action && sameOwner(d, wish));
     const past =
       times === undefined
         ? []
@@ -212,7 +222,8 @@ export class DecisionPolicy {
             ? [times]
             : []
           : times.filter((t) => t > horizon);
-    let offence = this.#book.offences(wish.scope, value, horizon) + past.length;
+    let offence =
+      wish.origin === "import" ? 0 : this.#book.offences(wish.scope, value, horizon) + past.length;
     // The decisions holding the subject now are this incident, not earlier offences.
     for (const d of active) if (d.createdAt > horizon && this.#counted(d, past)) offence--;
     const esc = this.#config.escalation;
@@ -256,4 +267,14 @@ export class DecisionPolicy {
     this.recordOffence(decision);
     return { kind: "created", decision, replaces: active };
   }
+}
+
+/**
+ * Whether `d` and the wish may merge, or one replace the other: a list's decisions only with
+ * that list's entries, every other decision only with another that is not a list's.
+ */
+function sameOwner(d: Decision, wish: DecisionWish): boolean {
+  if (d.origin === "import" || wish.origin === "import")
+    return d.origin === wish.origin && d.scenario === wish.scenario;
+  return true;
 }

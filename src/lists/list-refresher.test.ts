@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +76,7 @@ async function setup(extra: Record<string, unknown> = {}) {
     make,
     logs,
     values,
+    dir,
     async close() {
       await runtime.close();
       await rm(dir, { recursive: true, force: true });
@@ -209,6 +210,42 @@ test("validators and entries survive a restart; entries are renewed before they 
   assert.equal(renewed.renewed, 4);
   const d = s.runtime.activeDecisions().find((x) => x.value === T[0])!;
   assert.equal(d.expiresAt, s.runtime.clock.now() + 86_400_000);
+});
+
+test("two lists holding one address: the one that drops it leaves the other's decision", async (t) => {
+  const s = await setup();
+  t.after(() => s.close());
+  handler = serveWhole(() => "198.51.100.7\n198.51.100.8\n");
+  await s.refresher.refresh();
+  // A second list, from a file, with longer entries: it used to replace the first list's.
+  const file = join(s.dir, "tor.txt");
+  await writeFile(file, "198.51.100.7\n");
+  const tor = new ListRefresher(
+    ListSourceSchema.parse({
+      name: "tor",
+      file,
+      format: "plain",
+      duration: "48h",
+      refresh: "1h",
+      max_shrink: 1,
+    }),
+    { runtime: s.runtime, dir: s.dir, log: () => {} },
+  );
+  await tor.load();
+  assert.equal((await tor.refresh()).added, 1);
+  const held = () =>
+    s.runtime
+      .check({ ip: "198.51.100.7" })
+      .map((d) => d.scenario)
+      .sort();
+  assert.deepEqual(held(), ["drop", "tor"]);
+  // Tor drops the address: drop still lists it, so it stays held, with no gap until drop's
+  // next refresh.
+  await writeFile(file, "192.0.2.1\n");
+  const r = await tor.refresh();
+  assert.deepEqual([r.added, r.removed], [1, 1], JSON.stringify(r));
+  assert.deepEqual(held(), ["drop"]);
+  assert.deepEqual(s.values(), ["198.51.100.7", "198.51.100.8"]);
 });
 
 test("the configuration needs url or file, and a duration longer than the refresh", () => {
