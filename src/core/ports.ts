@@ -94,6 +94,10 @@ export interface DecisionQuery {
   readonly inactiveAt?: number;
   /** Only decisions created after this time. */
   readonly createdAfter?: number;
+  /** Only decisions created at or before this time. */
+  readonly createdBy?: number;
+  /** Only decisions deleted (by hand, by their list, or replaced) after this time. */
+  readonly deletedAfter?: number;
   readonly limit?: number;
 }
 
@@ -264,7 +268,11 @@ export interface Storage {
   addApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Deletes the key, and its bouncer's last pull. */
   deleteApiKey(id: string): Promise<boolean>;
+  /** When the bouncer with this key last pulled the decision stream; undefined: never. */
+  bouncerPull(keyId: string): Promise<number | undefined>;
+  saveBouncerPull(keyId: string, at: number): Promise<void>;
 
   findAccount(id: string): Promise<AccountRecord | undefined>;
   /** Accounts in `state` that entered it before `sinceBefore` (for the expiry sweep). */

@@ -226,7 +226,7 @@ const FORWARD_HEADERS = (decision: string): Record<string, string> => ({
 
 function handlers(deps: HandlerDeps): Handlers {
   const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
-  const cursors = new BouncerCursors(runtime.feed);
+  const cursors = new BouncerCursors(runtime.feed, runtime.storage);
   const ids = new CrowdsecIds();
   /** Ids of the events POST /v1/events took lately (a retry's are not counted twice). */
   const recentEvents = new RecentKeys(100_000);
@@ -451,7 +451,7 @@ function handlers(deps: HandlerDeps): Handlers {
       return json(200, { alerts: alerts.map(alertView) });
     },
 
-    crowdsecStream: ({ query, caller, now }) => {
+    crowdsecStream: async ({ query, caller, now }) => {
       const scopes = commaList(query.scopes?.toLowerCase());
       const filter: CrowdsecFilter = {
         contains: true,
@@ -466,9 +466,10 @@ function handlers(deps: HandlerDeps): Handlers {
       const wanted = (d: Decision): boolean =>
         passes(d, filter) && (scopes === undefined || scopes.includes(d.scope));
       // Keyed routes always have a caller; the key's id is the bouncer's identity.
-      const { added, deleted } = cursors.pull(
+      const { added, deleted } = await cursors.pull(
         caller!.id,
         query.startup === "true",
+        now,
         () => runtime.activeDecisions(),
         stillHeld,
       );

@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { z } from "zod";
 import { createApi, type Api, type ApiResponse } from "./api.ts";
 import { createApiKey } from "./api-keys.ts";
-import { goDuration } from "./crowdsec.ts";
+import { DecisionFeed } from "../decisions/index.ts";
+import { BouncerCursors, goDuration } from "./crowdsec.ts";
 import { CrowdsecDecisionView, ROUTES } from "./routes.ts";
 import { createTestRuntime, type TestRuntime } from "./test-runtime.ts";
 
@@ -187,5 +188,68 @@ describe("CrowdSec bouncer API", () => {
       JSON.parse(String((await get("/v1/decisions/stream?startup=true&scopes=ip")).body)),
     );
     assert.deepEqual(values(body.new), ["203.0.113.7"]);
+  });
+
+  test("after a restart, a bouncer still gets the deletions it had not pulled", async () => {
+    const pull = async (on: Api, q = "", key = bouncer) => {
+      const r = await on.handle({
+        method: "GET",
+        path: "/v1/decisions/stream",
+        ...(q !== "" && { query: q }),
+        headers: { "x-api-key": key },
+      });
+      assert.equal(r.status, 200, String(r.body));
+      return STREAM.parse(JSON.parse(String(r.body)));
+    };
+    const tick = () => runtime.clock.advance(runtime.clock.now() + 1_000);
+    const lifted = await decide("ban", "ip", "203.0.113.7");
+    await decide("ban", "ip", "192.0.2.5");
+    const expiring = await decide("ban", "ip", "192.0.2.6", "2s");
+    tick();
+    assert.deepEqual(values((await pull(api, "startup=true")).new), [
+      "192.0.2.5",
+      "192.0.2.6",
+      "203.0.113.7",
+    ]);
+    tick();
+    await remove(lifted); // by hand, before the bouncer's next pull
+    const unseen = await decide("ban", "ip", "198.51.100.9");
+    await remove(unseen); // made and lifted between two pulls: the bouncer never had it
+    await remove(expiring);
+    tick();
+    tick(); // 192.0.2.6 would have ended by now: the bouncer's own timeout took it out
+
+    // Rempart restarts: the positions in memory and the feed are gone, the store is not.
+    const restarted = createApi({ ...runtime, feed: new DecisionFeed() }, { logError: () => {} });
+    const after = await pull(restarted);
+    assert.deepEqual(values(after.new), ["192.0.2.5"]);
+    assert.deepEqual(values(after.deleted), ["203.0.113.7"]);
+    assert.deepEqual(await pull(restarted), { deleted: null, new: null });
+    // A bouncer starting up, or one never seen before, gets the active set and no deletion.
+    assert.deepEqual(await pull(restarted, "", other), {
+      deleted: null,
+      new: (await pull(restarted, "startup=true")).new,
+    });
+  });
+
+  test("a bouncer that fell out of the feed gets the deletions since its last pull", async () => {
+    const small = new DecisionFeed(2);
+    runtime.feed.subscribe((c) => small.push(c.kind, c.decision, c.at));
+    const cursors = new BouncerCursors(small, runtime.storage);
+    const now = () => runtime.clock.now();
+    const active = () => runtime.activeDecisions();
+    const held = () => false;
+    const a = await decide("ban", "ip", "203.0.113.7");
+    runtime.clock.advance(now() + 1_000);
+    await cursors.pull(bouncer, true, now(), active, held);
+    runtime.clock.advance(now() + 1_000);
+    await remove(a);
+    for (const v of ["192.0.2.1", "192.0.2.2", "192.0.2.3"]) await decide("ban", "ip", v);
+    const r = await cursors.pull(bouncer, false, now(), active, held);
+    assert.deepEqual(r.added.map((d) => d.value).sort(), ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+    assert.deepEqual(
+      r.deleted.map((d) => d.value),
+      ["203.0.113.7"],
+    );
   });
 });

@@ -9,7 +9,7 @@
  * `verify` are about accounts and sign-ups, and `throttle` has no CrowdSec type whose bouncers
  * would not turn it into a ban: none of them is sent.
  */
-import type { Decision, DecisionChange } from "../core/index.ts";
+import type { Decision, DecisionChange, Storage } from "../core/index.ts";
 import type { DecisionFeed } from "../decisions/index.ts";
 import { ipFamily, ipToBigInt, parseCidr, type IpRange } from "../net/index.ts";
 
@@ -148,41 +148,75 @@ export interface StreamAnswer {
   readonly deleted: readonly Decision[];
 }
 
+/** What the stream keeps across restarts: when each bouncer pulled, and what was deleted. */
+export type PullMemory = Pick<Storage, "bouncerPull" | "saveBouncerPull" | "listDecisions">;
+
+/** The most deletions sent to one bouncer from the store at once (after a restart). */
+const MAX_STORED_DELETIONS = 1_000_000;
+
 /**
- * Where each bouncer (API key) stands in the decision feed. In memory: after a restart every
- * bouncer gets the whole active set once, as after `startup=true`.
+ * Where each bouncer (API key) stands in the decision feed: its position, in memory, and the
+ * time of its last pull, also in the store. A bouncer the feed cannot serve (after a restart of
+ * Rempart, or fallen out of the feed's ring) gets the whole active set, and the decisions
+ * deleted since its last pull from the store: a ban lifted by hand just before a restart is
+ * still lifted in the firewall.
  */
 export class BouncerCursors {
-  readonly #cursors = new Map<string, number>();
+  readonly #cursors = new Map<string, { readonly seq: number; readonly at: number }>();
   readonly #feed: DecisionFeed;
+  readonly #memory: PullMemory;
 
-  constructor(feed: DecisionFeed) {
+  constructor(feed: DecisionFeed, memory: PullMemory) {
     this.#feed = feed;
+    this.#memory = memory;
   }
 
   /**
    * What this bouncer must add and delete since its last pull. The whole active set when it
-   * starts up, is unknown, or fell out of the feed's ring (then a deletion it missed is lifted
-   * by the element's own timeout in the bouncer, as a decision's duration is sent with it).
+   * starts up, or when the feed no longer holds its position: then with the deletions the store
+   * recorded since that pull (none on `startup`, and none for a bouncer never seen).
    */
-  pull(
+  async pull(
     key: string,
     startup: boolean,
+    now: number,
     active: () => readonly Decision[],
     stillActive: (d: Decision) => boolean,
-  ): StreamAnswer {
+  ): Promise<StreamAnswer> {
     const head = this.#feed.head;
     const cursor = this.#cursors.get(key);
-    const changes = startup || cursor === undefined ? undefined : this.#feed.since(cursor);
-    this.#cursors.set(key, head);
-    if (changes === undefined) return { added: active().filter(forBouncers), deleted: [] };
-    return net(changes, stillActive);
+    const changes = startup || cursor === undefined ? undefined : this.#feed.since(cursor.seq);
+    this.#cursors.set(key, { seq: head, at: now });
+    const last = startup ? undefined : (cursor?.at ?? (await this.#memory.bouncerPull(key)));
+    await this.#memory.saveBouncerPull(key, now);
+    if (changes !== undefined) return net(changes, stillActive);
+    const added = active().filter(forBouncers);
+    if (last === undefined) return { added, deleted: [] };
+    // Made before its last pull (so sent to it), deleted after, not yet ended by their own
+    // timeout: it still holds them.
+    const gone = await this.#memory.listDecisions({
+      deletedAfter: last,
+      createdBy: last,
+      limit: MAX_STORED_DELETIONS,
+    });
+    const held = new Set(added.map(subjectKey));
+    const deleted = gone.filter(
+      (d) =>
+        forBouncers(d) &&
+        (d.expiresAt === null || d.expiresAt > now) &&
+        !held.has(subjectKey(d)) &&
+        !stillActive(d),
+    );
+    return { added, deleted: [...new Map(deleted.map((d) => [subjectKey(d), d])).values()] };
   }
 
   forget(key: string): void {
     this.#cursors.delete(key);
   }
 }
+
+/** A bouncer's set entry: the subject and the type (bouncers key their sets by value). */
+const subjectKey = (d: Decision): string => `${d.scope}\u0000${d.value}\u0000${d.action}`;
 
 /**
  * The net effect of a run of changes: a decision added and removed within it is not sent at
@@ -208,11 +242,7 @@ function net(
     if (kind === "added") added.push(decision);
     else if (first.get(id) === "removed") removed.push(decision);
   }
-  const held = new Set<string>();
-  for (const d of added) held.add(`${d.scope}\u0000${d.value}\u0000${d.action}`);
-  const deleted = removed.filter((d) => {
-    const k = `${d.scope}\u0000${d.value}\u0000${d.action}`;
-    return !held.has(k) && !stillActive(d);
-  });
+  const held = new Set(added.map(subjectKey));
+  const deleted = removed.filter((d) => !held.has(subjectKey(d)) && !stillActive(d));
   return { added, deleted };
 }

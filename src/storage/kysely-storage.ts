@@ -221,6 +221,8 @@ export class KyselyStorage implements Storage {
       );
     }
     if (query.createdAfter !== undefined) q = q.where("created_at", ">", query.createdAfter);
+    if (query.createdBy !== undefined) q = q.where("created_at", "<=", query.createdBy);
+    if (query.deletedAfter !== undefined) q = q.where("deleted_at", ">", query.deletedAfter);
     q = q.orderBy("created_at", "desc").orderBy("id", "desc");
     if (query.limit !== undefined) q = q.limit(query.limit);
     return q;
@@ -331,9 +333,33 @@ export class KyselyStorage implements Storage {
   }
 
   deleteApiKey(id: string): Promise<boolean> {
-    return this.#guard("deleteApiKey", async () => {
-      const result = await this.#db.deleteFrom("api_keys").where("id", "=", id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+    return this.#guard("deleteApiKey", () =>
+      this.#db.transaction().execute(async (tx) => {
+        await tx.deleteFrom("bouncer_pulls").where("key_id", "=", id).execute();
+        const result = await tx.deleteFrom("api_keys").where("id", "=", id).executeTakeFirst();
+        return result.numDeletedRows > 0n;
+      }),
+    );
+  }
+
+  bouncerPull(keyId: string): Promise<number | undefined> {
+    return this.#guard("bouncerPull", async () => {
+      const row = await this.#db
+        .selectFrom("bouncer_pulls")
+        .select("pulled_at")
+        .where("key_id", "=", keyId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : row.pulled_at;
+    });
+  }
+
+  saveBouncerPull(keyId: string, at: number): Promise<void> {
+    return this.#guard("saveBouncerPull", async () => {
+      await this.#db
+        .insertInto("bouncer_pulls")
+        .values({ key_id: keyId, pulled_at: at })
+        .onConflict((oc) => oc.column("key_id").doUpdateSet({ pulled_at: at }))
+        .execute();
     });
   }
 

@@ -15,6 +15,13 @@ export interface Database {
   account_links: AccountLinksTable;
   webhook_events: WebhookEventsTable;
   webhook_pending: WebhookPendingTable;
+  bouncer_pulls: BouncerPullsTable;
+}
+
+/** When each bouncer (by API key) last pulled the decision stream. */
+export interface BouncerPullsTable {
+  key_id: string;
+  pulled_at: number;
 }
 
 export interface DecisionsTable {

@@ -161,6 +161,13 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
           ["deleted", "expired", "ends-now", "active", "permanent"],
         );
         assert.deepEqual(await s.listDecisions({ activeAt: 1_500, limit: 1 }), [active]);
+        // What a bouncer that last pulled at 1,250 has not heard of: deleted since, made before.
+        assert.deepEqual(
+          (await s.listDecisions({ deletedAfter: 1_250, createdBy: 1_250 })).map((d) => d.id),
+          ["deleted"],
+        );
+        assert.deepEqual(await s.listDecisions({ deletedAfter: 1_300 }), []);
+        assert.deepEqual(await s.listDecisions({ deletedAfter: 1_250, createdBy: 1_199 }), []);
       }));
 
     void it("filters decisions by scope, value and action", () =>
@@ -328,9 +335,17 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
           s.addApiKey({ ...admin, name: "clash" }),
           (e: unknown) => isRempartError(e) && e.code === "STORAGE_FAILED",
         );
+        assert.equal(await s.bouncerPull("k2"), undefined);
+        await s.saveBouncerPull("k2", 1_000);
+        await s.saveBouncerPull("k2", 2_000);
+        await s.saveBouncerPull("k1", 3_000);
+        assert.equal(await s.bouncerPull("k2"), 2_000);
         assert.equal(await s.deleteApiKey("k1"), true);
         assert.equal(await s.deleteApiKey("k1"), false);
         assert.deepEqual(await s.listApiKeys(), [bouncer]);
+        // A deleted key's last pull goes with it: a new key of that id starts afresh.
+        assert.equal(await s.bouncerPull("k1"), undefined);
+        assert.equal(await s.bouncerPull("k2"), 2_000);
       }));
 
     void it("commits large checkpoints in several statements", () =>

@@ -162,7 +162,7 @@ prometheus:
       );
       assert.equal(spawnSync("nft", ["list", "table", "ip", TABLE]).status === 0, false);
 
-      add("ip", "192.0.2.20", "1h");
+      const kept = add("ip", "192.0.2.20", "1h");
       const short = add("ip", "192.0.2.30", "4s");
       await until("a delta adds 192.0.2.20", () => has("192.0.2.20") && has("192.0.2.30"), logs);
 
@@ -172,6 +172,25 @@ prometheus:
       await until("expiry lifts 192.0.2.30", () => !has("192.0.2.30"), logs);
       assert.ok(short.length > 0 && has("192.0.2.20"), "the others stay");
       assert.doesNotMatch(bouncerLog, /level=(error|fatal)/, logs());
+
+      // A ban lifted while the bouncer is not looking (frozen), then Rempart restarts: the
+      // bouncer's next pull, to the new daemon, still lifts it.
+      bouncer.kill("SIGSTOP");
+      cli("decisions", "delete", kept);
+      const exited = new Promise((r) => daemon.once("exit", r));
+      daemon.kill("SIGTERM");
+      await exited;
+      daemonLog = "";
+      const again = ns.spawn([process.execPath, BIN, "start", "--config", config]);
+      again.stderr!.on("data", (b: Buffer) => (daemonLog += b.toString()));
+      await until("the daemon serves its API again", () => daemonLog.includes("served at"), logs);
+      assert.ok(has("192.0.2.20"), "still in the set while the bouncer is frozen");
+      bouncer.kill("SIGCONT");
+      await until(
+        "the deletion made before the restart lifts 192.0.2.20",
+        () => !has("192.0.2.20"),
+        logs,
+      );
     } finally {
       await ns.destroy();
       await rm(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.ts";
 import { accounts } from "./0002-accounts.ts";
 import { webhookPending } from "./0003-webhook-pending.ts";
+import { bouncerPulls } from "./0004-bouncer-pulls.ts";
 
 /**
  * Every migration, in order. Names are never renamed or reused: they are recorded in the
@@ -11,6 +12,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
   "0002-accounts": accounts,
   "0003-webhook-pending": webhookPending,
+  "0004-bouncer-pulls": bouncerPulls,
 });
 
 // In code rather than read from a folder: no dynamic import of paths, and the list ships
