@@ -78,7 +78,22 @@ export const ConfigSchema = z.strictObject({
       metrics_require_key: false,
       threads: 0,
     }),
-  sources: z.array(z.union([FileSourceSchema, JournaldSourceSchema])).optional(),
+  sources: z
+    .array(z.union([FileSourceSchema, JournaldSourceSchema]))
+    // Read positions are kept by name: two sources of one name would take each other's.
+    .superRefine((sources, ctx) => {
+      const seen = new Set<string>();
+      sources.forEach((s, i) => {
+        if (seen.has(s.name))
+          ctx.addIssue({
+            code: "custom",
+            path: [i, "name"],
+            message: `another source is named "${s.name}": each needs its own name`,
+          });
+        seen.add(s.name);
+      });
+    })
+    .optional(),
   scenarios: z
     .strictObject({
       dirs: z.array(z.string()).default([]),
@@ -194,6 +209,13 @@ export async function loadConfig(
       },
     );
   }
+  const second = r.values[1];
+  if (second !== undefined)
+    throw new RempartError(
+      "CONFIG_INVALID",
+      `${file}:${second.line}: a second YAML document ("---"): the configuration is one document`,
+      { hint: "merge the documents into one, or remove the extra ---" },
+    );
   const value = r.values[0]?.value ?? ConfigSchema.parse({});
   const sources = value.sources ?? detectSources(exists);
   return deepFreeze({
