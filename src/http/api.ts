@@ -480,6 +480,8 @@ function handlers(deps: HandlerDeps): Handlers {
       };
     },
 
+    crowdsecUsageMetrics: () => ({ status: 201, headers: { "cache-control": "no-store" } }),
+
     forwardAuth: ({ query, request }) => {
       const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
       if (ip === undefined)

@@ -232,6 +232,24 @@ describe("CrowdSec bouncer API", () => {
     });
   });
 
+  test("usage metrics from current bouncers are taken as CrowdSec takes them, and not kept", async () => {
+    const post = (body: string, headers: Record<string, string>) =>
+      api.handle({
+        method: "POST",
+        path: "/v1/usage-metrics",
+        headers: { "content-type": "application/json", ...headers },
+        body: Buffer.from(body),
+      });
+    const report = JSON.stringify({
+      remediation_components: [{ type: "crowdsec-firewall-bouncer", metrics: [] }],
+    });
+    const r = await post(report, { "x-api-key": bouncer });
+    assert.equal(r.status, 201, String(r.body));
+    assert.equal(r.body ?? "", "");
+    assert.equal((await post(report, {})).status, 401);
+    assert.equal((await post("[1]", { "x-api-key": bouncer })).status, 400);
+  });
+
   test("a bouncer that fell out of the feed gets the deletions since its last pull", async () => {
     const small = new DecisionFeed(2);
     runtime.feed.subscribe((c) => small.push(c.kind, c.decision, c.at));

@@ -437,8 +437,9 @@ export const ROUTES = {
     summary: "CrowdSec's decision stream, for bouncers in stream mode",
     description:
       "What this key's bouncer must add and delete since its last pull (the position is kept " +
-      "per key, in memory). The whole active set when `startup=true`, on the first pull after " +
-      "the daemon started, or when the bouncer fell too far behind. Only address and range " +
+      "per key). The whole active set when `startup=true`, on the first pull after the daemon " +
+      "started, or when the bouncer fell too far behind: in the last two cases with the " +
+      "decisions deleted since its last pull, which the database keeps. Only address and range " +
       "decisions with action `ban` (type `ban`) or `challenge` (type `captcha`) are sent. " +
       "See docs/bouncers.md.",
     access: ["bouncer"],
@@ -475,6 +476,21 @@ export const ROUTES = {
         }),
       },
     },
+  },
+  crowdsecUsageMetrics: {
+    method: "POST",
+    path: "/v1/usage-metrics",
+    summary: "CrowdSec's usage metrics, which current bouncers send: taken, not kept",
+    description:
+      "Current CrowdSec bouncers report what they blocked every 30 minutes or so. Rempart " +
+      "answers as CrowdSec does (201, empty body), so that they do not log an error, and keeps " +
+      "nothing: its own counts are in /metrics.",
+    access: ["bouncer"],
+    body: z.looseObject({
+      remediation_components: z.array(z.unknown()).optional(),
+      log_processors: z.array(z.unknown()).optional(),
+    }),
+    responses: { 201: { description: "Taken." } },
   },
   forwardAuth: {
     method: "GET",
