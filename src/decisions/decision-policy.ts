@@ -22,6 +22,7 @@ import { detach, formatDuration, MAX_DECISION_MS } from "../core/index.ts";
 import {
   formatCidr,
   normalizeIp,
+  parseAsn,
   parseCidr,
   RangeList,
   SPECIAL_RANGES,
@@ -198,7 +199,13 @@ export class DecisionPolicy {
       const r = parseCidr(value);
       return r ? formatCidr(r) : value;
     }
-    if (scope === "email" || scope === "domain") return value.toLowerCase();
+    if (scope === "email") return value.toLowerCase();
+    if (scope === "domain") return value.toLowerCase().replace(/\.$/, "");
+    if (scope === "as") {
+      // As the surge detector and the guard write it: 64496, not AS64496.
+      const asn = parseAsn(value);
+      return asn < 0 ? value : String(asn);
+    }
     return value;
   }
 

@@ -367,6 +367,28 @@ for (const [label, make] of [
         assert.equal(listed.status, 200);
       });
 
+      test("AS numbers and domains are stored as the guard matches them", async () => {
+        const add = async (scope: string, value: string) =>
+          bodyOf(
+            await call(api, "POST", "/v1/decisions", {
+              key: admin,
+              body: { ...ban, scope, value },
+            }),
+            ADDED,
+          ).decision.value;
+        assert.equal(await add("as", "AS64496"), "64496");
+        assert.equal(await add("as", "as64497"), "64497");
+        assert.equal(await add("domain", "Spam.Example.ORG."), "spam.example.org");
+        const listed = bodyOf(
+          await call(api, "GET", "/v1/decisions?scope=as&value=AS64496", { key: admin }),
+          LIST,
+        );
+        assert.deepEqual(
+          listed.decisions.map((d: { value: string }) => d.value),
+          ["64496"],
+        );
+      });
+
       test("POST validation errors name the member", async () => {
         const bad = async (body: unknown, message: RegExp, status = 400, headers = {}) => {
           assertError(
@@ -383,6 +405,10 @@ for (const [label, make] of [
           /^body\.value: "300\.1\.1\.1" is not an IP address/,
         );
         await bad({ ...ban, scope: "range", value: "1.2.3.4/99" }, /is not a CIDR range/);
+        await bad({ ...ban, scope: "as", value: "ASN-OVH" }, /"ASN-OVH" is not an AS number/);
+        await bad({ ...ban, scope: "as", value: "4294967296" }, /is not an AS number/);
+        await bad({ ...ban, scope: "domain", value: "a b.example" }, /is not a domain name/);
+        await bad({ ...ban, scope: "domain", value: "user@example.org" }, /is not a domain name/);
         const withoutReason: Partial<typeof ban> = { ...ban };
         delete withoutReason.reason;
         await bad(withoutReason, /^body\.reason: is required$/);

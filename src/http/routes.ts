@@ -9,7 +9,8 @@ import { z } from "zod";
 import { ACTIONS, MAX_DECISION_MS, SCOPES, parseDuration } from "../core/index.ts";
 import type { ApiRole } from "../core/ports.ts";
 import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
-import { normalizeIp, parseCidr } from "../net/index.ts";
+import { asciiDomain } from "../guard/email/index.ts";
+import { normalizeIp, parseAsn, parseCidr } from "../net/index.ts";
 import { MAX_EVENTS } from "../sources/app-json/index.ts";
 
 /**
@@ -175,7 +176,15 @@ const DecisionValue = z
   .strictObject({
     action: actionSchema,
     scope: scopeSchema,
-    value: z.string().min(1).max(320),
+    value: z
+      .string()
+      .min(1)
+      .max(320)
+      .meta({
+        description:
+          "As the scope reads it: an address, a CIDR range, an AS number (`64496` or " +
+          "`AS64496`, kept as `64496`), an account, an e-mail address, a domain name.",
+      }),
     duration: z
       .string()
       .max(20)
@@ -195,7 +204,9 @@ const DecisionValue = z
     const bad =
       (d.scope === "ip" && normalizeIp(d.value) === undefined && "an IP address") ||
       (d.scope === "range" && parseCidr(d.value) === undefined && "a CIDR range") ||
-      (d.scope === "email" && !/^[^@\s]+@[^@\s]+$/.test(d.value) && "an e-mail address");
+      (d.scope === "email" && !/^[^@\s]+@[^@\s]+$/.test(d.value) && "an e-mail address") ||
+      (d.scope === "domain" && asciiDomain(d.value) === undefined && "a domain name") ||
+      (d.scope === "as" && parseAsn(d.value) < 0 && "an AS number (64496 or AS64496)");
     if (bad !== false)
       ctx.addIssue({ code: "custom", path: ["value"], message: `${quote(d.value)} is not ${bad}` });
   });

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import {
   newAddressWords,
   parseAddressWords,
+  parseAsn,
   unmapIPv4,
   type AddressWords,
 } from "../../net/index.ts";
@@ -85,20 +86,6 @@ export class AsCsvLineParser {
 }
 
 const quote = (s: string): string => JSON.stringify(s.slice(0, 60));
-
-/** `13335`, `AS13335` (blanks around allowed) → 13335; -1 when it is not an AS number. */
-function parseAsn(text: string): number {
-  const s = text.trim();
-  let i = s.length > 2 && (s.charCodeAt(0) | 32) === 97 && (s.charCodeAt(1) | 32) === 115 ? 2 : 0;
-  if (i === s.length || s.length - i > 10) return -1;
-  let n = 0;
-  for (; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n <= 0xffffffff ? n : -1;
-}
 
 /** Whether `s` is 1 to 39 decimal digits (a `-num` file's address). */
 function isDecimal(s: string): boolean {
