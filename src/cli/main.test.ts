@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { BIN } from "../../test/support/replay.ts";
+import { ApiKeyVerifier } from "../http/api-keys.ts";
+import { openStorage } from "../storage/index.ts";
 import { main } from "./main.ts";
 
 test("an unknown command is a usage error, names inherited by objects included", async (t) => {
@@ -88,4 +92,46 @@ test("mail release says what it did before the queue failed it", async (t) => {
     written.join(""),
     /bob@example\.org: 0 decision\(s\) lifted \(decisions not lifted: .*\), but its held mail was not released: /,
   );
+});
+
+test("keys: create, list and delete, by name or id; a deleted key is refused by the API", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-keys-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, "rempart.yaml");
+  await writeFile(config, `data_dir: ${JSON.stringify(join(dir, "data"))}\n`);
+  const rempart = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, "keys", ...args, "--config", config], { encoding: "utf8" });
+  // No database yet: listing does not make an empty one.
+  const none = rempart("list");
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /no database at/);
+
+  const firewall = rempart("create", "firewall", "--role", "bouncer").stdout.split("\n")[0]!;
+  const shop = rempart("create", "shop", "--role", "sensor").stdout.split("\n")[0]!;
+  const listed = JSON.parse(rempart("list", "--json").stdout) as {
+    keys: { id: string; name: string; role: string }[];
+  };
+  assert.deepEqual(
+    listed.keys.map((k) => `${k.name} ${k.role}`),
+    ["firewall bouncer", "shop sensor"],
+  );
+  assert.ok(firewall.startsWith(`rmp_${listed.keys[0]!.id}_`), "the id is the key's own");
+  assert.doesNotMatch(rempart("list").stdout, new RegExp(firewall.slice(-20)), "no secret shown");
+
+  const byName = rempart("delete", "firewall");
+  assert.equal(byName.status, 0, byName.stderr);
+  assert.match(byName.stdout, /^deleted: \S+ \(bouncer\) firewall/);
+  const byId = rempart("delete", listed.keys[1]!.id);
+  assert.equal(byId.status, 0, byId.stderr);
+  assert.equal(rempart("list").stdout, "no keys\n");
+  const again = rempart("delete", "firewall");
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /no key is named or has the id "firewall"/);
+
+  // What the API's verifier reads: the deleted keys are gone from the database.
+  const storage = await openStorage({ kind: "sqlite", path: join(dir, "data", "rempart.db") });
+  t.after(() => storage.close());
+  const verifier = new ApiKeyVerifier(storage);
+  assert.equal(await verifier.verify(firewall), undefined);
+  assert.equal(await verifier.verify(shop), undefined);
 });

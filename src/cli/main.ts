@@ -22,10 +22,11 @@ usage: rempart <command> [options]
   start [--config FILE]                 run the daemon (embedded defaults without --config)
   replay [--type T] [--year Y] [--tz Z] [--format F] [--output FILE] [--config FILE] FILE...
                                         run detection over old logs at full speed; JSON lines out
-  explain --type T [--year Y] LINE...   show how lines parse and which scenarios they feed
+  explain --type T [--year Y] [--tz Z] [--format F] [--config FILE] LINE...
+                                        show how lines parse and which scenarios they feed
   check [--ip IP] [--account A] [--email E]
                                         active decisions for a subject (asks the daemon)
-  decisions list [--scope S] [--value V] [--action A] [--all] [--json]
+  decisions list [--scope S] [--value V] [--action A] [--all] [--limit N] [--json]
   decisions add --scope S --value V --action A [--duration 4h|forever] [--reason TEXT]
   decisions delete ID
   decisions import --format F [--action ban] [--duration 24h] [--name N] [--skip-invalid] FILE|-
@@ -34,6 +35,8 @@ usage: rempart <command> [options]
                    [--config FILE]      active decisions as a list (reads the database)
   alerts list [--scenario NAME] [--since 1h] [--limit N] [--json]
   keys create NAME --role admin|sensor|bouncer [--config FILE]
+  keys list [--json] [--config FILE]
+  keys delete NAME|ID [--config FILE]   revoke a key (a running daemon refuses it within a minute)
   demo [--config FILE] [--listen 127.0.0.1:8090] [--api URL] [--key KEY] [--trust-forwarded-for]
                                         serve example petition and sign-up pages that ask the
                                         daemon's guard (a key is made with --config, else --key)
@@ -436,9 +439,46 @@ async function cmdAlerts(args: string[]): Promise<number> {
 
 async function cmdKeys(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === "list") {
+    const { values: v } = parse(
+      rest,
+      { config: { type: "string" }, json: { type: "boolean" } },
+      "keys list",
+    );
+    const { listKeysOffline } = await import("./keys.ts");
+    const keys = await listKeysOffline(await config(v));
+    const shown = keys.map((k) => ({
+      id: k.id,
+      name: k.name,
+      role: k.role,
+      created: new Date(k.createdAt).toISOString(),
+    }));
+    if (v.json === true) out(JSON.stringify({ keys: shown }, null, 2));
+    else if (shown.length === 0) out("no keys");
+    else for (const k of shown) out(`${k.id}  ${k.role.padEnd(8)} ${k.created}  ${k.name}`);
+    return 0;
+  }
+  if (sub === "delete") {
+    const { values: v, positionals } = parse(
+      rest,
+      { config: { type: "string" } },
+      "keys delete",
+      true,
+    );
+    if (positionals.length !== 1)
+      throw new RempartError("USAGE", "keys delete: give one key's NAME or ID", {
+        hint: "rempart keys delete firewall (rempart keys list shows them)",
+      });
+    const { deleteKeyOffline } = await import("./keys.ts");
+    const key = await deleteKeyOffline(await config(v), positionals[0]!);
+    out(
+      `deleted: ${key.id} (${key.role}) ${key.name}\n(a running daemon refuses it within a minute)`,
+    );
+    return 0;
+  }
   if (sub !== "create")
     throw new RempartError("USAGE", `keys: unknown subcommand "${sub ?? ""}"`, {
-      hint: "use keys create NAME --role admin|sensor|bouncer",
+      hint: "use keys create NAME --role admin|sensor|bouncer, keys list, or keys delete NAME",
     });
   const { values: v, positionals } = parse(
     rest,

@@ -45,7 +45,9 @@ export function renderApiDocs(): string {
   line();
   line("Send an API key as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. Keys look like");
   line("`rmp_<id>_<secret>` and are made with `rempart keys create` (or `createApiKey`); only a");
-  line("hash of the secret is stored, so the key is shown once. Roles:");
+  line("hash of the secret is stored, so the key is shown once. `rempart keys list` shows the");
+  line("keys (names, roles, ids), and `rempart keys delete NAME` revokes one: a running daemon");
+  line("refuses it within a minute. Roles:");
   line();
   line("| role | may call |");
   line("|---|---|");
