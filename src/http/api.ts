@@ -597,7 +597,8 @@ function webhooksOf(runtime: Runtime): NonNullable<Runtime["webhooks"]> {
 const headerOf =
   (request: ApiRequest) =>
   (name: string): string | undefined => {
-    const v = request.headers?.[name];
+    // Node gives header names in lower case.
+    const v = request.headers?.[name.toLowerCase()];
     return typeof v === "string" ? v : v?.[0];
   };
 

@@ -62,6 +62,7 @@ export interface WebhookReceiverOptions {
 }
 
 /** A request header by lower-case name (the first value when repeated). */
+/** A request's header by name, in any case. */
 export type HeaderReader = (name: string) => string | undefined;
 
 const refused = (status: number, code: ErrorCode, message: string): WebhookOutcome => ({

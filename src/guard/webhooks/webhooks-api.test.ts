@@ -345,13 +345,13 @@ for (const [label, make] of [
         await post(api, "/v1/webhooks/hmac/shop", body, { "x-shop-signature": "00" }),
         401,
         "WEBHOOK_SIGNATURE_INVALID",
-        /x-shop-time header is missing/,
+        /the X-Shop-Time header is missing/,
       );
       assertError(
         await post(api, "/v1/webhooks/hmac/shop", body, { ...signed(now), "x-shop-time": "soon" }),
         401,
         "WEBHOOK_SIGNATURE_INVALID",
-        /x-shop-time header must be a time in seconds/,
+        /the X-Shop-Time header must be a time in seconds/,
       );
       const notArray = JSON.stringify({ events: "x" });
       assertError(

@@ -10,15 +10,15 @@ const secret = z
   .string()
   .min(16, { message: "at least 16 characters; make one with `openssl rand -hex 32`" });
 
+// Kept as written, for messages; looked up without case, as HTTP compares header names.
 const headerName = z
   .string()
-  .regex(/^[A-Za-z0-9-]{1,64}$/, { message: "an HTTP header name, like X-Signature" })
-  .transform((h) => h.toLowerCase());
+  .regex(/^[A-Za-z0-9-]{1,64}$/, { message: "an HTTP header name, like X-Signature" });
 
 export const HmacWebhookSchema = z.strictObject({
   secret,
   /** The header carrying the signature. */
-  header: headerName.default("x-signature"),
+  header: headerName.default("X-Signature"),
   encoding: z.enum(["hex", "base64"]).default("hex"),
   /** Text before the signature in the header, like GitHub's `sha256=`. */
   prefix: z.string().max(32).default(""),
