@@ -18,6 +18,10 @@ export const PostfixPolicyConfigSchema = z
       )
       .optional(),
     socket: z.string().optional(),
+    socket_mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, "expected an octal mode, e.g. 0666 or 0660")
+      .default("0666"),
     fail_open: z.boolean().default(true),
     max_connections: z.number().int().min(1).max(100_000).default(1000),
   })
@@ -53,7 +57,9 @@ export const postfixPolicyPlugin: EnforcerPlugin<PostfixPolicyConfig> = {
     });
     const server = new PolicyServer({
       ...(config.listen === undefined ? {} : { tcp: hostPort(config.listen) }),
-      ...(config.socket === undefined ? {} : { socket: config.socket }),
+      ...(config.socket === undefined
+        ? {}
+        : { socket: config.socket, socketMode: parseInt(config.socket_mode, 8) }),
       decide: (req) => policy.decide(req),
       failAction: config.fail_open
         ? "DUNNO"

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,4 +140,41 @@ test("TCP and UNIX socket, concurrent clients reusing connections, a throwing de
   } finally {
     await server.stop();
   }
+});
+
+test("the UNIX socket is writable by smtpd's user (0666 by default), or as configured", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-policy-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await chmod(dir, 0o755);
+  const start = async (name: string, socketMode?: number) => {
+    const server = new PolicyServer({
+      socket: join(dir, name),
+      ...(socketMode === undefined ? {} : { socketMode }),
+      decide: () => "DUNNO",
+      log: () => {},
+    });
+    await server.start();
+    t.after(() => server.stop());
+    return join(dir, name);
+  };
+  const open = await start("open.sock");
+  const closed = await start("closed.sock", 0o600);
+  assert.equal((await stat(open)).mode & 0o777, 0o666);
+  assert.equal((await stat(closed)).mode & 0o777, 0o600);
+  // As another user (smtpd runs as postfix): root may connect anywhere, so only as root can
+  // the test change user and see the permission bite.
+  if (process.getuid?.() !== 0) return;
+  const as = (path: string) =>
+    spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net").connect(${JSON.stringify(path)}).on("connect", () => process.exit(0)).on("error", (e) => { console.error(e.code); process.exit(1); })`,
+      ],
+      { uid: 65534, gid: 65534, encoding: "utf8" },
+    );
+  assert.equal(as(open).status, 0, as(open).stderr);
+  const refused = as(closed);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /EACCES/);
 });

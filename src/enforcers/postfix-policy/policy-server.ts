@@ -4,7 +4,7 @@
  * from a synchronous `decide`; anything that goes wrong answers the fail-open action (Postfix's
  * own `default_action=DUNNO` covers a stopped server), so Rempart never stops mail by accident.
  */
-import { rm } from "node:fs/promises";
+import { chmod, rm } from "node:fs/promises";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { formatAnswer, PolicyReader, type PolicyRequest } from "./policy-protocol.ts";
 
@@ -13,6 +13,11 @@ export interface PolicyServerOptions {
   readonly tcp?: { readonly host: string; readonly port: number };
   /** UNIX socket path (inside Postfix's chroot if smtpd is chrooted). */
   readonly socket?: string;
+  /**
+   * The socket's permissions. Default 0o666, as Postfix's own sockets in `private/`: smtpd runs
+   * as `postfix` and must be able to write to it; the directory is what keeps others out.
+   */
+  readonly socketMode?: number;
   /** Returns the action text for a request (`DUNNO`, `HOLD reason`, `REJECT 5.7.1 …`). */
   readonly decide: (request: PolicyRequest) => string;
   /** The action when `decide` throws or a request is malformed. Default `DUNNO`. */
@@ -53,6 +58,7 @@ export class PolicyServer {
       await rm(socket, { force: true }); // a stale socket from a crash
       const server = this.#server();
       await listen(server, () => server.listen(socket));
+      await chmod(socket, this.#options.socketMode ?? 0o666);
     }
   }
 
