@@ -270,4 +270,31 @@ describe("CrowdSec bouncer API", () => {
       ["203.0.113.7"],
     );
   });
+
+  test("a pull the database could not record is retried from the same place", async () => {
+    let failing = false;
+    const cursors = new BouncerCursors(runtime.feed, {
+      bouncerPull: (k) => runtime.storage.bouncerPull(k),
+      listDecisions: (q) => runtime.storage.listDecisions(q),
+      saveBouncerPull: (k, at) =>
+        failing ? Promise.reject(new Error("disk full")) : runtime.storage.saveBouncerPull(k, at),
+    });
+    const pull = () =>
+      cursors.pull(
+        bouncer,
+        false,
+        runtime.clock.now(),
+        () => runtime.activeDecisions(),
+        () => false,
+      );
+    await pull();
+    await decide("ban", "ip", "203.0.113.7");
+    failing = true;
+    await assert.rejects(pull(), /disk full/);
+    failing = false;
+    assert.deepEqual(
+      (await pull()).added.map((d) => d.value),
+      ["203.0.113.7"],
+    );
+  });
 });

@@ -186,9 +186,10 @@ export class BouncerCursors {
     const head = this.#feed.head;
     const cursor = this.#cursors.get(key);
     const changes = startup || cursor === undefined ? undefined : this.#feed.since(cursor.seq);
-    this.#cursors.set(key, { seq: head, at: now });
     const last = startup ? undefined : (cursor?.at ?? (await this.#memory.bouncerPull(key)));
     await this.#memory.saveBouncerPull(key, now);
+    // Moved only once the pull is recorded: a failed one is retried from the same place.
+    this.#cursors.set(key, { seq: head, at: now });
     if (changes !== undefined) return net(changes, stillActive);
     const added = active().filter(forBouncers);
     if (last === undefined) return { added, deleted: [] };
