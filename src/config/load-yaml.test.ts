@@ -37,3 +37,23 @@ test("a value that matches none of a union's shapes is told its problem within t
     [3, "sources[0].from", 'Invalid option: expected one of "start"|"end"'],
   ]);
 });
+
+test("an unknown key is reported on its own line, not on its block's first", () => {
+  const schema = z.strictObject({
+    name: z.string(),
+    threshold: z.number().optional(),
+    decision: z.strictObject({ action: z.string(), scope: z.string().optional() }).optional(),
+  });
+  const text = "name: x\n# a comment\ntreshold: 5\ndecision:\n  action: ban\n  scpoe: ip\n";
+  const r = parseYaml(text, "s.yaml", schema);
+  assert.deepEqual(!r.ok && r.problems.map((p) => [p.line, p.path, p.message]), [
+    [3, "", 'Unrecognized key: "treshold"'],
+    [6, "decision", 'Unrecognized key: "scpoe"'],
+  ]);
+  // A value's line is its key's, also for a block that starts on the next line.
+  const ok = parseYaml("name: x\ndecision:\n  action: ban\n", "s.yaml", schema);
+  assert.ok(ok.ok);
+  assert.equal(ok.values[0]!.lineAt(["decision"]), 2);
+  assert.equal(ok.values[0]!.lineAt(["decision", "action"]), 3);
+  assert.equal(ok.values[0]!.lineAt(["decision", "scope"]), 2, "absent: the closest enclosing");
+});

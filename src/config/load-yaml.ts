@@ -3,7 +3,7 @@
  * path, so a user's mistake says what was wrong, where, and how to fix it.
  */
 import { readFile } from "node:fs/promises";
-import { LineCounter, parseAllDocuments, isNode, type Document } from "yaml";
+import { LineCounter, parseAllDocuments, isMap, isNode, isScalar, type Document } from "yaml";
 import type { z } from "zod";
 
 export interface Problem {
@@ -16,16 +16,38 @@ export interface Problem {
 export const formatProblem = (p: Problem): string =>
   `${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.path === "" ? "" : `${p.path}: `}${p.message}`;
 
+export interface LoadedValue<T> {
+  readonly value: T;
+  /** The line the document starts on. */
+  readonly line: number;
+  /** The line of a key path within the document (the closest that exists). */
+  readonly lineAt: (path: readonly PropertyKey[]) => number;
+}
+
 export type Loaded<T> =
-  | { readonly ok: true; readonly values: readonly { readonly value: T; readonly line: number }[] }
+  | { readonly ok: true; readonly values: readonly LoadedValue<T>[] }
   | { readonly ok: false; readonly problems: readonly Problem[] };
 
+/**
+ * The line of `path` in `doc`: where its key is written (a block's value starts on the line
+ * after its key), else the closest enclosing node that exists.
+ */
 function lineOf(
   doc: Document,
   counter: LineCounter,
   path: readonly PropertyKey[],
 ): number | undefined {
   for (let depth = path.length; depth >= 0; depth--) {
+    if (depth > 0) {
+      const parent = doc.getIn(path.slice(0, depth - 1) as (string | number)[], true);
+      if (isMap(parent)) {
+        const pair = parent.items.find(
+          (p) => isScalar(p.key) && String(p.key.value) === String(path[depth - 1]),
+        );
+        if (pair !== undefined && isNode(pair.key) && pair.key.range)
+          return counter.linePos(pair.key.range[0]).line;
+      }
+    }
     const node = doc.getIn(path.slice(0, depth) as (string | number)[], true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
@@ -46,7 +68,7 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodType<T>): 
     uniqueKeys: true,
   });
   const problems: Problem[] = [];
-  const values: { value: T; line: number }[] = [];
+  const values: LoadedValue<T>[] = [];
   if (!Array.isArray(docs)) return { ok: true, values };
   for (const doc of docs) {
     for (const e of doc.errors) {
@@ -62,21 +84,32 @@ export function parseYaml<T>(text: string, file: string, schema: z.ZodType<T>): 
     if (raw === null || raw === undefined) continue;
     const r = schema.safeParse(raw);
     if (r.success) {
+      const line = doc.range[0] === 0 ? 1 : counter.linePos(doc.range[0]).line;
       values.push({
         value: r.data,
-        line: doc.range[0] === 0 ? 1 : counter.linePos(doc.range[0]).line,
+        line,
+        lineAt: (path) => lineOf(doc, counter, path) ?? line,
       });
       continue;
     }
+    const first = problems.length;
     for (const found of r.error.issues) {
       const issue = innermost(found);
+      // An unknown key is reported on its own line, not on its parent's.
+      const at =
+        issue.code === "unrecognized_keys" && issue.keys.length > 0
+          ? [...issue.path, issue.keys[0]!]
+          : issue.path;
       problems.push({
         file,
-        line: lineOf(doc, counter, issue.path),
+        line: lineOf(doc, counter, at),
         path: pathText(issue.path),
         message: messageOf(issue),
       });
     }
+    // In the order of the file, as the reader goes through it.
+    const mine = problems.splice(first).sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    problems.push(...mine);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, values };
 }

@@ -15,27 +15,36 @@ import { DEFAULT_SURGE_CONFIG, SurgeDetector, type SurgeConfig } from "../guard/
 import type { Config } from "./config.ts";
 import type { Detector } from "./pipeline.ts";
 
+/**
+ * The built-in scenarios and those of `scenarios.dirs`. A scenario of the operator's with a
+ * built-in's name replaces that built-in (how a built-in is tuned: copy its file, change it);
+ * two of the operator's with one name are an error.
+ */
 export async function loadScenarios(
-  config: Pick<Config, "scenarios">,
+  config: Pick<Config, "scenarios"> & { readonly origin?: string },
 ): Promise<CompiledScenario[]> {
-  const r = await loadScenarioDirs([BUILTIN_SCENARIO_DIR, ...config.scenarios.dirs]);
-  if (!r.ok) {
-    throw new RempartError("SCENARIO_INVALID", r.problems.map(formatProblem).join("\n"), {
+  const builtin = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
+  const own = await loadScenarioDirs(config.scenarios.dirs);
+  const problems = [...(builtin.ok ? [] : builtin.problems), ...(own.ok ? [] : own.problems)];
+  if (!builtin.ok || !own.ok) {
+    throw new RempartError("SCENARIO_INVALID", problems.map(formatProblem).join("\n"), {
       hint: "see docs/scenarios.md for the scenario format",
     });
   }
+  const replaced = new Set(own.scenarios.map((s) => s.name));
+  const all = [...builtin.scenarios.filter((s) => !replaced.has(s.name)), ...own.scenarios];
   const disabled = new Set(config.scenarios.disable);
-  const unknown = [...disabled].filter((n) => !r.scenarios.some((s) => s.name === n));
+  const unknown = [...disabled].filter((n) => !all.some((s) => s.name === n));
   if (unknown.length > 0) {
     throw new RempartError(
       "CONFIG_INVALID",
-      `scenarios.disable names unknown scenarios: ${unknown.join(", ")}`,
+      `${config.origin === undefined ? "" : `${config.origin}: `}scenarios.disable names unknown scenarios: ${unknown.join(", ")}`,
       {
-        hint: `known: ${r.scenarios.map((s) => s.name).join(", ")}`,
+        hint: `known: ${all.map((s) => s.name).join(", ")}`,
       },
     );
   }
-  return r.scenarios.filter((s) => !disabled.has(s.name));
+  return all.filter((s) => !disabled.has(s.name));
 }
 
 export function policyConfig(
@@ -74,7 +83,7 @@ export interface SurgeSetup {
 }
 
 export async function buildDetection(
-  config: Pick<Config, "scenarios" | "policy">,
+  config: Pick<Config, "scenarios" | "policy"> & { readonly origin?: string },
   hostAddresses: readonly string[],
   newId: () => string,
   engineOptions: EngineOptions = {},

@@ -237,6 +237,50 @@ test("scenario errors say file, line and what is wrong", () => {
   }
 });
 
+test("scenario mistakes that used to load are refused, each at its own line", () => {
+  const problems = (text: string): string[] => {
+    const r = parseScenarios(text, "s.yaml");
+    assert.equal(r.ok, false, text);
+    return r.ok ? [] : r.problems.map((p) => `${p.line ?? "?"} ${p.message}`);
+  };
+  const head = 'name: s\ndescription: x\nkind: window\nfilter: type == "a"\nkey: ip\n';
+  // A zero window fires on every event; a zero-length ban is no decision.
+  assert.deepEqual(problems(`${head}threshold: 5\nwindow: 0s\n`), [
+    '7 a duration such as "30s", "10m", "4h", "7d", longer than zero',
+  ]);
+  assert.match(
+    problems(`${head}threshold: 5\nwindow: 1m\ndecision:\n  action: ban\n  duration: 0s\n`)[0]!,
+    /^10 .*longer than zero/,
+  );
+  assert.match(problems(`${head}threshold: 5\nwindow: 600\n`)[0]!, /^7 a duration such as/);
+  // A setting of another kind would be ignored.
+  assert.deepEqual(problems(`${head}threshold: 5\nwindow: 1m\ncapacity: 3\n`), [
+    '8 a window scenario does not use "capacity" (leaky scenarios do)',
+  ]);
+  // The decision's value must be of its scope.
+  assert.deepEqual(
+    problems(
+      'name: s\ndescription: x\nkind: window\nfilter: type == "a"\nkey: ip24\nthreshold: 5\nwindow: 1m\ndecision:\n  action: ban\n  scope: account\n  duration: 1h\n',
+    ),
+    [
+      '10 decision.scope: the field "ip24" is of scope range, not account: give scope range, or a value field of scope account',
+    ],
+  );
+  // An address for a range decision is a /32: allowed.
+  const ok = parseScenarios(
+    `${head}threshold: 5\nwindow: 1m\ndecision:\n  action: ban\n  scope: range\n  duration: 1h\n`,
+    "s.yaml",
+  );
+  assert.ok(ok.ok);
+  // An expression's problem is at its own line, not at the scenario's name.
+  assert.deepEqual(
+    problems(
+      'name: s\ndescription: x\nkind: window\nkey: ip\nthreshold: 5\nwindow: 1m\nfilter: type == "a" &&\n',
+    ),
+    ["7 filter: the expression ends too early (column 15)"],
+  );
+});
+
 test("a newsletter's usual burst that straddled an hour's boundary is still its usual burst", async () => {
   // A week of 400-message mornings, each starting 2 minutes before the hour and so split 200/200
   // between two hourly intervals; today the same 400 recipients go out within one interval.

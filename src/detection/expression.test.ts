@@ -33,7 +33,13 @@ test("comparisons, logic and membership", () => {
     "numeric text compares as a number",
   );
   assert.equal(run("fields.attempts * 2 == 6"), true);
-  assert.equal(run('fields.missing == null || fields.missing != "x"'), true);
+  // A missing field is null: == null finds it, != anything else is true, an order is false.
+  assert.equal(run("fields.missing == null"), true);
+  assert.equal(run("fields.missing != null"), false);
+  assert.equal(run("fields.attempts == null"), false);
+  assert.equal(run('fields.missing != "x"'), true);
+  assert.equal(run('fields.missing == "x"'), false);
+  assert.equal(run("fields.missing < 5 || fields.missing >= 5"), false);
   assert.equal(run("exists(fields.missing)"), false);
 });
 

@@ -291,6 +291,8 @@ const str = (v: Value): string | undefined =>
 /** Loose equality that treats "25" and 25 alike, as log fields are often numeric text. */
 function equal(a: Value, b: Value): boolean {
   if (a === b) return true;
+  // A missing field is null: `fields.x == null` tests for it.
+  if (a === undefined || a === null) return b === undefined || b === null;
   if (typeof a === "number" && typeof b === "string") return a === Number(b);
   if (typeof a === "string" && typeof b === "number") return Number(a) === b;
   return false;

@@ -13,14 +13,38 @@ import {
   type Event,
   type Scope,
 } from "../core/index.ts";
-import { loadYamlFile, parseYaml, type Problem } from "../config/load-yaml.ts";
+import { loadYamlFile, parseYaml, type LoadedValue, type Problem } from "../config/load-yaml.ts";
 import type { BucketSpec } from "./buckets.ts";
 import { compileExpression, compileFilter, pinnedTypes } from "./expression.ts";
 import { accessor, type Accessor } from "./fields.ts";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: 'a duration such as "30s", "10m", "4h", "7d"',
+const DURATION_TEXT = 'a duration such as "30s", "10m", "4h", "7d"';
+const duration = z
+  .string({ error: (iss) => (iss.input === undefined ? undefined : DURATION_TEXT) })
+  .refine((s) => parseDuration(s) !== undefined, { message: DURATION_TEXT });
+/** A window, a leak, an interval, a decision's length: zero would fire on every event. */
+const span = duration.refine((s) => (parseDuration(s) ?? 1) > 0, {
+  message: `${DURATION_TEXT}, longer than zero`,
 });
+
+type Kind = "leaky" | "window" | "distinct" | "rate" | "ratio" | "hours";
+/** The settings each kind reads; another kind's would be silently ignored. */
+const KIND_SETTINGS = {
+  capacity: ["leaky"],
+  leak: ["leaky"],
+  threshold: ["window", "distinct"],
+  window: ["window", "distinct", "ratio"],
+  distinct: ["distinct"],
+  interval: ["rate"],
+  factor: ["rate"],
+  new_key_cap: ["rate"],
+  peak_factor: ["rate"],
+  min: ["rate", "ratio", "hours"],
+  warmup: ["rate", "hours"],
+  memory: ["rate", "hours"],
+  numerator: ["ratio"],
+  ratio: ["ratio"],
+} as const satisfies Record<string, readonly Kind[]>;
 
 const keySpec = z.union([z.string(), z.array(z.string()).min(1).max(4)]);
 
@@ -33,17 +57,17 @@ export const ScenarioSchema = z
     key: keySpec,
     weight: z.string().optional(),
     capacity: z.number().positive().optional(),
-    leak: duration.optional(),
+    leak: span.optional(),
     threshold: z.number().int().min(1).max(100_000).optional(),
-    window: duration.optional(),
+    window: span.optional(),
     distinct: z.string().optional(),
-    interval: duration.optional(),
+    interval: span.optional(),
     factor: z.number().positive().optional(),
     min: z.number().positive().optional(),
     warmup: z.number().int().min(0).optional(),
     new_key_cap: z.number().positive().optional(),
     peak_factor: z.number().positive().optional(),
-    memory: duration.optional(),
+    memory: span.optional(),
     numerator: z.string().min(1).optional(),
     ratio: z.number().positive().max(1).optional(),
     blackhole: duration.optional(),
@@ -61,7 +85,7 @@ export const ScenarioSchema = z
         action: z.enum(ACTIONS as [Action, ...Action[]]),
         scope: z.enum(SCOPES as [Scope, ...Scope[]]).optional(),
         value: z.string().optional(),
-        duration,
+        duration: span,
       })
       .optional(),
   })
@@ -83,6 +107,14 @@ export const ScenarioSchema = z
       hours: [],
     };
     for (const field of required[s.kind]) need(field, s[field]);
+    const given: Readonly<Record<string, unknown>> = s;
+    for (const [field, kinds] of Object.entries(KIND_SETTINGS) as [string, readonly Kind[]][])
+      if (given[field] !== undefined && !kinds.includes(s.kind))
+        ctx.addIssue({
+          code: "custom",
+          path: [field],
+          message: `a ${s.kind} scenario does not use "${field}" (${kinds.join(", ")} scenarios do)`,
+        });
   });
 
 export type ScenarioDefinition = z.infer<typeof ScenarioSchema>;
@@ -140,15 +172,21 @@ export interface CompiledScenario {
   readonly source: string;
 }
 
+/** A problem found when compiling a scenario, at a key path of its document. */
+export interface CompileProblem {
+  readonly at: readonly string[];
+  readonly message: string;
+}
+
 function keyFunction(
   names: readonly string[],
-  where: string,
-  problems: string[],
+  at: readonly string[],
+  problems: CompileProblem[],
 ): (e: Event) => string | undefined {
   const parts: Accessor[] = [];
   for (const n of names) {
     const a = accessor(n);
-    if (!a) problems.push(`${where}: unknown key field "${n}"`);
+    if (!a) problems.push({ at, message: `${at.join(".")}: unknown key field "${n}"` });
     else parts.push(a);
   }
   if (parts.length === 1) {
@@ -173,18 +211,21 @@ function keyFunction(
 export function compileScenario(
   def: ScenarioDefinition,
   source: string,
-): { ok: true; value: CompiledScenario } | { ok: false; problems: string[] } {
-  const problems: string[] = [];
+): { ok: true; value: CompiledScenario } | { ok: false; problems: CompileProblem[] } {
+  const problems: CompileProblem[] = [];
+  const problem = (at: readonly string[], message: string): void => {
+    problems.push({ at, message: `${at.join(".")}: ${message}` });
+  };
   const filter = compileFilter(def.filter);
   if (!filter.ok)
-    problems.push(`filter: ${filter.error.message} (column ${filter.error.column + 1})`);
+    problem(["filter"], `${filter.error.message} (column ${filter.error.column + 1})`);
   const keyNames = typeof def.key === "string" ? [def.key] : def.key;
-  const key = keyFunction(keyNames, "key", problems);
+  const key = keyFunction(keyNames, ["key"], problems);
 
   let weight: ((e: Event) => number) | undefined;
   if (def.weight !== undefined) {
     const w = compileExpression(def.weight);
-    if (!w.ok) problems.push(`weight: ${w.error.message} (column ${w.error.column + 1})`);
+    if (!w.ok) problem(["weight"], `${w.error.message} (column ${w.error.column + 1})`);
     else {
       const f = w.value;
       weight = (e) => {
@@ -196,20 +237,20 @@ export function compileScenario(
   let distinct: Accessor | undefined;
   if (def.distinct !== undefined) {
     distinct = accessor(def.distinct);
-    if (!distinct) problems.push(`distinct: unknown field "${def.distinct}"`);
+    if (!distinct) problem(["distinct"], `unknown field "${def.distinct}"`);
   }
 
   let numerator: ((e: Event) => boolean) | undefined;
   if (def.numerator !== undefined) {
     const f = compileFilter(def.numerator);
-    if (!f.ok) problems.push(`numerator: ${f.error.message} (column ${f.error.column + 1})`);
+    if (!f.ok) problem(["numerator"], `${f.error.message} (column ${f.error.column + 1})`);
     else numerator = f.value;
   }
 
   let forgive: CompiledScenario["forgive"];
   if (def.forgive) {
     const f = compileFilter(def.forgive.filter);
-    if (!f.ok) problems.push(`forgive.filter: ${f.error.message} (column ${f.error.column + 1})`);
+    if (!f.ok) problem(["forgive", "filter"], `${f.error.message} (column ${f.error.column + 1})`);
     const names =
       def.forgive.key === undefined
         ? keyNames
@@ -217,7 +258,7 @@ export function compileScenario(
           ? [def.forgive.key]
           : def.forgive.key;
     const levels = names.map((_, i) =>
-      keyFunction(names.slice(0, names.length - i), "forgive.key", problems),
+      keyFunction(names.slice(0, names.length - i), ["forgive", "key"], problems),
     );
     if (f.ok)
       forgive = {
@@ -235,14 +276,25 @@ export function compileScenario(
       def.decision.scope ?? (valueName === undefined ? undefined : SCOPE_OF_FIELD[valueName]);
     const value = valueName === undefined ? undefined : accessor(valueName);
     if (valueName === undefined)
-      problems.push(
-        "decision.value: name the field whose value the decision is about (the key has several parts)",
+      problem(
+        ["decision", "value"],
+        "name the field whose value the decision is about (the key has several parts)",
       );
-    else if (!value) problems.push(`decision.value: unknown field "${valueName}"`);
+    else if (!value) problem(["decision", "value"], `unknown field "${valueName}"`);
     if (scope === undefined)
-      problems.push(
-        `decision.scope: give the scope; it cannot be derived from "${valueName ?? "?"}"`,
+      problem(
+        ["decision", "scope"],
+        `give the scope; it cannot be derived from "${valueName ?? "?"}"`,
       );
+    else if (valueName !== undefined) {
+      // The value must be of the scope's kind: an account is no address, a /24 no account.
+      const natural = SCOPE_OF_FIELD[valueName];
+      if (natural !== undefined && natural !== scope && !(natural === "ip" && scope === "range"))
+        problem(
+          ["decision", "scope"],
+          `the field "${valueName}" is of scope ${natural}, not ${scope}: give scope ${natural}, or a value field of scope ${scope}`,
+        );
+    }
     if (value && scope)
       decision = {
         action: def.decision.action,
@@ -338,16 +390,18 @@ export type ScenarioLoad =
   { ok: true; scenarios: CompiledScenario[] } | { ok: false; problems: readonly Problem[] };
 
 function compileAll(
-  loaded: readonly { value: ScenarioDefinition; line: number }[],
+  loaded: readonly LoadedValue<ScenarioDefinition>[],
   file: string,
   problems: Problem[],
   out: CompiledScenario[],
 ): void {
-  for (const { value, line } of loaded) {
+  for (const { value, line, lineAt } of loaded) {
     if (value.enabled === false) continue;
     const c = compileScenario(value, `${file}:${line}`);
     if (c.ok) out.push(c.value);
-    else for (const message of c.problems) problems.push({ file, line, path: value.name, message });
+    else
+      for (const p of c.problems)
+        problems.push({ file, line: lineAt(p.at), path: value.name, message: p.message });
   }
 }
 
