@@ -75,7 +75,10 @@ interface Pending {
 }
 
 /** The pipeline's clock, checkpointed with the detection state it belongs to. */
-const CLOCK_RECORD = "\u0000pipeline-clock";
+// Scenario names cannot start with "#": no scenario's state is taken for these. (Before, a NUL
+// started them, which PostgreSQL's text refuses; a database written then still has that name.)
+const CLOCK_RECORD = "#pipeline-clock";
+const CLOCK_RECORDS = new Set([CLOCK_RECORD, "\u0000pipeline-clock"]);
 
 /** A source as the daemon drives it, whatever it reads. */
 interface RunningSource {
@@ -195,7 +198,9 @@ export class Daemon implements Runtime {
       // Restore as of the pipeline's own clock: when the last run was catching up on old lines,
       // their time, not the wall clock's, says which state and decisions are still live.
       const saved = await storage.detectionState(0);
-      const clockRecord = saved.find((r) => r.scenario === CLOCK_RECORD);
+      const clockRecord =
+        saved.find((r) => r.scenario === CLOCK_RECORD) ??
+        saved.find((r) => CLOCK_RECORDS.has(r.scenario));
       const now = Math.min(clock.now(), clockRecord ? Number(clockRecord.state) : Infinity);
       if (clockRecord) pipeline.lastEventTime = Number(clockRecord.state);
       // Streamed, not listed: a million decisions are never held twice, as rows and copies.

@@ -456,6 +456,29 @@ test("a burst at an hour of day the account never sends at raises an alert; a la
   assert.deepEqual(named(feed(quiet, benign), "mail-account-odd-hour"), []);
 });
 
+test("saved state holds no NUL (PostgreSQL's text refuses it), and older saves still load", async () => {
+  const load = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
+  assert.ok(load.ok);
+  const a = new DetectionEngine(load.scenarios, { trackChanges: true });
+  const out: Trigger[] = [];
+  // A success forgives that account's failures from that address (mail-slow-guessing).
+  a.process(auth("auth.success", "203.0.113.60", 0, "carol@example.org"), out);
+  a.process(auth("auth.failure", "203.0.113.60", 1, "carol@example.org"), out);
+  const saved = a.takeChanges();
+  assert.ok(saved.length > 0);
+  for (const r of saved) assert.ok(!`${r.scenario}${r.key}`.includes("\u0000"), r.scenario);
+  const forgiven = saved.filter((r) => r.scenario.endsWith("#forgiven") && r.state !== "");
+  assert.ok(forgiven.some((r) => r.scenario === "mail-slow-guessing#forgiven"));
+  const b = new DetectionEngine(load.scenarios, { trackChanges: true });
+  b.restore(saved);
+  assert.equal(b.stats().forgiven, forgiven.length);
+  // As a database written before has it: the key carrying a NUL prefix.
+  const c = new DetectionEngine(load.scenarios, { trackChanges: true });
+  const one = forgiven.find((r) => r.scenario === "mail-slow-guessing#forgiven")!;
+  c.restore([{ ...one, scenario: "mail-slow-guessing", key: `\u0000forgiven:${one.key}` }]);
+  assert.equal(c.stats().forgiven, 1);
+});
+
 test("ratio and hours state survive a restart through takeChanges/restore", async () => {
   const load = await loadScenarioDirs([BUILTIN_SCENARIO_DIR]);
   assert.ok(load.ok);

@@ -38,7 +38,13 @@ interface Slot {
   readonly changed: Set<string> | undefined;
 }
 
+/** In a slot's changed keys (in memory only): the key's forgiveness changed, not its state. */
 const FORGIVEN = "\u0000forgiven:";
+/**
+ * Forgiveness is stored under the scenario's name with this suffix (a scenario name has no
+ * "#"), the key as it is. Before, the key carried FORGIVEN: a NUL, which PostgreSQL refuses.
+ */
+const FORGIVEN_SUFFIX = "#forgiven";
 
 export class DetectionEngine {
   readonly #slots: Slot[];
@@ -215,10 +221,11 @@ export class DetectionEngine {
       if (!slot.changed || slot.changed.size === 0) continue;
       for (const k of slot.changed) {
         if (k.startsWith(FORGIVEN)) {
-          const until = slot.forgiven.get(k.slice(FORGIVEN.length));
+          const key = k.slice(FORGIVEN.length);
+          const until = slot.forgiven.get(key);
           out.push({
-            scenario: slot.sc.name,
-            key: k,
+            scenario: slot.sc.name + FORGIVEN_SUFFIX,
+            key,
             state: until === undefined ? "" : String(until),
             expiresAt: until ?? 0,
           });
@@ -246,8 +253,17 @@ export class DetectionEngine {
     const byName = new Map(this.#slots.map((s) => [s.sc.name, s]));
     let n = 0;
     for (const r of records) {
+      if (r.state === "") continue;
+      if (r.scenario.endsWith(FORGIVEN_SUFFIX)) {
+        const slot = byName.get(r.scenario.slice(0, -FORGIVEN_SUFFIX.length));
+        if (slot) {
+          slot.forgiven.set(r.key, Number(r.state));
+          n++;
+        }
+        continue;
+      }
       const slot = byName.get(r.scenario);
-      if (!slot || r.state === "") continue;
+      if (!slot) continue;
       if (r.key.startsWith(FORGIVEN)) {
         slot.forgiven.set(r.key.slice(FORGIVEN.length), Number(r.state));
         n++;

@@ -279,6 +279,27 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         assert.equal(await s.countOffences("email", "nobody@example.org", 0), 0);
       }));
 
+    void it("takes a NUL in any text (PostgreSQL stores U+FFFD in its place), not failing the commit", () =>
+      withStorage(async (s) => {
+        // A log line's account or an application's event may carry one.
+        const nul = "bad\u0000name";
+        const same = (stored: string | undefined): boolean =>
+          stored?.replaceAll("\uFFFD", "\u0000") === nul;
+        await s.commit(
+          checkpoint({
+            decisions: [decision({ id: "n1", scope: "account", value: nul, reason: nul })],
+            alerts: [alert({ id: "an1", value: nul, message: nul })],
+            state: [state({ key: nul, state: "{}" })],
+            positions: [position({ path: `/var/log/${nul}` })],
+          }),
+        );
+        const [d] = await s.listDecisions({ scope: "account" });
+        assert.ok(same(d?.value) && same(d?.reason), JSON.stringify(d));
+        const [a] = await s.listAlerts({});
+        assert.ok(same(a?.message), JSON.stringify(a));
+        assert.ok((await s.detectionState(0)).some((r) => same(r.key)));
+      }));
+
     void it("upserts positions, the last one of a checkpoint winning", () =>
       withStorage(async (s) => {
         const a = position({ path: "/a", offset: 10 });

@@ -51,7 +51,9 @@ export type SurgeFinding = Finding;
 export const SURGE_NAME = "surge";
 
 /** The `scenario` of its checkpoint records: no scenario file can be named so. */
-export const SURGE_RECORD = "\u0000surge-baseline";
+export const SURGE_RECORD = "#surge-baseline";
+/** The name baselines were saved under before (a NUL, which PostgreSQL's text refuses). */
+const LEGACY_SURGE_RECORD = "\u0000surge-baseline";
 
 /** What a target's checkpoint holds: its learned baseline, nothing of a surge in progress. */
 interface SavedBaseline {
@@ -304,7 +306,8 @@ export class SurgeDetector {
   restore(records: readonly DetectionStateRecord[]): number {
     let n = 0;
     for (const r of records) {
-      if (r.scenario !== SURGE_RECORD || r.state === "") continue;
+      if ((r.scenario !== SURGE_RECORD && r.scenario !== LEGACY_SURGE_RECORD) || r.state === "")
+        continue;
       if (!r.key.startsWith("form:") && !r.key.startsWith("route:")) continue;
       let saved: SavedBaseline;
       try {
