@@ -4,6 +4,7 @@
  * composes the ones the configuration names and never asks which one it holds.
  */
 import type { z } from "zod";
+import { isRempartError, RempartError } from "../core/index.ts";
 import type { Clock, Decision, DecisionChange, Enforcer, Event } from "../core/index.ts";
 import type { DecisionBook, DecisionFeed } from "../decisions/index.ts";
 
@@ -79,6 +80,7 @@ export function pushEnforcer(
   let needResync = true;
   let backoff = retryMs;
   let stopped = false;
+  let lastError: unknown;
   let unsubscribe: (() => void) | undefined;
 
   // A generator: the book makes decisions on demand, and a million at once would be a peak.
@@ -100,6 +102,7 @@ export function pushEnforcer(
       backoff = retryMs;
     } catch (e) {
       needResync = true;
+      lastError = e;
       deps.log(
         `rempart: enforcer ${enforcer.id}: ${e instanceof Error ? e.message : String(e)}; resync in ${backoff} ms`,
       );
@@ -123,8 +126,14 @@ export function pushEnforcer(
         schedule(batchMs);
       });
       await run();
-      if (needResync)
-        throw new Error(`enforcer ${enforcer.id} could not load the active decisions`);
+      if (!needResync) return;
+      // Its own error (nft missing, a table that is not Rempart's), with its hint.
+      if (isRempartError(lastError)) throw lastError;
+      throw new RempartError(
+        "UNAVAILABLE",
+        `enforcer ${enforcer.id} could not load the active decisions: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+        { cause: lastError },
+      );
     },
     async stop() {
       stopped = true;

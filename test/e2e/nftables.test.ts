@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
-import { systemClock, type Decision } from "../../src/core/index.ts";
+import { isRempartError, systemClock, type Decision } from "../../src/core/index.ts";
 import { DecisionBook, DecisionFeed } from "../../src/decisions/index.ts";
 import { nftablesPlugin, NftablesConfigSchema } from "../../src/enforcers/nftables/index.ts";
 import { canConnect, createNetnsPair, netnsUnavailable, tcpServerIn } from "../support/netns.ts";
@@ -102,6 +102,63 @@ test(
     } finally {
       await service.stop();
       server.stop();
+      net.destroy();
+    }
+  },
+);
+
+test(
+  "nftables: a table of that name that is not Rempart's is refused, and left as it was",
+  { skip: missing, timeout: 60_000 },
+  async () => {
+    const net = createNetnsPair("nftown", "10.251.8");
+    const nft = ["ip", "netns", "exec", net.server, "nft"];
+    // Debian's stock /etc/nftables.conf: table inet filter, with the operator's own chains.
+    net.exec(
+      net.server,
+      ["nft", "-f", "-"],
+      "table inet filter {\n chain input { type filter hook input priority 0; policy accept; tcp dport 22 accept; }\n chain forward { type filter hook forward priority 0; policy drop; }\n}\n",
+    );
+    const start = async (config: Record<string, unknown>) => {
+      const service = nftablesPlugin.create(NftablesConfigSchema.parse(config), {
+        book: new DecisionBook(),
+        feed: new DecisionFeed(),
+        clock: systemClock,
+        log: () => undefined,
+      });
+      try {
+        await service.start();
+      } finally {
+        await service.stop();
+      }
+    };
+    try {
+      await assert.rejects(
+        start({ command: nft, table: "filter" }),
+        (e: unknown) =>
+          isRempartError(e) &&
+          e.code === "CONFIG_INVALID" &&
+          /table inet filter already exists and holds what Rempart did not make \(chain input, chain forward\)/.test(
+            e.message,
+          ),
+      );
+      const kept = net.exec(net.server, ["nft", "list", "table", "inet", "filter"]);
+      assert.match(kept, /chain forward/);
+      assert.match(kept, /tcp dport 22 accept/);
+      // Its own table, made by an earlier run, is rebuilt as before.
+      await start({ command: nft });
+      await start({ command: nft });
+      assert.match(net.exec(net.server, ["nft", "list", "tables"]), /table inet rempart/);
+      // No nft at all: said, with what to install, not a stack trace.
+      await assert.rejects(
+        start({ command: ["/nonexistent/nft"] }),
+        (e: unknown) =>
+          isRempartError(e) &&
+          e.code === "UNAVAILABLE" &&
+          /cannot run \/nonexistent\/nft/.test(e.message) &&
+          /install Debian's nftables package/.test(e.hint ?? ""),
+      );
+    } finally {
       net.destroy();
     }
   },

@@ -32,6 +32,7 @@ import { AddressExpiries } from "./address-expiries.ts";
 import type { NftablesConfig } from "./config.ts";
 import {
   addrElement,
+  CHAIN,
   addrSet,
   elementLines,
   statementPieces,
@@ -48,6 +49,32 @@ import {
  */
 export interface NftRunner {
   run(script: Iterable<string>): Promise<void>;
+  /**
+   * `nft -j list table inet <table>`: the table as JSON, or undefined when there is none. A
+   * runner without it (a test's) skips the check that the table is Rempart's.
+   */
+  list?(table: string): Promise<string | undefined>;
+}
+
+const OWN_SET = /^(addr[46]|net[46]_\d+)$/;
+
+/**
+ * What a table listed by `nft -j` holds that Rempart never makes (its one chain, its address
+ * and range sets): another program's or the operator's rules, which rebuilding the table would
+ * delete. Empty when the table is Rempart's.
+ */
+export function foreignObjects(json: string): string[] {
+  const items = (JSON.parse(json) as { nftables?: Record<string, { name?: string }>[] }).nftables;
+  const foreign: string[] = [];
+  for (const item of items ?? [])
+    for (const [kind, o] of Object.entries(item)) {
+      if (kind === "metainfo" || kind === "table" || kind === "rule" || kind === "element")
+        continue;
+      if (kind === "chain" && o.name === CHAIN) continue;
+      if (kind === "set" && OWN_SET.test(o.name ?? "")) continue;
+      foreign.push(`${kind} ${o.name ?? "?"}`);
+    }
+  return foreign;
 }
 
 /** Resolves when `stream` can take more, or is closed (a dead reader). */
@@ -64,7 +91,37 @@ const writable = (stream: Writable): Promise<void> =>
 
 /** Runs `command -f -` with the script on its standard input. */
 export function spawnNft(command: readonly string[]): NftRunner {
+  const cannotRun = (e: Error): RempartError =>
+    new RempartError("UNAVAILABLE", `nftables: cannot run ${command.join(" ")}: ${e.message}`, {
+      cause: e,
+      hint: "install Debian's nftables package or set enforcers.nftables.command",
+    });
   return {
+    list: (table) =>
+      new Promise((resolve, reject) => {
+        const [program, ...args] = command as [string, ...string[]];
+        const child = spawn(program, [...args, "-j", "list", "table", "inet", table], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+        child.stderr.setEncoding("utf8").on("data", (s: string) => {
+          if (stderr.length < 4096) stderr += s;
+        });
+        child.on("error", (e) => reject(cannotRun(e)));
+        child.on("close", (code) => {
+          if (code === 0) resolve(stdout);
+          else if (/No such file or directory/.test(stderr)) resolve(undefined);
+          else
+            reject(
+              new RempartError(
+                "UNAVAILABLE",
+                `nftables: ${command.join(" ")} -j list table inet ${table} exited with ${code}: ${stderr.trim().split("\n")[0] ?? ""}`,
+              ),
+            );
+        });
+      }),
     run: async (script) => {
       const [program, ...args] = command as [string, ...string[]];
       const child = spawn(program, [...args, "-f", "-"], { stdio: ["pipe", "ignore", "pipe"] });
@@ -75,18 +132,7 @@ export function spawnNft(command: readonly string[]): NftRunner {
       });
       child.stdin.on("error", () => undefined); // reported by the exit status
       const exited = new Promise<void>((resolve, reject) => {
-        child.on("error", (e) =>
-          reject(
-            new RempartError(
-              "UNAVAILABLE",
-              `nftables: cannot run ${command.join(" ")}: ${e.message}`,
-              {
-                cause: e,
-                hint: "install Debian's nftables package or set enforcers.nftables.command",
-              },
-            ),
-          ),
-        );
+        child.on("error", (e) => reject(cannotRun(e)));
         child.on("close", (code) => {
           if (code === 0) resolve();
           else
@@ -220,6 +266,8 @@ export class NftablesEnforcer implements Enforcer {
   /** What each interval set holds now (canonical CIDRs), and its generation (set name). */
   readonly #installed: Record<Family, Set<string>> = { 4: new Set(), 6: new Set() };
   readonly #generation: Record<Family, number> = { 4: 0, 6: 0 };
+  /** The table was checked to be Rempart's, or made by it. */
+  #owned = false;
 
   constructor(
     config: NftablesConfig,
@@ -243,6 +291,7 @@ export class NftablesEnforcer implements Enforcer {
   }
 
   async resync(active: Iterable<Decision>): Promise<void> {
+    if (!this.#owned) await this.#checkOwned();
     const now = this.#clock.now();
     this.#addrs.clear();
     this.#nets.clear();
@@ -254,6 +303,23 @@ export class NftablesEnforcer implements Enforcer {
     this.#generation[6] = gen[6];
     this.#installed[4] = nets[4];
     this.#installed[6] = nets[6];
+  }
+
+  /**
+   * Refuses a table of that name that is not Rempart's: a resync rebuilds the table whole, and
+   * `table: filter` would delete the operator's own `inet filter` (Debian's stock ruleset).
+   */
+  async #checkOwned(): Promise<void> {
+    const table = this.#config.table;
+    const json = await this.#runner.list?.(table);
+    const foreign = json === undefined ? [] : foreignObjects(json);
+    if (foreign.length > 0)
+      throw new RempartError(
+        "CONFIG_INVALID",
+        `nftables: table inet ${table} already exists and holds what Rempart did not make (${foreign.slice(0, 5).join(", ")}); Rempart rebuilds its table whole and would delete them`,
+        { hint: "give enforcers.nftables.table a name of its own (the default is rempart)" },
+      );
+    this.#owned = true;
   }
 
   /** The address elements of one family, with their remaining time. */
