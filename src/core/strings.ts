@@ -5,3 +5,14 @@
  * key, a decision's value, a join table).
  */
 export const detach = (s: string): string => ` ${s}`.slice(1);
+
+/** The URL without its password, fit for a log line or an error. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== "") u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}

@@ -122,7 +122,20 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
   const redisUrl = config.counters.redis_url;
   const once = await openOnceStore(config.pow, redisUrl);
   const email = await createEmailSignals(config.email);
-  const onError = (e: Error): void => deps.log(`rempart: guard counters: ${e.message}`);
+  // The client retries about once a second while Redis is down: one line a minute, not each.
+  let quietUntil = 0;
+  let quieted = 0;
+  const onError = (e: Error): void => {
+    const now = Date.now();
+    if (now < quietUntil) {
+      quieted++;
+      return;
+    }
+    const more = quieted > 0 ? ` (and ${quieted} more errors in the last minute)` : "";
+    deps.log(`rempart: guard counters: ${e.message}${more}`);
+    quietUntil = now + 60_000;
+    quieted = 0;
+  };
   const short = createCounters(config.counters, parseDuration(config.windows.short)!, { onError });
   const long = createCounters(config.counters, parseDuration(config.windows.long)!, { onError });
   // Redis out of reach at start does not stop the daemon: its client keeps trying, and until it

@@ -1,7 +1,7 @@
 import { access, constants, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { sql, type Kysely } from "kysely";
-import { RempartError, type Clock } from "../core/index.ts";
+import { redactUrl, RempartError, type Clock } from "../core/index.ts";
 import type { Storage } from "../core/ports.ts";
 import { KyselyStorage } from "./kysely-storage.ts";
 import type { Database } from "./schema.ts";
@@ -121,17 +121,6 @@ async function connectPostgres(config: {
     );
   }
   return { db, label: `postgres ${where}`, ...(schema === undefined ? {} : { schema }) };
-}
-
-/** The URL without its password, fit for a log line. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== "") u.password = "***";
-    return u.toString();
-  } catch {
-    return "(unparsable URL)";
-  }
 }
 
 function messageOf(e: unknown): string {

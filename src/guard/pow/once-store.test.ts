@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { after, describe, it, test } from "node:test";
+import { isRempartError } from "../../core/index.ts";
 import { MemoryOnceStore } from "./once-store.ts";
 import { onceStoreContract } from "./once-store-contract.ts";
 import { connectRedisOnceStore, type RedisOnceStoreHandle } from "./redis-once-store.ts";
@@ -77,4 +78,18 @@ void describe("MemoryOnceStore", () => {
     assert.equal(store.claimSync("k149999", T + 60_000, T + 1500), false, "still held");
     assert.ok(performance.now() - t0 < 3_000, `took ${performance.now() - t0} ms`);
   });
+});
+
+test("a Redis that cannot be reached at start is said, without its password", async () => {
+  await assert.rejects(
+    connectRedisOnceStore("redis://:s3cret@127.0.0.1:1"),
+    (e: unknown) =>
+      isRempartError(e) &&
+      e.code === "UNAVAILABLE" &&
+      e.message.startsWith(
+        "guard.pow.store: cannot connect to Redis at redis://:***@127.0.0.1:1",
+      ) &&
+      !e.message.includes("s3cret") &&
+      /guard\.pow\.store: memory/.test(e.hint ?? ""),
+  );
 });

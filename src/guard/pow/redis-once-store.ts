@@ -1,3 +1,4 @@
+import { redactUrl, RempartError } from "../../core/index.ts";
 import type { OnceStore } from "./once-store.ts";
 
 /** The slice of a node-redis client the store uses. */
@@ -61,7 +62,18 @@ export async function connectRedisOnceStore(
   client.on("error", () => {
     // Errors surface on the commands themselves; without a listener they would crash the process.
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new RempartError(
+      "UNAVAILABLE",
+      `guard.pow.store: cannot connect to Redis at ${redactUrl(url)}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+        hint: "start Redis, or set guard.pow.store: memory (a single node needs no Redis)",
+      },
+    );
+  }
   ready = true;
   return {
     store: new RedisOnceStore(client, prefix),
