@@ -5,9 +5,9 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ManualClock, type Decision } from "../../core/index.ts";
+import { isRempartError, ManualClock, type Decision } from "../../core/index.ts";
 import { DecisionBook, DecisionFeed } from "../../decisions/index.ts";
-import { createHooks, HooksConfigSchema } from "./index.ts";
+import { createHooks, HooksConfigSchema, MAX_RUNNING } from "./index.ts";
 
 const decision = (over: Partial<Decision>): Decision =>
   Object.freeze({
@@ -114,5 +114,163 @@ test("a hook needs exactly one of command and webhook", () => {
       },
     ]).success,
     false,
+  );
+});
+
+/** Hooks over a book and a feed, as the daemon drives them: `decide` and `end` change both. */
+async function harness(config: unknown) {
+  const book = new DecisionBook();
+  const feed = new DecisionFeed();
+  const logs: string[] = [];
+  const service = createHooks(HooksConfigSchema.parse(config), {
+    feed,
+    book,
+    clock: new ManualClock(0),
+    log: (l) => logs.push(l),
+  });
+  await service.start();
+  return {
+    service,
+    logs,
+    decide(d: Decision, replacing?: Decision) {
+      if (replacing) {
+        book.remove(replacing.id);
+        feed.push("removed", replacing, 0);
+      }
+      book.add(d);
+      feed.push("added", d, 0);
+    },
+    end(d: Decision) {
+      book.remove(d.id);
+      feed.push("removed", d, 0);
+    },
+  };
+}
+
+test("removed fires when the subject is no longer held, not when a longer decision replaces it", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-hooks-"));
+  const out = join(dir, "log");
+  const write = (what: string) => ["/bin/sh", "-c", `echo ${what} "$0" >> ${out}`, "{value}"];
+  const h = await harness([
+    { name: "lock", actions: ["hold"], command: write("lock") },
+    { name: "unlock", on: "removed", actions: ["hold"], command: write("unlock") },
+  ]);
+  const short = decision({ id: "h1", action: "hold", value: "bob" });
+  const long = decision({ id: "h2", action: "hold", value: "bob", expiresAt: 4 * 3_600_000 });
+  h.decide(short);
+  await h.service.settled();
+  h.decide(long, short); // a longer hold replaces the first: bob stays held
+  await h.service.settled();
+  assert.equal(await readFile(out, "utf8"), "lock bob\nlock bob\n");
+  h.end(long);
+  await h.service.settled();
+  await h.service.stop();
+  assert.equal(await readFile(out, "utf8"), "lock bob\nlock bob\nunlock bob\n");
+});
+
+test("the runs for one subject are in order, across hooks: an unlock never overtakes its lock", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-hooks-"));
+  const out = join(dir, "log");
+  const h = await harness([
+    {
+      name: "lock",
+      actions: ["suspend"],
+      command: ["/bin/sh", "-c", `sleep 0.3; echo lock >> ${out}`],
+    },
+    {
+      name: "unlock",
+      on: "removed",
+      actions: ["suspend"],
+      command: ["/bin/sh", "-c", `echo unlock >> ${out}`],
+    },
+  ]);
+  const d = decision({ id: "s1", value: "carol" });
+  h.decide(d);
+  h.end(d);
+  await h.service.settled();
+  await h.service.stop();
+  assert.equal(await readFile(out, "utf8"), "lock\nunlock\n");
+});
+
+test("a command past its timeout is killed with what it started, and does not hold the stop", async () => {
+  const h = await harness([
+    {
+      name: "slow",
+      actions: ["suspend"],
+      timeout: "300ms",
+      // sh waits for its child: killing sh alone would leave sleep holding stderr for 30 s.
+      command: ["/bin/sh", "-c", "sleep 30; true"],
+    },
+  ]);
+  const started = Date.now();
+  h.decide(decision({}));
+  await h.service.settled();
+  await h.service.stop();
+  assert.ok(Date.now() - started < 5_000, `stopped after ${Date.now() - started} ms`);
+  assert.match(
+    h.logs.join("\n"),
+    /hook slow failed for victim@club1\.example: timed out after 300ms/,
+  );
+});
+
+test("at most MAX_RUNNING hooks run at once; the rest wait, none is lost", async () => {
+  let now = 0;
+  let most = 0;
+  let served = 0;
+  const server = createServer((req, res) => {
+    now++;
+    most = Math.max(most, now);
+    req.resume();
+    setTimeout(() => {
+      now--;
+      served++;
+      res.end("ok");
+    }, 50);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  const h = await harness([
+    {
+      name: "notify",
+      actions: ["ban"],
+      scopes: ["ip"],
+      webhook: { url: `http://127.0.0.1:${port}/`, secret: "0123456789abcdef" },
+    },
+  ]);
+  for (let i = 0; i < 40; i++)
+    h.decide(decision({ id: `b${i}`, action: "ban", scope: "ip", value: `192.0.2.${i}` }));
+  await h.service.settled();
+  await h.service.stop();
+  server.close();
+  assert.equal(served, 40);
+  assert.ok(most <= MAX_RUNNING && most > 1, `${most} at once`);
+});
+
+test("a hook's mistakes are said when the configuration is read, or at start", async () => {
+  const problem = (hook: Record<string, unknown>) => {
+    const r = HooksConfigSchema.safeParse([{ name: "x", actions: ["suspend"], ...hook }]);
+    assert.equal(r.success, false);
+    return r.success ? "" : `${r.error.issues[0]!.path.join(".")}: ${r.error.issues[0]!.message}`;
+  };
+  assert.match(
+    problem({ command: ["/bin/echo", "{Value}"] }),
+    /^0\.command\.1: \{Value\} is not a placeholder/,
+  );
+  assert.match(problem({ command: ["/bin/echo"], timeout: "0s" }), /longer than zero/);
+  assert.ok(
+    HooksConfigSchema.safeParse([
+      { name: "x", actions: ["suspend"], command: ["/bin/true"], timeout: "1m" },
+    ]).success,
+  );
+  await assert.rejects(
+    harness([{ name: "gone", actions: ["suspend"], command: ["/nonexistent/lock-account"] }]),
+    (e: unknown) =>
+      isRempartError(e) &&
+      e.code === "CONFIG_INVALID" &&
+      e.message === "hook gone: /nonexistent/lock-account does not exist or cannot be run",
+  );
+  await assert.rejects(
+    harness([{ name: "bare", actions: ["suspend"], command: ["no-such-program-here"] }]),
+    /no-such-program-here is not found in PATH/,
   );
 });
