@@ -147,8 +147,16 @@ export async function importList(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The formats a firewall loads: its list drops every address in it. */
+const FIREWALL_FORMATS: ReadonlySet<string> = new Set(["plain", "aggregated", "nft", "ipset"]);
+
 export async function exportList(args: string[]): Promise<number> {
-  const { values: v } = options(args, ["format", "scope", "config"], [], "decisions export");
+  const { values: v } = options(
+    args,
+    ["format", "scope", "action", "config"],
+    [],
+    "decisions export",
+  );
   const format = text(v, "format") ?? "plain";
   if (!isExportFormat(format))
     throw new RempartError("USAGE", `decisions export: unknown --format "${format}"`, {
@@ -159,15 +167,33 @@ export async function exportList(args: string[]): Promise<number> {
     throw new RempartError("USAGE", `decisions export: --scope "${scope}" is not ip or range`, {
       hint: "addresses and ranges are what a list holds; leave --scope out for both",
     });
+  // A firewall's list drops what it holds: by default only bans go into one. rbldnsd codes each
+  // action, and csv is a record of everything.
+  const givenActions = text(v, "action");
+  const actions =
+    givenActions === "all"
+      ? undefined
+      : givenActions !== undefined
+        ? givenActions.split(",").map((a) => a.trim())
+        : FIREWALL_FORMATS.has(format)
+          ? ["ban"]
+          : undefined;
+  for (const a of actions ?? [])
+    if (!(ACTIONS as readonly string[]).includes(a))
+      throw new RempartError("USAGE", `decisions export: --action "${a}" is not an action`, {
+        hint: `${ACTIONS.join(", ")}, a comma-separated list of them, or all`,
+      });
   const file = text(v, "config");
   const config = file === undefined ? defaultConfig() : await loadConfig(file);
   const storage = await openConfiguredStorage(config, { existing: true });
   try {
-    const decisions = await storage.listDecisions({
-      activeAt: Date.now(),
-      limit: 100_000_000,
-      ...(scope === undefined ? {} : { scope }),
-    });
+    const decisions = (
+      await storage.listDecisions({
+        activeAt: Date.now(),
+        limit: 100_000_000,
+        ...(scope === undefined ? {} : { scope }),
+      })
+    ).filter((d) => actions === undefined || actions.includes(d.action));
     // rbldnsd's codes are those Rempart's own DNSBL publishes with, when it runs.
     const dnsbl = (config.enforcers as { dnsbl?: DnsblConfig }).dnsbl;
     const context =

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { BIN } from "../../test/support/replay.ts";
+import type { Decision } from "../core/index.ts";
 import { ApiKeyVerifier } from "../http/api-keys.ts";
 import { openStorage } from "../storage/index.ts";
 import { main } from "./main.ts";
@@ -134,4 +135,49 @@ test("keys: create, list and delete, by name or id; a deleted key is refused by 
   const verifier = new ApiKeyVerifier(storage);
   assert.equal(await verifier.verify(firewall), undefined);
   assert.equal(await verifier.verify(shop), undefined);
+});
+
+test("decisions export: a firewall's formats hold the bans only, unless --action says", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-export-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, "rempart.yaml");
+  await writeFile(config, `data_dir: ${JSON.stringify(join(dir, "data"))}\n`);
+  await mkdir(join(dir, "data"));
+  const storage = await openStorage({ kind: "sqlite", path: join(dir, "data", "rempart.db") });
+  const made = (id: string, action: Decision["action"], value: string): Decision => ({
+    id,
+    action,
+    scope: "ip",
+    value,
+    createdAt: Date.now(),
+    expiresAt: Date.now() + 3_600_000,
+    origin: "manual",
+    scenario: "ops",
+    reason: "test",
+    offence: 0,
+    tzOffset: 0,
+  });
+  await storage.addDecisions([
+    made("b", "ban", "192.0.2.1"),
+    made("c", "challenge", "192.0.2.2"),
+    made("t", "throttle", "192.0.2.3"),
+  ]);
+  await storage.close();
+  const exported = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, "decisions", "export", ...args, "--config", config], {
+      encoding: "utf8",
+    });
+  const lines = (...args: string[]) =>
+    exported(...args)
+      .stdout.split("\n")
+      .filter((l) => /^\d/.test(l));
+  assert.deepEqual(lines(), ["192.0.2.1"], "a challenge is no ban");
+  assert.deepEqual(lines("--action", "all").sort(), ["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+  assert.deepEqual(lines("--action", "challenge,throttle").sort(), ["192.0.2.2", "192.0.2.3"]);
+  assert.equal(exported("--format", "csv").stdout.trim().split("\n").length, 4, "csv: all three");
+  const nft = exported("--format", "nft").stdout;
+  assert.match(nft, /^table inet rempart_export \{/m, "not the enforcer's own table");
+  const bad = exported("--action", "nuke");
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--action "nuke" is not an action/);
 });

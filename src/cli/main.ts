@@ -32,7 +32,9 @@ usage: rempart <command> [options]
   decisions import --format F [--action ban] [--duration 24h] [--name N] [--skip-invalid] FILE|-
                                         add a list's entries as decisions (asks the daemon)
   decisions export --format plain|aggregated|nft|ipset|rbldnsd|rbldnsd6|csv [--scope ip|range]
-                   [--config FILE]      active decisions as a list (reads the database)
+                   [--action A,…|all] [--config FILE]
+                                        active decisions as a list (reads the database; a
+                                        firewall's formats hold bans unless --action says)
   alerts list [--scenario NAME] [--since 1h] [--limit N] [--json]
   keys create NAME --role admin|sensor|bouncer [--config FILE]
   keys list [--json] [--config FILE]

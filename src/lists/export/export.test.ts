@@ -38,14 +38,17 @@ test("nft: one transaction that declares, flushes and fills both sets", () => {
   const s = EXPORT_FORMATS.nft(ITEMS);
   assert.match(
     s,
-    /^table inet rempart \{\n {2}set export_v4 \{ type ipv4_addr; flags interval; \}/m,
+    /^table inet rempart_export \{\n {2}set export_v4 \{ type ipv4_addr; flags interval; \}/m,
   );
-  assert.match(s, /^flush set inet rempart export_v4$/m);
+  assert.match(s, /^flush set inet rempart_export export_v4$/m);
   assert.match(
     s,
-    /^add element inet rempart export_v4 \{ 198\.51\.100\.8\/31, 203\.0\.113\.0\/24 \}$/m,
+    /^add element inet rempart_export export_v4 \{ 198\.51\.100\.8\/31, 203\.0\.113\.0\/24 \}$/m,
   );
-  assert.match(s, /^add element inet rempart export_v6 \{ 2001:db8::1, 2001:db8:1::\/48 \}$/m);
+  assert.match(
+    s,
+    /^add element inet rempart_export export_v6 \{ 2001:db8::1, 2001:db8:1::\/48 \}$/m,
+  );
 });
 
 test("ipset: filled under a temporary name, then swapped", () => {

@@ -3,7 +3,10 @@ import { prefixesOf, type ExportItem } from "./export-item.ts";
 import { prefixText } from "./plain.ts";
 
 export interface NftExportOptions {
-  /** The `inet` table; default `rempart`. */
+  /**
+   * The `inet` table; default `rempart_export`. Not the enforcer's `rempart`: that one is
+   * rebuilt whole at each start, and refused if it holds sets it did not make.
+   */
   readonly table?: string;
   /** Set names get `_v4` and `_v6` appended; default `export`. */
   readonly set?: string;
@@ -16,7 +19,7 @@ const PER_LINE = 500;
  * transaction: aggregated prefixes, since an interval set refuses overlapping elements.
  */
 export function exportNft(items: readonly ExportItem[], options: NftExportOptions = {}): string {
-  const table = options.table ?? "rempart";
+  const table = options.table ?? "rempart_export";
   const set = options.set ?? "export";
   const ranges = aggregate(prefixesOf(items));
   const out: string[] = [
