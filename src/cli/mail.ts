@@ -48,11 +48,8 @@ export async function cmdMail(args: string[]): Promise<number> {
   let liftNote = "";
   try {
     for (const scope of ["account", "email"]) {
-      const q = new URLSearchParams({
-        scope,
-        value: scope === "email" ? account.toLowerCase() : account,
-        active: "true",
-      });
+      // Mail logins are kept in lower case (docs/postfix.md), as e-mail addresses are.
+      const q = new URLSearchParams({ scope, value: account.toLowerCase(), active: "true" });
       const r = (await call(api, "GET", `/v1/decisions?${q.toString()}`)) as {
         decisions: ApiDecision[];
       };

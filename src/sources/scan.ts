@@ -157,7 +157,9 @@ export function recordEvent(
     record.tzOffset,
     service,
     ip,
-    account,
+    // Mail logins are compared without case, as Dovecot does by default (auth_username_format
+    // %Lu): a thief must not split an account's count by writing it Victim@ and victim@.
+    account?.toLowerCase(),
     email,
     fields,
   );

@@ -150,6 +150,15 @@ test("decisions on the address, the account and the sender answer as Postfix exp
       }),
       /^REJECT 5\.7\.1 .*suspended/,
     );
+    // A login is compared without case: the thief cannot write it otherwise to get through.
+    assert.match(
+      await ask({
+        protocol_state: "RCPT",
+        client_address: "192.0.2.1",
+        sasl_username: "Stolen@Example.ORG",
+      }),
+      /^REJECT 5\.7\.1 .*suspended/,
+    );
     assert.match(
       await ask({
         protocol_state: "RCPT",

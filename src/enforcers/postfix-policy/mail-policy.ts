@@ -64,7 +64,8 @@ export class MailPolicy {
     const address = req.get("client_address");
     const ip = address === undefined ? undefined : normalizeIp(address);
     const user = req.get("sasl_username");
-    const account = user !== undefined && user !== "" ? user : undefined;
+    // Without case, as the logs are read (src/sources/scan.ts).
+    const account = user !== undefined && user !== "" ? user.toLowerCase() : undefined;
     const from = req.get("sender");
     const sender = from !== undefined && from !== "" ? lowerCase(from) : undefined;
 

@@ -263,6 +263,23 @@ describe("postfix parser", () => {
     for (const tag of ["postfixadmin", "dovecot", "sshd", ""]) assert.ok(!p.accepts(tag), tag);
   });
 
+  it("reads a login without case, as Dovecot compares it", () => {
+    const p = new PostfixParser();
+    const r = p.parse(
+      {
+        time: 0,
+        tzOffset: 0,
+        host: "mx",
+        program: "postfix/submission/smtpd",
+        message:
+          "4F2C31A2B3: client=unknown[198.18.3.7], sasl_method=PLAIN, sasl_username=Victim@Club1.example",
+      },
+      { source: "s", offset: 0 },
+    );
+    assert.ok(r.ok);
+    assert.equal(r.ok && r.value[0]?.account, "victim@club1.example");
+  });
+
   it("bounds its join table by size and by event age", () => {
     const p = new PostfixParser({ maxQueueEntries: 100, maxQueueAgeMs: 60_000 });
     const record = (i: number, time: number) => ({
