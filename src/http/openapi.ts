@@ -117,7 +117,11 @@ export function openApiDocument(
       summary: spec.summary,
       description: [
         spec.description,
-        roles.length > 0 ? `Roles: ${roles.join(", ")}.` : "No key needed.",
+        roles.length > 0
+          ? `Roles: ${roles.join(", ")}.`
+          : spec.access === "metrics"
+            ? "No key needed, unless `http.metrics_require_key` is set."
+            : "No key needed.",
       ]
         .filter((s) => s !== undefined)
         .join("\n\n"),

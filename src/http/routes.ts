@@ -780,7 +780,7 @@ export const ROUTES = {
     summary: "Prometheus metrics",
     description:
       "Needs no key by default: bind the API to localhost or let the reverse proxy protect this " +
-      "path, or start the API with `metricsRequireKey` (then any valid key may read it).",
+      "path, or set `http.metrics_require_key` (then any valid key may read it).",
     access: "metrics",
     responses: {
       200: {
