@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { compilePattern, isIdSegment, RouteNormalizer } from "./route.ts";
+import { SurgeConfigSchema } from "./surge-config.ts";
 
 describe("RouteNormalizer", () => {
   const r = new RouteNormalizer(["/petition/:slug", "/api/*"]);
@@ -61,5 +62,20 @@ describe("RouteNormalizer", () => {
   it("counts numbers and hashes as identifiers, words not", () => {
     fc.assert(fc.property(fc.nat(), (n) => assert.ok(isIdSegment(String(n)))));
     fc.assert(fc.property(fc.stringMatching(/^[a-z-]{1,30}$/), (w) => assert.ok(!isIdSegment(w))));
+  });
+
+  it("an asset stays an asset under a pattern that would take it; a pattern's final / is none", () => {
+    const wide = new RouteNormalizer(["/petition/:slug/", "/*"]);
+    assert.deepEqual(wide.of("/static/app.js"), { kind: "static" });
+    assert.deepEqual(wide.of("/petition/abc/"), { kind: "page", route: "/petition/:slug/" });
+    assert.deepEqual(wide.of("/petition/abc"), { kind: "page", route: "/petition/:slug/" });
+    assert.deepEqual(wide.of("/contact"), { kind: "page", route: "/*" });
+  });
+
+  it("refuses a pattern that could never match: a * before the last segment", () => {
+    const routes = (r: string[]) => SurgeConfigSchema.safeParse({ routes: r }).success;
+    assert.equal(routes(["/petition/*/sign"]), false);
+    assert.equal(routes(["/a/b*"]), false);
+    assert.equal(routes(["/", "/api/*", "/petition/:slug", "/petition/:slug/"]), true);
   });
 });

@@ -92,10 +92,11 @@ export class RouteNormalizer {
     while (end > 1 && raw.charCodeAt(end - 1) === 0x2f) end--;
     let path = raw.slice(0, end);
     if (!path.startsWith("/")) path = `/${path}`;
-    for (const p of this.#patterns) if (p.re.test(path)) return p.route;
+    // An asset first: a pattern such as /* or /static/* must not make pages of them.
     const slash = path.lastIndexOf("/");
     const dot = path.lastIndexOf(".");
     if (dot > slash && this.#static.has(path.slice(dot + 1).toLowerCase())) return STATIC;
+    for (const p of this.#patterns) if (p.re.test(path)) return p.route;
     const segments = path.split("/").slice(1, MAX_SEGMENTS + 1);
     let route = "";
     for (const s of segments) route += `/${isIdSegment(s) ? ":id" : s}`;
@@ -107,7 +108,9 @@ export class RouteNormalizer {
 
 /** `/a/:x/b` → /^\/a\/[^/]+\/b$/ ; a final `/*` matches anything below. */
 export function compilePattern(pattern: string): RegExp {
-  const parts = pattern.split("/").slice(1);
+  // Paths lose their trailing slashes (`#compute`): so does the pattern.
+  const trimmed = pattern.length > 1 ? pattern.replace(/\/+$/, "") : pattern;
+  const parts = trimmed.split("/").slice(1);
   let src = "^";
   for (const [i, s] of parts.entries()) {
     if (s === "*" && i === parts.length - 1) {
@@ -120,4 +123,5 @@ export function compilePattern(pattern: string): RegExp {
 }
 
 /** A route pattern as the configuration accepts it. */
-export const ROUTE_PATTERN = /^\/[A-Za-z0-9._~:/*-]*$/;
+/** A path pattern: segments, `:name` for any one segment, `*` as the last one only. */
+export const ROUTE_PATTERN = /^(\/[A-Za-z0-9._~:-]+)*(\/\*)?\/?$|^\/$/;

@@ -37,7 +37,14 @@ export const SurgeConfigSchema = z.strictObject({
   max_targets: z.number().int().min(2).default(1000),
   /** Route patterns (`/petition/:slug`, `/api/*`), tried before the default normalisation. */
   routes: z
-    .array(z.string().regex(ROUTE_PATTERN, "expected a path pattern such as /petition/:slug"))
+    .array(
+      z
+        .string()
+        .regex(
+          ROUTE_PATTERN,
+          "expected a path pattern such as /petition/:slug or /api/* (a * only as the last segment)",
+        ),
+    )
     .default([]),
   static_extensions: z
     .array(z.string().regex(/^[a-z0-9]{1,10}$/i))

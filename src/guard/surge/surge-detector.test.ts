@@ -100,6 +100,34 @@ describe("SurgeDetector", () => {
     assert.equal(d.classify("route:/search", "81.10.1.2", 3215, T0 + 80 * MIN), "normal");
   });
 
+  it("a scanner's thousand 404s are one target: they do not crowd real routes and forms out", () => {
+    const small = SurgeConfigSchema.parse({ max_targets: 50, as: { min_baseline_hits: 100 } });
+    const d = new SurgeDetector(small, asLookup);
+    const scan: Event[] = Array.from({ length: 1200 }, (_, i) => ({
+      ...http(T0 + 30 * MIN + i * 40, "51.77.9.9", `/wp-${i}/setup-config.php`),
+      fields: { method: "GET", path: `/wp-${i}/setup-config.php`, status: 404 },
+    }));
+    run(
+      d,
+      [...visitors(T0, 40, 10), ...scan].sort((a, b) => a.time - b.time),
+    );
+    assert.equal(d.targetOf(scan[0]!), "route:(not found)");
+    assert.equal(d.stats().targets, 3, "/, /search and (not found)");
+    // A route first seen after the scan is its own target.
+    run(d, [http(T0 + 41 * MIN, "81.10.1.2", "/contact")]);
+    assert.equal(d.stats().targets, 4);
+  });
+
+  it("forms are never folded into (other), however many routes there are", () => {
+    const tiny = SurgeConfigSchema.parse({ max_targets: 2, as: { min_baseline_hits: 100 } });
+    const d = new SurgeDetector(tiny, asLookup);
+    run(d, [http(T0, "81.10.1.2", "/a"), http(T0, "81.10.1.2", "/b"), http(T0, "81.10.1.2", "/c")]);
+    run(d, [http(T0, "81.10.1.2", "/d")]);
+    assert.equal(d.stats().targets, 3, "/a, /b, then (other) for /c and /d");
+    run(d, [submit(T0, "81.10.1.2", "petition"), submit(T0, "81.10.1.2", "signup")]);
+    assert.equal(d.stats().targets, 5, "each form its own");
+  });
+
   it("turns the under-attack mode on and decides on the networks and addresses of a botnet", () => {
     const d = new SurgeDetector(config, asLookup);
     const start = T0 + 60 * MIN;

@@ -122,6 +122,16 @@ const MAX_INTERVAL_ADDRESSES = 50_000;
 const MAX_AS_BASELINE = 5_000;
 const SWEEP_MS = 600_000;
 const OTHER_ROUTE: SurgeTarget = "route:(other)";
+/**
+ * Requests for paths that do not exist (404, 410), together: a scanner's thousand paths are
+ * not a thousand routes, which would fill `max_targets` for `known_for` and push every route
+ * and form seen after them into `(other)`. A flood of them still surges here.
+ */
+const NOT_FOUND_ROUTE: SurgeTarget = "route:(not found)";
+const notFound = (e: Event): boolean => {
+  const s = e.fields.status;
+  return s === 404 || s === 410;
+};
 
 export class SurgeDetector {
   readonly #c: SurgeConfig;
@@ -164,7 +174,8 @@ export class SurgeDetector {
       const p = e.fields.path;
       if (typeof p !== "string") return undefined;
       const r = this.#routes.of(p);
-      return r.kind === "page" ? `route:${r.route}` : undefined;
+      if (r.kind !== "page") return undefined;
+      return notFound(e) ? NOT_FOUND_ROUTE : `route:${r.route}`;
     }
     if (e.type === "form.submit" || e.type === "signup") {
       const f = e.fields.form;
@@ -191,7 +202,7 @@ export class SurgeDetector {
         this.#addrs.addAsset(this.#addrs.touch(ip, t));
         return;
       }
-      key = `route:${r.route}`;
+      key = notFound(e) ? NOT_FOUND_ROUTE : `route:${r.route}`;
     } else if (e.type === "form.submit" || e.type === "signup") {
       const f = e.fields.form;
       if (typeof f !== "string" || f === "") return;
@@ -345,7 +356,8 @@ export class SurgeDetector {
   #target(key: SurgeTarget, t: number): Target {
     let tg = this.#targets.get(key);
     if (tg !== undefined) return tg;
-    if (this.#targets.size >= this.#c.max_targets) {
+    // Forms are the application's own, few and named on purpose: only routes fold.
+    if (this.#targets.size >= this.#c.max_targets && !key.startsWith("form:")) {
       tg = this.#targets.get(OTHER_ROUTE);
       if (tg !== undefined) return tg;
       key = OTHER_ROUTE;
