@@ -583,7 +583,16 @@ export class Daemon implements Runtime {
   }
 
   check(subject: Subject): readonly Decision[] {
-    return this.#pipeline.book.match(subject, this.clock.now());
+    const now = this.clock.now();
+    const book = this.#pipeline.book;
+    const found = book.match(subject, now);
+    // An AS decision (a surge's, an operator's) holds every address of the AS: where decisions
+    // are checked (forward-auth, /v1/check, the policy service) it bites as an address's does.
+    if (subject.ip !== undefined && book.holds("as")) {
+      const asn = this.#networks?.as.lookup(subject.ip)?.asn;
+      if (asn !== undefined) found.push(...book.on("as", String(asn), now));
+    }
+    return found;
   }
 
   listDecisions(query: DecisionQuery): Promise<Decision[]> {

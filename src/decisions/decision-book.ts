@@ -224,6 +224,11 @@ export class DecisionBook {
     return out;
   }
 
+  /** Whether any decision of this scope (other than an address or a range) is in the book. */
+  holds(scope: Scope): boolean {
+    return (this.#exact.get(scope)?.size ?? 0) > 0;
+  }
+
   /**
    * Every active decision that applies to the subject: its address and the ranges holding it
    * (most specific first; IPv4-mapped IPv6 counts as IPv4), its account, its e-mail and domain.
