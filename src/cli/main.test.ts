@@ -71,6 +71,25 @@ test("replay says which file it cannot read or write, before it starts", async (
   assert.match(written.join(""), /replay: cannot write .*x\.jsonl \(ENOENT\)/);
 });
 
+test("replay fails when no line could be read: a wrong --type is no quiet log", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-replay-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const log = join(dir, "mail.log");
+  await writeFile(
+    log,
+    "Sep 28 13:01:07 mx postfix/smtpd[1234]: warning: unknown[192.0.2.66]: SASL LOGIN authentication failed: UGFzc3dvcmQ6\n",
+  );
+  const run = (type: string) =>
+    spawnSync(process.execPath, [BIN, "replay", "--type", type, "--year", "2024", log], {
+      encoding: "utf8",
+    });
+  const wrong = run("nginx");
+  assert.equal(wrong.status, 1, wrong.stderr);
+  assert.match(wrong.stderr, /no line could be read: check --type/);
+  const right = run("syslog");
+  assert.equal(right.status, 0, right.stderr);
+});
+
 test("mail release says what it did before the queue failed it", async (t) => {
   const written: string[] = [];
   t.mock.method(process.stderr, "write", (chunk: string) => {

@@ -227,6 +227,13 @@ async function cmdReplay(args: string[]): Promise<number> {
       output.end((e?: Error | null) => (e ? reject(e) : resolve())),
     );
   process.stderr.write(formatSummary(summary));
+  // Nothing read at all is no "nothing to decide": a wrong --type, or not a log. A script sees it.
+  if (summary.lines > 0 && summary.parseFailures === summary.lines) {
+    process.stderr.write(
+      "rempart: replay: no line could be read: check --type, or that the files are the logs you meant\n",
+    );
+    return 1;
+  }
   return 0;
 }
 
