@@ -29,6 +29,11 @@ test("a configuration that would crash or spin at start is refused, saying which
   );
   assert.match(problem({ sources: [{ ...source, poll: "0s" }] })[1], /longer than zero/);
   assert.match(problem({ guard: { night: { timezone: "Mars/Base" } } })[1], /unknown time zone/);
+  for (const all of ["0.0.0.0/0", "::/0"])
+    assert.deepEqual(problem({ http: { trusted_proxies: ["127.0.0.1", all] } }), [
+      "http.trusted_proxies.1",
+      "trusting every address lets any client choose its own: list your proxies",
+    ]);
   // And what is right passes.
   const ok = ConfigSchema.parse({
     http: { listen: "127.0.0.1:65535" },

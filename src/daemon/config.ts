@@ -8,6 +8,7 @@ import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { RempartError } from "../core/index.ts";
+import { parseCidr } from "../net/index.ts";
 import { formatProblem, loadYamlFile } from "../config/load-yaml.ts";
 import { cidr, duration, positiveDuration, timeZone } from "../config/schemas.ts";
 import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
@@ -62,7 +63,14 @@ export const ConfigSchema = z.strictObject({
           message: "the port must be 0 to 65535",
         })
         .default("127.0.0.1:8080"),
-      trusted_proxies: z.array(cidr).default([]),
+      trusted_proxies: z
+        .array(
+          // Trusting every address lets any client name its own in X-Forwarded-For.
+          cidr.refine((c) => parseCidr(c)?.bits !== 0, {
+            message: "trusting every address lets any client choose its own: list your proxies",
+          }),
+        )
+        .default([]),
       metrics_require_key: z.boolean().default(false),
       challenge_url: z
         .string()

@@ -47,6 +47,8 @@ export interface ReplaySummary {
   readonly byType: Readonly<Record<string, number>>;
   readonly alerts: number;
   readonly decisions: number;
+  /** Decisions the safety policy refused (allowlisted or private addresses, wide ranges). */
+  readonly refused: number;
   readonly seconds: number;
   readonly formats: Readonly<Record<string, string>>;
 }
@@ -211,6 +213,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     byType: { ...c.byType },
     alerts: c.alerts,
     decisions: c.decisions,
+    refused: c.refused,
     seconds: (performance.now() - started) / 1000,
     formats,
   };
@@ -229,7 +232,7 @@ export function formatSummary(s: ReplaySummary): string {
       : "";
   return (
     `replayed ${s.lines} lines in ${s.seconds.toFixed(2)} s (${rate} lines/s); ` +
-    `${s.events} events, ${s.alerts} alerts, ${s.decisions} decisions, ${s.parseFailures} parse failures\n` +
+    `${s.events} events, ${s.alerts} alerts, ${s.decisions} decisions${s.refused > 0 ? ` (${s.refused} more refused by the policy: allowlisted or private addresses, ranges too wide)` : ""}, ${s.parseFailures} parse failures\n` +
     `events by type:\n${types || "  (none)"}${failures}\n`
   );
 }

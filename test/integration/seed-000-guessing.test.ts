@@ -83,3 +83,16 @@ test("seed 000: low-and-slow and fast guessers are banned, members are not", asy
   assert.match(stderr, /auth\.failure/);
   assert.match(stderr, /0 parse failures/);
 });
+
+test("replay counts the decisions the policy refused: a guesser on the LAN is told, not banned", async () => {
+  // Private addresses are allowlisted: the alert stands, the ban is refused, and said so.
+  const lines = Array.from(
+    { length: 12 },
+    (_, i) =>
+      `Sep 28 13:01:${String(10 + i).padStart(2, "0")} mx postfix/smtpd[1234]: warning: unknown[10.0.0.5]: SASL LOGIN authentication failed: UGFzc3dvcmQ6`,
+  );
+  const { lines: out, stderr } = await replayText(`${lines.join("\n")}\n`);
+  assert.ok(out.some((l) => l.kind === "alert" && l.value === "10.0.0.5"));
+  assert.ok(!out.some((l) => l.kind === "decision"));
+  assert.match(stderr, /0 decisions \(1 more refused by the policy: allowlisted or private/);
+});
