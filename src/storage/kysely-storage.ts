@@ -103,6 +103,14 @@ export class KyselyStorage implements Storage {
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
+      // Kysely's words for a database that holds a migration this version does not know.
+      const unknown = /previously executed migration (\S+) is missing/.exec(messageOf(error))?.[1];
+      if (unknown !== undefined)
+        throw new RempartError(
+          "STORAGE_MIGRATION_FAILED",
+          `${this.#label}: the database was brought up to date by a newer Rempart (it holds migration ${unknown}, which this version does not know)`,
+          { cause: error, hint: "run the newer Rempart, or a copy of the database made before it" },
+        );
       const failed = results?.find((r) => r.status === "Error")?.migrationName;
       throw new RempartError(
         "STORAGE_MIGRATION_FAILED",
