@@ -115,7 +115,7 @@ export class SyslogFramer {
 
   #rfc3339Length = 0;
 
-  /** Reads `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` at `p` into #time/#offset/#rfc3339Length. */
+  /** Reads `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM|±HHMM)` at `p` into #time/#offset/#rfc3339Length. */
   #rfc3339(line: string, p: number): boolean {
     const y = digits4(line, p);
     const mo = digits2(line, p + 5);
@@ -149,11 +149,13 @@ export class SyslogFramer {
       offset = 0;
       end = q + 1;
     } else if (z === 43 || z === 45) {
+      // ±HH:MM (RFC 3339), or ±HHMM as `journalctl -o short-iso` and ISO 8601's basic form write.
+      const colon = line.charCodeAt(q + 3) === 58 ? 1 : 0;
       const oh = digits2(line, q + 1);
-      const om = digits2(line, q + 4);
-      if (oh < 0 || oh > 23 || om < 0 || om > 59 || line.charCodeAt(q + 3) !== 58) return false;
+      const om = digits2(line, q + 3 + colon);
+      if (oh < 0 || oh > 23 || om < 0 || om > 59) return false;
       offset = (z === 45 ? -1 : 1) * (oh * 60 + om);
-      end = q + 6;
+      end = q + 5 + colon;
     } else return false;
     this.#offset = offset;
     this.#time =

@@ -9,6 +9,18 @@ const paris = { year: 2024, timeZone: "Europe/Paris" } as const;
 const at = (iso: string): number => Date.parse(iso);
 
 describe("syslog framing", () => {
+  it("reads journalctl -o short-iso's offset without a colon, as RFC 3339's with one", () => {
+    const framer = new SyslogFramer(paris);
+    const line = (stamp: string) =>
+      framer.frame(`${stamp} mx postfix/smtpd[1234]: connect from unknown[192.0.2.1]`);
+    const basic = line("2024-09-28T13:01:07+0200");
+    assert.deepEqual(basic, line("2024-09-28T13:01:07+02:00"));
+    assert.equal(basic?.time, at("2024-09-28T13:01:07+02:00"));
+    assert.equal(basic?.tzOffset, 120);
+    assert.equal(line("2024-09-28T13:01:07-0530")?.tzOffset, -330);
+    assert.equal(line("2024-09-28T13:01:07+02"), null, "an offset of hours only is no offset");
+  });
+
   it("frames every fixture variant", () => {
     const framer = new SyslogFramer(paris);
     const got = fixtureLines(new URL("./fixtures/framing.log", import.meta.url)).map((l) =>
