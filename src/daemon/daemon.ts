@@ -675,6 +675,7 @@ export class Daemon implements Runtime {
       ),
       sources: this.#sources.map((s) => ({ name: s.name, kind: s.kind, paths: s.paths })),
       ...(this.#queueWatch?.last === undefined ? {} : { mailQueue: this.#queueWatch.last }),
+      ...(this.#surge === undefined ? {} : { surge: this.#surge.stats() }),
     };
   }
 }

@@ -53,6 +53,12 @@ export interface RuntimeCounters {
     readonly byQueue: Readonly<Record<string, number>>;
     readonly senders: readonly { readonly sender: string; readonly count: number }[];
   };
+  /** The surge detector's targets and addresses tracked, and the targets under attack now. */
+  readonly surge?: {
+    readonly targets: number;
+    readonly addresses: number;
+    readonly underAttack: readonly string[];
+  };
   /** Enforcer id → its counters by name (the enforcers that keep any). */
   readonly enforcers: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly sources: readonly {

@@ -119,6 +119,28 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
 
+  // Surges (surge.enabled): how much the detector tracks, and which targets are under attack.
+  new Gauge({
+    name: "rempart_surge_targets",
+    help: "Forms and routes the surge detector keeps a baseline for.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = counters().surge;
+      if (s) this.set(s.targets);
+    },
+  });
+  new Gauge({
+    name: "rempart_surge_under_attack",
+    help: "1 for each form or route in under-attack mode now (docs/guard-surge.md).",
+    labelNames: ["target"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const target of counters().surge?.underAttack ?? []) this.set({ target }, 1);
+    },
+  });
+
   // The DNSBL's answers (enforcers.dnsbl; absent when it is off).
   const dnsbl = (): Readonly<Record<string, number>> | undefined => counters().enforcers.dnsbl;
   new Counter({

@@ -538,7 +538,10 @@ export const ROUTES = {
     description:
       "The safety policy applies as to automatic decisions: an allowlisted subject (loopback, " +
       "private ranges, the host's addresses, configured networks and accounts) or a range wider " +
-      "than the limit is refused with 422 DECISION_REFUSED.",
+      "than the limit is refused with 422 DECISION_REFUSED. An active decision of the same " +
+      "action on the same subject that lasts at least as long is returned instead (200, " +
+      "`merged`); one that ends sooner is replaced by the new one, and ends. A list's decisions " +
+      "are its own: they are never merged into nor replaced, and hold beside yours.",
     access: ["admin"],
     body: DecisionValue,
     responses: {
