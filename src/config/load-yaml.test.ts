@@ -57,3 +57,15 @@ test("an unknown key is reported on its own line, not on its block's first", () 
   assert.equal(ok.values[0]!.lineAt(["decision", "action"]), 3);
   assert.equal(ok.values[0]!.lineAt(["decision", "scope"]), 2, "absent: the closest enclosing");
 });
+
+test("a union with its own message is told in its words, not a branch's", () => {
+  const schema = z.strictObject({
+    ports: z.union([z.literal("all"), z.array(z.number()).min(1)], {
+      error: "expected all, or a list of ports such as [25, 465, 587]",
+    }),
+  });
+  const r = parseYaml('ports: "25,465"\n', "c.yaml", schema);
+  assert.deepEqual(!r.ok && r.problems.map((p) => [p.line, p.path, p.message]), [
+    [1, "ports", "expected all, or a list of ports such as [25, 465, 587]"],
+  ]);
+});

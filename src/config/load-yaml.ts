@@ -135,6 +135,8 @@ export async function loadYamlFile<T>(file: string, schema: z.ZodType<T>): Promi
  */
 function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  // A union that says what it takes, in its own words, is told as it is.
+  if (issue.message !== "Invalid input") return issue;
   const fits = (branch: readonly z.core.$ZodIssue[]): boolean =>
     !branch.some(
       (i) => (i.code === "unrecognized_keys" || i.code === "invalid_type") && i.path.length === 0,

@@ -257,6 +257,10 @@ test("a hook's mistakes are said when the configuration is read, or at start", a
     /^0\.command\.1: \{Value\} is not a placeholder/,
   );
   assert.match(problem({ command: ["/bin/echo"], timeout: "0s" }), /longer than zero/);
+  assert.equal(
+    problem({ webhook: { url: "ftp://example.org/x", secret: "0123456789abcdef" } }),
+    "0.webhook.url: expected an http:// or https:// URL",
+  );
   assert.ok(
     HooksConfigSchema.safeParse([
       { name: "x", actions: ["suspend"], command: ["/bin/true"], timeout: "1m" },

@@ -38,7 +38,10 @@ const HookSchema = z
     scopes: z.array(z.enum(SCOPES as [Scope, ...Scope[]])).default(["account"]),
     command: z.array(z.string()).min(1).optional(),
     webhook: z
-      .strictObject({ url: z.url({ protocol: /^https?$/ }), secret: z.string().min(16) })
+      .strictObject({
+        url: z.url({ protocol: /^https?$/, error: "expected an http:// or https:// URL" }),
+        secret: z.string().min(16),
+      })
       .optional(),
     timeout: positiveDuration.default("30s"),
   })

@@ -17,7 +17,11 @@ export const NftablesConfigSchema = z.strictObject({
   priority: z.number().int().min(-1000).max(1000).default(-10),
   /** `all`, or the TCP and UDP destination ports to close to banned sources. */
   ports: z
-    .union([z.literal("all"), z.array(z.number().int().min(1).max(65535)).min(1)])
+    .union(
+      [z.literal("all"), z.array(z.number().int().min(1).max(65535)).min(1)],
+      // One message for both shapes: `ports: "25,465"` is neither.
+      { error: "expected all, or a list of ports such as [25, 465, 587]" },
+    )
     .default("all"),
   verdict: z.enum(["drop", "reject"]).default("drop"),
   /** The decision actions this enforcer applies. */
