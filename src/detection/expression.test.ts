@@ -41,6 +41,8 @@ test("comparisons, logic and membership", () => {
   assert.equal(run('fields.missing == "x"'), false);
   assert.equal(run("fields.missing < 5 || fields.missing >= 5"), false);
   assert.equal(run("exists(fields.missing)"), false);
+  assert.equal(run('fields.missing in [null, ""]'), true);
+  assert.equal(run("fields.missing not in [null]"), false);
 });
 
 test("derived fields: prefixes, domain, hour in the event's own offset", () => {

@@ -410,7 +410,8 @@ function compileBinary(n: Extract<Node, { kind: "bin" }>): Compiled {
           set.add(v);
           if (typeof v === "number") set.add(String(v));
         }
-        return (e) => set.has(left(e)) !== negate;
+        // A missing field is null here too: `fields.x in [null, ""]` finds it.
+        return (e) => set.has(left(e) ?? null) !== negate;
       }
       const right = compileNode(n.right);
       return (e) => {
