@@ -142,23 +142,13 @@ test("decisions on the address, the account and the sender answer as Postfix exp
       await ask({ protocol_state: "RCPT", client_address: "192.0.2.66" }),
       /^REJECT 5\.7\.1 /,
     );
-    assert.match(
-      await ask({
-        protocol_state: "RCPT",
-        client_address: "192.0.2.1",
-        sasl_username: "stolen@example.org",
-      }),
-      /^REJECT 5\.7\.1 .*suspended/,
-    );
     // A login is compared without case: the thief cannot write it otherwise to get through.
-    assert.match(
-      await ask({
-        protocol_state: "RCPT",
-        client_address: "192.0.2.1",
-        sasl_username: "Stolen@Example.ORG",
-      }),
-      /^REJECT 5\.7\.1 .*suspended/,
-    );
+    for (const login of ["stolen@example.org", "Stolen@Example.ORG"])
+      assert.match(
+        await ask({ protocol_state: "RCPT", client_address: "192.0.2.1", sasl_username: login }),
+        /^REJECT 5\.7\.1 .*suspended/,
+        login,
+      );
     assert.match(
       await ask({
         protocol_state: "RCPT",
