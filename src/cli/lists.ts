@@ -12,6 +12,7 @@ import { openConfiguredStorage } from "../daemon/storage-config.ts";
 import type { DnsblConfig } from "../enforcers/dnsbl/dnsbl-config.ts";
 import {
   EXPORT_FORMATS,
+  FIREWALL_FORMATS,
   isExportFormat,
   isListFormat,
   LIST_FORMAT_NAMES,
@@ -146,9 +147,6 @@ export async function importList(args: string[]): Promise<number> {
   }
   return 0;
 }
-
-/** The formats a firewall loads: its list drops every address in it. */
-const FIREWALL_FORMATS: ReadonlySet<string> = new Set(["plain", "aggregated", "nft", "ipset"]);
 
 export async function exportList(args: string[]): Promise<number> {
   const { values: v } = options(

@@ -28,5 +28,13 @@ export const EXPORT_FORMATS = Object.freeze({
 } satisfies Record<string, (items: readonly ExportItem[], context?: ExportContext) => string>);
 
 export type ExportFormat = keyof typeof EXPORT_FORMATS;
+
+/** The formats a firewall loads: it drops every address in them, so they hold bans by default. */
+export const FIREWALL_FORMATS: ReadonlySet<ExportFormat> = new Set([
+  "plain",
+  "aggregated",
+  "nft",
+  "ipset",
+]);
 export const isExportFormat = (name: string): name is ExportFormat =>
   Object.hasOwn(EXPORT_FORMATS, name);
