@@ -7,33 +7,14 @@
  * passes the address it settled on to Rempart, which trusts nginx (127.0.0.1) alone.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createApi, startHttpServer } from "../../src/http/index.ts";
 import { createTestRuntime } from "../../src/http/test-runtime.ts";
-
-const NGINX = "/usr/sbin/nginx";
-const missing =
-  spawnSync(NGINX, ["-v"]).status !== 0
-    ? "needs nginx with auth_request and realip (Debian package nginx)"
-    : false;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { nginxMissing, startNginx, type RunningNginx } from "../support/nginx.ts";
 
 interface Answer {
   readonly status: number;
@@ -69,11 +50,9 @@ function get(port: number, path: string, client: string): Promise<Answer> {
 
 test(
   "nginx auth_request: allow, ban 403, challenge to the challenge page",
-  { skip: missing, timeout: 60_000 },
+  { skip: nginxMissing, timeout: 60_000 },
   async () => {
     const dir = await mkdtemp(join(tmpdir(), "rempart-nginx-"));
-    // nginx's workers drop root for an unprivileged user, who must read the site.
-    await chmod(dir, 0o755);
     const runtime = await createTestRuntime();
     const api = createApi(runtime, {
       trustedProxies: ["127.0.0.1/32"],
@@ -81,7 +60,7 @@ test(
       logError: () => undefined,
     });
     const rempart = await startHttpServer(api, { host: "127.0.0.1", port: 0 });
-    let nginx: ReturnType<typeof spawn> | undefined;
+    let nginx: RunningNginx | undefined;
     try {
       for (const [action, value] of [
         ["ban", "192.0.2.66"],
@@ -101,27 +80,9 @@ test(
       await mkdir(join(dir, "www", "challenge"), { recursive: true });
       await writeFile(join(dir, "www", "index.html"), "welcome\n");
       await writeFile(join(dir, "www", "challenge", "index.html"), "prove you are human\n");
-      const port = await freePort();
-      const conf = join(dir, "nginx.conf");
-      await writeFile(
-        conf,
-        `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 64; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  # The hop in front of nginx (the test client) is trusted to say who the client is.
-  set_real_ip_from 127.0.0.0/8;
-  real_ip_header X-Forwarded-For;
-  server {
-    listen 127.0.0.1:${port};
+      nginx = await startNginx(
+        dir,
+        () => `
     root ${dir}/www;
     location / {
       auth_request /_rempart;
@@ -136,26 +97,15 @@ http {
       proxy_set_header Content-Length "";
       proxy_set_header X-Forwarded-For $remote_addr;
     }
-    location @challenge { return 302 $rempart_challenge; }
-  }
-}
-`,
+    location @challenge { return 302 $rempart_challenge; }`,
+        {
+          // The hop in front of nginx (the test client) is trusted to say who the client is.
+          http: "  set_real_ip_from 127.0.0.0/8;\n  real_ip_header X-Forwarded-For;",
+          probe: "/challenge/",
+        },
       );
-      nginx = spawn(NGINX, ["-c", conf, "-p", dir, "-e", `${dir}/error.log`], {
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      nginx.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-      let up = false;
-      for (let i = 0; i < 100 && !up; i++) {
-        up = await get(port, "/challenge/", "192.0.2.1").then(
-          (a) => a.status === 200,
-          () => false,
-        );
-        if (!up) await sleep(100);
-      }
-      const errors = async () => `${stderr}\n${await readFile(join(dir, "error.log"), "utf8")}`;
-      assert.ok(up, await errors());
+      const { port } = nginx;
+      const errors = () => nginx!.errors();
 
       const allowed = await get(port, "/", "192.0.2.1");
       assert.equal(allowed.status, 200, await errors());
@@ -175,11 +125,7 @@ http {
       assert.ok(await runtime.deleteDecision(ban.id));
       assert.equal((await get(port, "/", "192.0.2.66")).status, 200);
     } finally {
-      if (nginx && nginx.exitCode === null) {
-        const exited = new Promise((resolve) => nginx!.once("exit", resolve));
-        nginx.kill("SIGQUIT");
-        await exited;
-      }
+      await nginx?.stop();
       await rempart.close();
       await runtime.close();
       await rm(dir, { recursive: true, force: true });

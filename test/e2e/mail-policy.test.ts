@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
+import { freePort } from "../support/free-port.ts";
 import { MailLog } from "../support/mail-log.ts";
 import { postfixMissing, startPostfix } from "../support/postfix.ts";
 import { startDaemon } from "../support/daemon.ts";
@@ -24,15 +24,6 @@ const USERS = {
   "lettre@club1.example": "lettre-secret",
   "victim@club1.example": "stolen-secret",
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A week of the newsletter's morning bursts and the member's few messages, ending yesterday. */
 function history(now: number): string {

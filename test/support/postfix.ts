@@ -32,10 +32,11 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, utimes, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "./free-port.ts";
 import { startSink, type MailSink, type RcptReply } from "./postfix-sink.ts";
 
 export type { MailSink, RcptReply, SinkMessage } from "./postfix-sink.ts";
@@ -193,19 +194,6 @@ async function runOk(command: string, args: readonly string[]): Promise<string> 
   const r = await run(command, args);
   if (r.code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
   return r.stdout;
-}
-
-/** A free TCP port on 127.0.0.1 (free when asked: Postfix binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no TCP port");
-  return address.port;
 }
 
 /** Whether `pid` still runs: a zombie does not (init here takes a second or more to reap). */
