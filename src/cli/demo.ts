@@ -4,7 +4,6 @@
  * would. The pages are in web/demo/; everything they echo is escaped.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -18,7 +17,7 @@ import {
   splitForm,
   type Assessment,
 } from "../../clients/js/src/index.ts";
-import { listenError, RempartError } from "../core/index.ts";
+import { listenError, RempartError, webDir } from "../core/index.ts";
 import { normalizeIp } from "../net/index.ts";
 
 const FORMS = ["petition", "signup"] as const;
@@ -48,22 +47,6 @@ export interface DemoOptions {
 export interface RunningDemo {
   readonly url: string;
   close(): Promise<void>;
-}
-
-/** web/demo/ beside the sources, or beside the build (dist/src/cli → ../../../web). */
-function assetDir(): string {
-  for (const up of ["../../web/demo/", "../../../web/demo/"]) {
-    const dir = fileURLToPath(new URL(up, import.meta.url));
-    try {
-      readFileSync(`${dir}page.html`);
-      return dir;
-    } catch {
-      // try the next
-    }
-  }
-  throw new RempartError("UNAVAILABLE", "rempart demo: its pages (web/demo/) are missing", {
-    hint: "run it from a checkout of Rempart",
-  });
 }
 
 /** `{{x}}` is escaped, `{{{x}}}` is HTML made here; a placeholder without a value is a bug. */
@@ -112,7 +95,7 @@ interface Pending {
 }
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
-  const dir = assetDir();
+  const dir = webDir("demo", "page.html", "rempart demo: its pages");
   const templates = Object.fromEntries(
     await Promise.all(
       ["page", "index", "petition", "signup"].map(

@@ -7,3 +7,4 @@ export type * from "./ports.ts";
 export * from "./recent-keys.ts";
 export * from "./result.ts";
 export * from "./strings.ts";
+export * from "./web-assets.ts";
