@@ -38,4 +38,18 @@ export default tseslint.config(
       globals: { process: "readonly", console: "readonly", URL: "readonly" },
     },
   },
+  {
+    // Scripts the browser runs (the challenge page): its globals, not Node's.
+    files: ["web/**/*.js"],
+    languageOptions: {
+      globals: {
+        document: "readonly",
+        fetch: "readonly",
+        location: "readonly",
+        navigator: "readonly",
+        sessionStorage: "readonly",
+        URLSearchParams: "readonly",
+      },
+    },
+  },
 );

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: "the API key is missing or unknown",
   FORBIDDEN: "the API key's role does not allow this operation",
   RATE_LIMITED: "a public endpoint was asked too often from one address",
+  POW_REFUSED: "a proof of work traded for a pass is missing, invalid, used, expired or too easy",
   USAGE: "the command line is not valid",
   UNAVAILABLE: "a dependency (database, peer program) is not available",
   LISTEN_FAILED: "a server cannot listen on its address (in use, not allowed, not on this host)",

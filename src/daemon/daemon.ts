@@ -564,6 +564,9 @@ export class Daemon implements Runtime {
       },
       challenge: (form, ip, now) => guard.challenge(form, ip, now),
       token: (form, now, fields) => guard.token(form, now, fields),
+      passChallenge: (ip, now) => guard.passChallenge(ip, now),
+      earnPass: (payload, ip, now) => guard.earnPass(payload, ip, now),
+      hasPass: (values, ip, now) => guard.hasPass(values, ip, now),
     };
   }
 

@@ -23,6 +23,7 @@ import {
 import type { Periodic } from "./networks/index.ts";
 import {
   createAltchaPow,
+  createChallengePasses,
   deriveGuardKeys,
   loadGuardSecret,
   openOnceStore,
@@ -149,6 +150,7 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
   const parts: GuardParts = {
     ...statelessParts(config, secret),
     pow: createAltchaPow(config.pow, secret, once.store),
+    passes: createChallengePasses(config.pow, secret),
     as: deps.networks.as,
     tor: deps.networks.tor,
     disposable: email.disposable,

@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Decision } from "../core/index.ts";
 import { GuardSectionSchema, guardOptions } from "./config.ts";
-import { Guard, type GuardParts } from "./guard.ts";
+import { Guard, PASS_FORM, type GuardParts } from "./guard.ts";
+import { ChallengePasses } from "./pow/index.ts";
 import { CountersConfigSchema, createCounters } from "./limits/index.ts";
 import type { AsInfo, Counters, PowCheck, PowChecked, Submission } from "./ports.ts";
 
@@ -73,6 +74,7 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
         return Promise.resolve({ ok: true, level: checked.level });
       },
     },
+    passes: new ChallengePasses(Buffer.alloc(32, 7), 3_600_000),
     tokens: {
       issue: (form, _now, avoid) => {
         issued.push([...avoid]);
@@ -387,6 +389,42 @@ void describe("the guard", () => {
       assert.ok((await guard.challenge("petition", "192.0.2.7", T0 + i)) !== undefined);
     assert.equal(await guard.challenge("petition", "192.0.2.7", T0 + 3), undefined);
     assert.ok((await guard.challenge("petition", "192.0.2.8", T0 + 4)) !== undefined);
+  });
+
+  void it("asks the challenge page for a challenged address's work, at the least", async () => {
+    const banned = { scope: "ip", value: "203.0.113.9", action: "ban" } as unknown as Decision;
+    const { guard } = setup({}, { decisions: [banned] });
+    const quiet = await guard.passChallenge("192.0.2.7", T0);
+    assert.deepEqual(quiet, { form: PASS_FORM, level: 2 }, "no risk: still the floor's level");
+    assert.equal((await guard.passChallenge("203.0.113.9", T0))?.level, 3, "a ban's level");
+  });
+
+  void it("earns a pass with a solution of the page's own challenge, at its level, once", async () => {
+    const banned = { scope: "ip", value: "203.0.113.9", action: "ban" } as unknown as Decision;
+    const { guard } = setup({}, { decisions: [banned] });
+    const ip = "192.0.2.7";
+    const refused = async (payload: string | undefined, from = ip): Promise<string> => {
+      const r = await guard.earnPass(payload, from, T0);
+      assert.equal(r.ok, false, `${payload} earned a pass`);
+      return r.ok ? "" : r.reason;
+    };
+    assert.equal(await refused(undefined), "missing");
+    assert.equal(await refused("solved:petition:3:a"), "wrong-form", "a form's solution");
+    // A challenge fetched at the invisible level (the public guard route gives level 0 to an
+    // address at no risk) is not one the page gives.
+    assert.equal(await refused(`solved:${PASS_FORM}:1:b`), "too-easy");
+    assert.equal(await refused(`solved:${PASS_FORM}:2:c`, "203.0.113.9"), "too-easy");
+
+    const earned = await guard.earnPass(`solved:${PASS_FORM}:2:d`, ip, T0);
+    assert.ok(earned.ok);
+    assert.equal(earned.expiresAt, T0 + 3_600_000);
+    assert.equal(await refused(`solved:${PASS_FORM}:2:d`), "reused");
+
+    assert.ok(guard.hasPass([earned.value], ip, T0 + 1000));
+    assert.ok(guard.hasPass(["junk", earned.value], ip, T0 + 1000), "one good value of several");
+    assert.ok(!guard.hasPass([earned.value], "192.0.2.8", T0 + 1000), "another address");
+    assert.ok(!guard.hasPass([earned.value], ip, T0 + 3_600_000), "expired");
+    assert.ok(!guard.hasPass([], ip, T0));
   });
 
   void it("does not limit challenges with challenges_per_address: 0", async () => {

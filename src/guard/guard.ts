@@ -11,6 +11,7 @@
  */
 import type { Action, Decision, Event, VerdictKind } from "../core/index.ts";
 import { ipPrefix } from "../net/index.ts";
+import type { ChallengePasses } from "./pow/challenge-pass.ts";
 import type {
   Assessment,
   AsInfo,
@@ -112,6 +113,8 @@ export interface GuardPolicy {
 
 export interface GuardParts {
   readonly pow: ProofOfWork;
+  /** The passes the challenge page issues (forward-auth, docs/forward-auth.md). */
+  readonly passes: ChallengePasses;
   readonly tokens: {
     /** `avoid`: the form's field names, which the honeypot must not take. */
     issue(form: string, now: number, avoid: readonly string[]): IssuedToken;
@@ -171,6 +174,17 @@ export interface GuardOptions {
  * `challenge` floor.
  */
 const FLOOR_LEVEL = 2;
+
+/**
+ * The form the challenge page's proofs of work are bound to: no form id can take it (they are
+ * letters, digits and `_ . / -`), so no form's widget can fetch one at a lower level.
+ */
+export const PASS_FORM = "#pass";
+
+/** What `earnPass` answers: a pass, or why not (a PowCheck reason, or `too-easy`). */
+export type PassEarned =
+  | { readonly ok: true; readonly value: string; readonly expiresAt: number }
+  | { readonly ok: false; readonly reason: string };
 
 /** A decision's action as a verdict floor. */
 const DECISION_FLOOR: Readonly<Record<Action, VerdictKind>> = {
@@ -299,22 +313,62 @@ export class Guard {
    * reach do not refuse anyone).
    */
   async challenge(form: string, ip: string, now: number): Promise<PowChallenge | undefined> {
+    if (!(await this.#mayFetch(ip, now))) return undefined;
+    return this.#parts.pow.challenge(form, this.#levelFor(form, ip, now), now);
+  }
+
+  /**
+   * The challenge page's proof of work (forward-auth): at least the level a challenged
+   * address gets anywhere, so that a pass never costs less than the challenge it answers.
+   * `undefined` past the same per-address limit as `challenge`.
+   */
+  async passChallenge(ip: string, now: number): Promise<PowChallenge | undefined> {
+    if (!(await this.#mayFetch(ip, now))) return undefined;
+    return this.#parts.pow.challenge(PASS_FORM, this.#passLevel(ip, now), now);
+  }
+
+  /**
+   * A pass for `ip`, if `payload` solves a challenge of the page at the level the address
+   * needs now. The solution is used up either way.
+   */
+  async earnPass(payload: string | undefined, ip: string, now: number): Promise<PassEarned> {
     const p = this.#parts;
+    const pow = await p.pow.claim(p.pow.check(payload, PASS_FORM, now), now);
+    if (!pow.ok) return { ok: false, reason: pow.reason };
+    // A challenge fetched from an address at less risk, solved and sent from this one.
+    if (pow.level < this.#passLevel(ip, now)) return { ok: false, reason: "too-easy" };
+    return { ok: true, ...p.passes.issue(ip, now) };
+  }
+
+  /** Whether one of the cookie `values` is a valid pass for `ip` (synchronous: forward-auth). */
+  hasPass(values: readonly string[], ip: string, now: number): boolean {
+    for (const v of values) if (this.#parts.passes.valid(v, ip, now)) return true;
+    return false;
+  }
+
+  /** Whether `ip` may fetch another challenge (counters out of reach do not refuse anyone). */
+  async #mayFetch(ip: string, now: number): Promise<boolean> {
     const limit = this.#options.challengesPerAddress;
-    if (limit > 0) {
-      const [fetched = 0] = await p.short.hit([`challenge:${ip}`], now).catch(() => []);
-      if (fetched > limit) return undefined;
-    }
-    let level = 0;
+    if (limit <= 0) return true;
+    const [fetched = 0] = await this.#parts.short.hit([`challenge:${ip}`], now).catch(() => []);
+    return fetched <= limit;
+  }
+
+  /** The work a challenge for `form` asks of `ip`: it follows the address's risk. */
+  #levelFor(form: string, ip: string, now: number): number {
+    const p = this.#parts;
     const as = p.as?.lookup(ip);
     const floor = this.#decisionFloor({ ip }, as, now);
-    if (floor === "deny") level = 3;
-    else if (floor !== "allow") level = FLOOR_LEVEL;
-    else if (p.tor?.has(ip) === true) level = FLOOR_LEVEL;
-    else if (p.surge !== undefined && p.surge.classify(form, ip, as?.asn, now) !== "normal")
-      level = FLOOR_LEVEL;
-    else if (as?.hosting === true) level = 1;
-    return p.pow.challenge(form, level, now);
+    if (floor === "deny") return 3;
+    if (floor !== "allow") return FLOOR_LEVEL;
+    if (p.tor?.has(ip) === true) return FLOOR_LEVEL;
+    if (p.surge !== undefined && p.surge.classify(form, ip, as?.asn, now) !== "normal")
+      return FLOOR_LEVEL;
+    return as?.hosting === true ? 1 : 0;
+  }
+
+  #passLevel(ip: string, now: number): number {
+    return Math.max(FLOOR_LEVEL, this.#levelFor(PASS_FORM, ip, now));
   }
 
   /**

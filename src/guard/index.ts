@@ -19,10 +19,12 @@ export { GuardSectionSchema, guardOptions, nightTest, type GuardSection } from "
 export {
   Guard,
   GuardPreparer,
+  PASS_FORM,
   WEIGHTS,
   stronger,
   type GuardOptions,
   type GuardParts,
+  type PassEarned,
   type Prepared,
 } from "./guard.ts";
 export { eventFromSubmission, isAssessed, submissionFromEvent } from "./submission.ts";
@@ -37,7 +39,7 @@ export {
   type RunningGuard,
 } from "./compose.ts";
 
-import type { Prepared } from "./guard.ts";
+import type { PassEarned, Prepared } from "./guard.ts";
 import type { Assessment, IssuedToken, PowChallenge, Submission } from "./ports.ts";
 
 /** What the API and replay need of the guard (the daemon wraps a `Guard` to record events). */
@@ -51,4 +53,10 @@ export interface GuardService {
     now: number,
     fields?: readonly string[],
   ): IssuedToken & { readonly minFillMs: number };
+  /** The challenge page's proof of work (forward-auth); `undefined` as for `challenge`. */
+  passChallenge(ip: string, now: number): Promise<PowChallenge | undefined>;
+  /** A pass for `ip` when `payload` solves a challenge of the page at the level it needs. */
+  earnPass(payload: string | undefined, ip: string, now: number): Promise<PassEarned>;
+  /** Whether one of the cookie values is a valid pass for `ip`: forward-auth's, synchronous. */
+  hasPass(values: readonly string[], ip: string, now: number): boolean;
 }

@@ -26,12 +26,14 @@ import {
   type CrowdsecFilter,
 } from "./crowdsec.ts";
 import { TrustedProxies } from "./forward-auth.ts";
+import { ChallengePage, originalPath, passCookie, sitePath, withReturn } from "./challenge-page.ts";
 import { bigIntToIp, normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
 import type { AccountView as AccountState } from "../guard/accounts/index.ts";
 import type { AccountHistoryRecord } from "../core/ports.ts";
 import type { WebhookOutcome } from "../guard/webhooks/index.ts";
 import type { GuardService } from "../guard/index.ts";
+import { cookieValues, PASS_COOKIE } from "../guard/pow/index.ts";
 import {
   ApiKeyVerifier,
   keyFromHeaders,
@@ -111,6 +113,17 @@ function guardOf(runtime: Runtime): GuardService {
     throw new HttpError(503, "UNAVAILABLE", "the guard is not running on this node");
   return runtime.guard;
 }
+
+/** An address past `guard.challenges_per_address`. */
+const tooManyChallenges = (): HttpError =>
+  new HttpError(
+    429,
+    "RATE_LIMITED",
+    "too many challenges asked from this address; try again later",
+    {
+      "retry-after": "30",
+    },
+  );
 
 function errorResponse(e: HttpError): ApiResponse {
   return {
@@ -227,6 +240,7 @@ const FORWARD_HEADERS = (decision: string): Record<string, string> => ({
 function handlers(deps: HandlerDeps): Handlers {
   const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
   const cursors = new BouncerCursors(runtime.feed, runtime.storage);
+  const challengePage = new ChallengePage();
   const ids = new CrowdsecIds();
   /** Ids of the events POST /v1/events took lately (a retry's are not counted twice). */
   const recentEvents = new RecentKeys(100_000);
@@ -418,13 +432,7 @@ function handlers(deps: HandlerDeps): Handlers {
       if (ip === undefined)
         throw invalid("the client address is unknown, or a forwarding header is not an address");
       const challenge = await guardOf(runtime).challenge(query.form, ip, now);
-      if (challenge === undefined)
-        throw new HttpError(
-          429,
-          "RATE_LIMITED",
-          "too many challenges asked from this address; try again later",
-          { "retry-after": "30" },
-        );
+      if (challenge === undefined) throw tooManyChallenges();
       return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
     },
 
@@ -482,7 +490,7 @@ function handlers(deps: HandlerDeps): Handlers {
 
     crowdsecUsageMetrics: () => ({ status: 201, headers: { "cache-control": "no-store" } }),
 
-    forwardAuth: ({ query, request }) => {
+    forwardAuth: ({ query, request, now }) => {
       const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
       if (ip === undefined)
         throw invalid("the client address is unknown, or a forwarding header is not an address");
@@ -495,13 +503,55 @@ function handlers(deps: HandlerDeps): Handlers {
       }
       if (ban) return { status: 403, headers: FORWARD_HEADERS("ban"), body: "Forbidden\n" };
       if (challenge) {
+        // Solved on the challenge page: a pass answers challenges, never a ban.
+        const passes = cookieValues(request.headers?.cookie, PASS_COOKIE);
+        if (passes.length > 0 && runtime.guard?.hasPass(passes, ip, now) === true)
+          return { status: 200, headers: FORWARD_HEADERS("pass"), body: "" };
         const headers = FORWARD_HEADERS("challenge");
-        if (challengeUrl !== undefined) headers.location = challengeUrl;
+        if (challengeUrl !== undefined)
+          headers.location = withReturn(challengeUrl, originalPath(request.headers));
         return query.redirect === "true" && challengeUrl !== undefined
           ? { status: 302, headers, body: "" }
           : { status: 401, headers, body: "Challenge required\n" };
       }
       return { status: 200, headers: FORWARD_HEADERS("allow"), body: "" };
+    },
+
+    challengePage: () => challengePage.serve("page"),
+    challengeScript: () => challengePage.serve("script"),
+    challengeWidget: () => challengePage.serve("widget"),
+
+    challengePow: async ({ request, now }) => {
+      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
+      if (ip === undefined)
+        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const challenge = await guardOf(runtime).passChallenge(ip, now);
+      if (challenge === undefined) throw tooManyChallenges();
+      return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
+    },
+
+    challengePass: async ({ body, request, now }) => {
+      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
+      if (ip === undefined)
+        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const earned = await guardOf(runtime).earnPass(body.altcha, ip, now);
+      if (!earned.ok)
+        throw new HttpError(
+          403,
+          "POW_REFUSED",
+          `the proof of work was refused (${earned.reason}): solve a new challenge`,
+        );
+      return {
+        status: 200,
+        headers: {
+          ...JSON_HEADERS,
+          "set-cookie": passCookie(earned.value, earned.expiresAt - now, request.headers),
+        },
+        body: JSON.stringify({
+          until: new Date(earned.expiresAt).toISOString(),
+          return: sitePath(body.return) ?? "/",
+        }),
+      };
     },
 
     getAccount: async ({ params, query, now }) => {

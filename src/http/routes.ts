@@ -522,13 +522,94 @@ export const ROUTES = {
       }),
     }),
     responses: {
-      200: { description: "No decision stops this client: let the request through." },
+      200: {
+        description:
+          "No decision stops this client, or only `challenge` decisions and its `rempart_pass` cookie is valid: let the request through.",
+      },
       401: {
         description:
-          "A `challenge` applies: `Location` holds `http.challenge_url` (nginx: `error_page 401 = @challenge`).",
+          "A `challenge` applies: `Location` holds `http.challenge_url`, with `return` set to the request's `X-Original-URI` or `X-Forwarded-Uri` when it is a path (nginx: `error_page 401 = @challenge`).",
       },
       302: { description: "With `redirect=true`: a `challenge` applies; go to `Location`." },
       403: { description: "A `ban` applies: refuse the request." },
+    },
+  },
+  challengePage: {
+    method: "GET",
+    path: "/v1/challenge/",
+    summary: "The challenge page: a proof of work that earns a pass (forward-auth)",
+    description:
+      "Serve it at `http.challenge_url` through the proxy (see docs/forward-auth.md). Its widget " +
+      "solves `pow`, trades the solution for a pass at `pass`, then goes back to the page in " +
+      "its `return` query parameter. It reads its query in the browser only.",
+    access: "public",
+    responses: { 200: { description: "The page.", contentType: "text/html; charset=utf-8" } },
+  },
+  challengeScript: {
+    method: "GET",
+    path: "/v1/challenge/challenge.js",
+    summary: "The challenge page's script",
+    access: "public",
+    responses: {
+      200: { description: "The script.", contentType: "text/javascript; charset=utf-8" },
+    },
+  },
+  challengeWidget: {
+    method: "GET",
+    path: "/v1/challenge/altcha.js",
+    summary: "The ALTCHA widget the challenge page runs",
+    access: "public",
+    responses: {
+      200: {
+        description: "The widget (the altcha package).",
+        contentType: "text/javascript; charset=utf-8",
+      },
+    },
+  },
+  challengePow: {
+    method: "GET",
+    path: "/v1/challenge/pow",
+    summary: "The challenge page's proof of work",
+    description:
+      "An ALTCHA challenge for the client address, at least as hard as a challenged address " +
+      "gets from `GET /v1/guard/challenge`. One address may fetch " +
+      "`guard.challenges_per_address` per short window, counted with that route's.",
+    access: "public",
+    responses: { 200: { description: "An ALTCHA v2 challenge (JSON, as the widget takes it)." } },
+  },
+  challengePass: {
+    method: "POST",
+    path: "/v1/challenge/pass",
+    summary: "Trade a solved challenge for a pass",
+    description:
+      "Sets the `rempart_pass` cookie (HttpOnly, SameSite=Lax, Secure when the proxy says " +
+      "`X-Forwarded-Proto: https`) for `guard.pow.pass_duration`. With it, forward-auth lets " +
+      "the client's address through `challenge` decisions, never a ban. The pass is bound to " +
+      "the address (its /64 for IPv6).",
+    access: "public",
+    body: z.strictObject({
+      altcha: z.string().max(4096).meta({
+        description: "The widget's payload for a challenge of `GET /v1/challenge/pow`.",
+      }),
+      return: z
+        .string()
+        .max(4096)
+        .optional()
+        .meta({
+          description:
+            "Where the page goes next; a path on this site, else `/` is answered instead.",
+          examples: ["/articles/42?page=2"],
+        }),
+    }),
+    responses: {
+      200: {
+        description: "The pass is set.",
+        schema: z.object({
+          until: z.string().meta({ description: "ISO 8601 time at which the pass expires." }),
+          return: z.string().meta({ description: "The vetted `return`: a path on this site." }),
+        }),
+      },
+      403: { description: "The solution is not valid, was used, expired or is too easy." },
     },
   },
   addDecision: {

@@ -56,6 +56,7 @@ void describe("PowConfigSchema", () => {
   void it("fills in the defaults", () => {
     assert.deepEqual(PowConfigSchema.parse({}), {
       expires: "10m",
+      pass_duration: "1h",
       algorithm: "PBKDF2/SHA-256",
       cost: 1000,
       counter: 1000,
@@ -69,6 +70,8 @@ void describe("PowConfigSchema", () => {
       { expire: "10m" },
       { expires: "ten minutes" },
       { expires: "1s" },
+      { pass_duration: "30s" },
+      { pass_duration: "31d" },
       { algorithm: "SHA-256" },
       { secret: "x".repeat(32), secret_file: "/etc/rempart/guard.key" },
     ]) {

@@ -17,6 +17,8 @@ export interface GuardKeys {
   readonly keySignature: string;
   /** Signs form tokens. */
   readonly formToken: Buffer;
+  /** Signs the challenge page's passes (forward-auth). */
+  readonly pass: Buffer;
 }
 
 /**
@@ -88,5 +90,6 @@ export function deriveGuardKeys(secret: Uint8Array): GuardKeys {
     challengeSignature: derive("altcha challenge signature").toString("hex"),
     keySignature: derive("altcha key signature").toString("hex"),
     formToken: derive("form token"),
+    pass: derive("challenge pass"),
   });
 }

@@ -10,6 +10,13 @@ export {
   type AltchaPowOptions,
   type PowFailure,
 } from "./altcha-pow.ts";
+export {
+  ChallengePasses,
+  cookieValues,
+  PASS_COOKIE,
+  passSubject,
+  type IssuedPass,
+} from "./challenge-pass.ts";
 export { encodeAltchaPayload, solveAltcha, type SolvedPayload } from "./altcha-solve.ts";
 export {
   deriveGuardKeys,
@@ -20,6 +27,7 @@ export {
 export { MemoryOnceStore, type MemoryOnceStoreOptions, type OnceStore } from "./once-store.ts";
 export {
   createAltchaPow,
+  createChallengePasses,
   loadGuardSecret,
   openOnceStore,
   PowConfigSchema,

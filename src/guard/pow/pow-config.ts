@@ -8,6 +8,7 @@ import { z } from "zod";
 import { duration } from "../../config/schemas.ts";
 import { parseDuration } from "../../core/index.ts";
 import { ALTCHA_ALGORITHMS, AltchaPow, POW_DEFAULTS } from "./altcha-pow.ts";
+import { ChallengePasses } from "./challenge-pass.ts";
 import { deriveGuardKeys, loadOrCreateSecret, parseSecret } from "./guard-secret.ts";
 import { MemoryOnceStore, type OnceStore } from "./once-store.ts";
 import { connectRedisOnceStore } from "./redis-once-store.ts";
@@ -23,6 +24,12 @@ export const PowConfigSchema = z
         message: "expected between 10s and 1d",
       })
       .default("10m"),
+    /** How long the pass the challenge page issues lets its visitor through (forward-auth). */
+    pass_duration: duration
+      .refine((s) => parseDuration(s)! >= 60_000 && parseDuration(s)! <= 30 * 86_400_000, {
+        message: "expected between 1m and 30d",
+      })
+      .default("1h"),
     algorithm: z.enum(ALTCHA_ALGORITHMS).default(POW_DEFAULTS.algorithm),
     cost: z.number().int().min(1).max(100_000).default(POW_DEFAULTS.cost),
     /** Level 0's largest counter; each level multiplies it by 4. */
@@ -65,6 +72,11 @@ export async function openOnceStore(
     throw new Error("guard.pow.store is redis but no Redis URL is configured");
   }
   return connectRedisOnceStore(redisUrl);
+}
+
+/** The challenge page's passes, signed with the guard's secret. */
+export function createChallengePasses(config: PowConfig, secret: Uint8Array): ChallengePasses {
+  return new ChallengePasses(deriveGuardKeys(secret).pass, parseDuration(config.pass_duration)!);
 }
 
 export function createAltchaPow(
