@@ -190,12 +190,8 @@ export class KyselyStorage implements Storage {
         let q = this.#decisions({ ...query, limit: size });
         if (after !== undefined) {
           const { createdAt, id } = after;
-          q = q.where((eb) =>
-            eb.or([
-              eb("created_at", "<", createdAt),
-              eb.and([eb("created_at", "=", createdAt), eb("id", "<", id)]),
-            ]),
-          );
+          // A row comparison, which the (created_at, id) index answers as a range.
+          q = q.where((eb) => eb(eb.refTuple("created_at", "id"), "<", eb.tuple(createdAt, id)));
         }
         const rows = await q.execute();
         for (const row of rows) {

@@ -3,6 +3,7 @@ import { initial } from "./0001-initial.ts";
 import { accounts } from "./0002-accounts.ts";
 import { webhookPending } from "./0003-webhook-pending.ts";
 import { bouncerPulls } from "./0004-bouncer-pulls.ts";
+import { decisionsOrder } from "./0005-decisions-order.ts";
 
 /**
  * Every migration, in order. Names are never renamed or reused: they are recorded in the
@@ -13,6 +14,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0002-accounts": accounts,
   "0003-webhook-pending": webhookPending,
   "0004-bouncer-pulls": bouncerPulls,
+  "0005-decisions-order": decisionsOrder,
 });
 
 // In code rather than read from a folder: no dynamic import of paths, and the list ships
