@@ -98,6 +98,8 @@ export interface DecisionQuery {
   readonly createdBy?: number;
   /** Only decisions deleted (by hand, by their list, or replaced) after this time. */
   readonly deletedAfter?: number;
+  /** Only these decisions. */
+  readonly ids?: readonly string[];
   readonly limit?: number;
 }
 
@@ -242,9 +244,35 @@ export interface PendingWebhookEvent {
  * positions together, so a crash never leaves decisions without the positions that produced
  * them (a line is neither read twice nor skipped).
  */
+/** What another node sharing the database changed, as this node should apply it. */
+export interface SharedChanges {
+  /** Added, and still active when read. */
+  readonly added: readonly Decision[];
+  readonly deleted: readonly { readonly id: string; readonly at: number }[];
+}
+
+export interface SharedDecisionHandlers {
+  /** Another node's committed changes, in commit order; awaited before the next. */
+  changes(c: SharedChanges): void | Promise<void>;
+  /** After each (re)connection: changes may have been missed; compare with the database. */
+  resync(): Promise<void>;
+  log(line: string): void;
+}
+
+export interface SharedDecisionWatch {
+  stop(): Promise<void>;
+}
+
 export interface Storage {
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * On a database several nodes share (PostgreSQL): hands `handlers` the decisions the other
+   * nodes add and delete, as they commit them. Absent where one process owns the database
+   * (SQLite, which a lock file keeps to one daemon).
+   */
+  readonly watchDecisions?:
+    ((handlers: SharedDecisionHandlers) => Promise<SharedDecisionWatch>) | undefined;
 
   commit(checkpoint: Checkpoint): Promise<void>;
 
@@ -257,6 +285,11 @@ export interface Storage {
    * Repeated texts (scenario, reason) are shared among them. Resolves to how many.
    */
   forEachDecision(query: DecisionQuery, each: (d: Decision) => void): Promise<number>;
+  /**
+   * The ids of the decisions active at `at`, in no particular order: what a node compares its
+   * memory with (sharing), without reading whole rows.
+   */
+  activeDecisionIds(at: number): Promise<string[]>;
   /** How many decisions this subject received since `since` (for escalation). */
   countOffences(scope: Scope, value: string, since: number): Promise<number>;
 

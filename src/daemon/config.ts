@@ -49,8 +49,10 @@ export const ConfigSchema = z.strictObject({
         .regex(/^postgres(ql)?:\/\//, "expected postgres://user@host:port/database")
         .optional(),
       sqlite_file: z.string().default("rempart.db"),
+      // PostgreSQL: apply the decisions other nodes on the database make, as they commit them.
+      share_decisions: z.boolean().default(true),
     })
-    .default({ sqlite_file: "rempart.db" }),
+    .default({ sqlite_file: "rempart.db", share_decisions: true }),
   http: z
     .strictObject({
       listen: z

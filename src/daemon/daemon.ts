@@ -16,6 +16,7 @@ import {
   type Event,
   type LineParser,
   type SourcePosition,
+  type SharedDecisionWatch,
   type Storage,
 } from "../core/index.ts";
 import { DecisionFeed, type Subject } from "../decisions/index.ts";
@@ -116,6 +117,11 @@ export class Daemon implements Runtime {
   readonly #enforcers: { readonly id: string; readonly service: EnforcerService }[] = [];
   readonly #startedAt: number;
   #pending: Pending = emptyPending();
+  /** The other nodes' decisions, on a shared PostgreSQL. */
+  #sharedWatch: SharedDecisionWatch | undefined;
+  readonly #shared = { added: 0, removed: 0 };
+  /** While a resync reads the database: the decisions this node made or ended meanwhile. */
+  #resyncSeen: Set<string> | undefined;
   #committing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #lists: ListService | undefined;
@@ -236,8 +242,8 @@ export class Daemon implements Runtime {
 
   #decided(d: Decision): void {
     this.#pending.decisions.push(d);
-    this.feed.push("added", d, d.createdAt);
-    for (const l of this.#listeners) l(d, "new");
+    this.#resyncSeen?.add(d.id);
+    this.#announce(d);
     if (movesAccounts(d))
       void this.accounts
         .apply({ kind: "decision", decision: d })
@@ -246,8 +252,86 @@ export class Daemon implements Runtime {
 
   #ended(d: Decision, at: number, why: "expired" | "replaced" | "deleted"): void {
     if (why !== "expired") this.#pending.deleted.push({ id: d.id, at });
+    this.#resyncSeen?.add(d.id);
+    this.#announceEnded(d, at);
+  }
+
+  /** To the enforcers and listeners: a decision now in force. */
+  #announce(d: Decision): void {
+    this.feed.push("added", d, d.createdAt);
+    for (const l of this.#listeners) l(d, "new");
+  }
+
+  /** To the enforcers and listeners: a decision no longer in force. */
+  #announceEnded(d: Decision, at: number): void {
     this.feed.push("removed", d, at);
     for (const l of this.#listeners) l(d, "ended");
+  }
+
+  /**
+   * What another node on the database committed (docs/running.md, "Several nodes"): into this
+   * node's memory and enforcers, not written again. Its account moves were the other node's.
+   */
+  #applyShared(
+    added: readonly Decision[],
+    deleted: readonly { readonly id: string; readonly at: number }[],
+  ): void {
+    const book = this.#pipeline.book;
+    const now = this.clock.now();
+    for (const { id, at } of deleted) {
+      const d = book.remove(id);
+      if (d === undefined) continue;
+      this.#shared.removed++;
+      this.#announceEnded(d, at);
+    }
+    for (const d of added) {
+      if (book.get(d.id) !== undefined || (d.expiresAt !== null && d.expiresAt <= now)) continue;
+      book.add(d);
+      // An offence on another node is one here: escalation counts it, as after a restart.
+      this.#pipeline.policy.recordOffence(d);
+      this.#shared.added++;
+      this.#announce(d);
+    }
+  }
+
+  /**
+   * After the channel was (re)opened, the changes it may have missed: this node's memory made
+   * to match the database's active decisions, except for what this node itself decides or
+   * ends meanwhile (written by its next checkpoint, not yet readable).
+   */
+  async #resync(): Promise<void> {
+    await this.commit();
+    const seen = new Set<string>();
+    this.#resyncSeen = seen;
+    const book = this.#pipeline.book;
+    const now = this.clock.now();
+    const missing: Decision[] = [];
+    const gone: { id: string; at: number }[] = [];
+    try {
+      // The ids first, whole rows only for those this node lacks: at a million decisions the
+      // rows would cost seconds and hundreds of MB for the few that differ.
+      const ids = await this.storage.activeDecisionIds(now);
+      const lacking = ids.filter((id) => book.get(id) === undefined);
+      for (let i = 0; i < lacking.length; i += 1000)
+        missing.push(
+          ...(await this.storage.listDecisions({
+            ids: lacking.slice(i, i + 1000),
+            activeAt: now,
+          })),
+        );
+      const inDatabase = new Set(ids);
+      for (const d of book.all())
+        if (!inDatabase.has(d.id) && !seen.has(d.id) && (d.expiresAt === null || d.expiresAt > now))
+          gone.push({ id: d.id, at: now });
+    } finally {
+      this.#resyncSeen = undefined;
+    }
+    const added = missing.filter((d) => !seen.has(d.id));
+    this.#applyShared(added, gone);
+    if (added.length + gone.length > 0)
+      this.#log(
+        `rempart: shared decisions: ${added.length} added and ${gone.length} ended after comparing with the database`,
+      );
   }
 
   /** Starts reading the configured sources and the expiry timer. */
@@ -268,6 +352,13 @@ export class Daemon implements Runtime {
       this.#enforcers.push({ id: plugin.id, service });
       await service.start();
     }
+    // After the enforcers, which then apply the other nodes' decisions too.
+    if (this.storage.watchDecisions !== undefined && this.config.storage.share_decisions)
+      this.#sharedWatch = await this.storage.watchDecisions({
+        changes: (c) => this.#applyShared(c.added, c.deleted),
+        resync: () => this.#resync(),
+        log: this.#log,
+      });
     for (const s of this.config.sources) {
       const positions = await this.storage.positions(s.name);
       if ("paths" in s) this.#addFileSource(s, positions);
@@ -512,6 +603,7 @@ export class Daemon implements Runtime {
   }
 
   async stop(): Promise<void> {
+    await this.#sharedWatch?.stop();
     if (this.#timer) clearInterval(this.#timer);
     if (this.#accountSweep) clearInterval(this.#accountSweep);
     if (this.#liveCommit) clearTimeout(this.#liveCommit);
@@ -667,6 +759,9 @@ export class Daemon implements Runtime {
       alerts: c.alerts,
       decisionsCreated: c.decisions,
       decisionsRefused: c.refused,
+      ...(this.#sharedWatch === undefined
+        ? {}
+        : { shared: { added: this.#shared.added, ended: this.#shared.removed } }),
       activeDecisions: this.#pipeline.book.size,
       parseFailures: this.#parseFailures,
       linesRead: lines,

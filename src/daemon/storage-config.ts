@@ -5,13 +5,18 @@ import { RempartError, type Storage } from "../core/index.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Config } from "./config.ts";
 
+/** What opening the database reads of the configuration. */
+type StorageSection = Pick<Config, "data_dir"> & {
+  readonly storage: Pick<Config["storage"], "postgres_url" | "sqlite_file">;
+};
+
 /**
  * Opens the database the configuration names: PostgreSQL when given a URL, else SQLite in
  * data_dir. `existing`: a command that only reads what a daemon wrote (an export) refuses to
  * make an empty SQLite database, which would answer nothing as if nothing were decided.
  */
 export async function openConfiguredStorage(
-  config: Pick<Config, "data_dir" | "storage">,
+  config: StorageSection,
   options: { readonly existing?: boolean } = {},
 ): Promise<Storage> {
   if (config.storage.postgres_url !== undefined)
@@ -37,9 +42,7 @@ export async function openConfiguredStorage(
  * pid; one left by a daemon that is gone (killed, crashed) is taken over. PostgreSQL is made
  * to be shared by several nodes: nothing to take. Resolves to the release.
  */
-export async function lockDatabase(
-  config: Pick<Config, "data_dir" | "storage">,
-): Promise<() => Promise<void>> {
+export async function lockDatabase(config: StorageSection): Promise<() => Promise<void>> {
   if (config.storage.postgres_url !== undefined) return () => Promise.resolve();
   const file = config.storage.sqlite_file;
   const db = isAbsolute(file) ? file : join(resolve(config.data_dir), file);

@@ -141,6 +141,20 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
 
+  new Counter({
+    name: "rempart_shared_decisions_total",
+    help: "Decisions other nodes on the shared PostgreSQL made or ended, applied here, by change: added, ended (absent without sharing).",
+    labelNames: ["change"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = counters().shared;
+      if (s === undefined) return;
+      this.inc({ change: "added" }, s.added);
+      this.inc({ change: "ended" }, s.ended);
+    },
+  });
+
   // The DNSBL's answers (enforcers.dnsbl; absent when it is off).
   const dnsbl = (): Readonly<Record<string, number>> | undefined => counters().enforcers.dnsbl;
   new Counter({

@@ -5,6 +5,7 @@ import { redactUrl, RempartError, type Clock } from "../core/index.ts";
 import type { Storage } from "../core/ports.ts";
 import { KyselyStorage } from "./kysely-storage.ts";
 import type { Database } from "./schema.ts";
+import type { DecisionChannel } from "./postgres/decision-channel.ts";
 import { openSqlite } from "./sqlite/sqlite-storage.ts";
 
 export type StorageConfig =
@@ -30,12 +31,13 @@ export async function openStorage(
   config: StorageConfig,
   options: OpenStorageOptions = {},
 ): Promise<Storage> {
-  const { db, label, schema } =
+  const { db, label, schema, channel } =
     config.kind === "sqlite" ? await connectSqlite(config.path) : await connectPostgres(config);
   const storage = new KyselyStorage(db, {
     label,
     streams: config.kind === "sqlite",
     ...(schema === undefined ? {} : { schema }),
+    ...(channel === undefined ? {} : { channel }),
     ...options,
   });
   try {
@@ -52,6 +54,8 @@ interface Connected {
   readonly label: string;
   /** PostgreSQL: the schema the tables go in (the configured one, or the server's current). */
   readonly schema?: string;
+  /** PostgreSQL: where decisions are announced to the other nodes. */
+  readonly channel?: DecisionChannel;
 }
 
 async function connectSqlite(path: string): Promise<Connected> {
@@ -97,6 +101,7 @@ async function connectPostgres(config: {
   }
   // Loaded here: pg costs ~10 MB to a daemon on SQLite.
   const { openPostgres } = await import("./postgres/postgres-storage.ts");
+  const { DecisionChannel } = await import("./postgres/decision-channel.ts");
   const db = openPostgres(
     config.schema === undefined ? { url: config.url } : { url: config.url, schema: config.schema },
   );
@@ -120,7 +125,17 @@ async function connectPostgres(config: {
       },
     );
   }
-  return { db, label: `postgres ${where}`, ...(schema === undefined ? {} : { schema }) };
+  const channel = new DecisionChannel({
+    url: config.url,
+    ...(config.schema === undefined ? {} : { schema: config.schema }),
+    ...(schema === undefined ? {} : { channelSchema: schema }),
+  });
+  return {
+    db,
+    label: `postgres ${where}`,
+    ...(schema === undefined ? {} : { schema }),
+    channel,
+  };
 }
 
 function messageOf(e: unknown): string {

@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Selectable } from "kysely";
+import { Migrator, sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import {
   ACTIONS,
   RempartError,
@@ -25,12 +25,15 @@ import type {
   DecisionQuery,
   DetectionStateRecord,
   PendingWebhookEvent,
+  SharedDecisionHandlers,
+  SharedDecisionWatch,
   SourcePosition,
   Storage,
   WebhookEventRecord,
 } from "../core/ports.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { BulkWriter, type BulkStatement } from "./bulk-writer.ts";
+import type { DecisionChannel } from "./postgres/decision-channel.ts";
 import type {
   AccountsTable,
   AlertsTable,
@@ -70,6 +73,11 @@ export interface KyselyStorageOptions {
    * in the same database, or any Kysely application, and the migration fails.
    */
   readonly schema?: string;
+  /**
+   * PostgreSQL: announce every decision added or deleted on this channel, and let other nodes'
+   * be watched (`watchDecisions`).
+   */
+  readonly channel?: DecisionChannel;
 }
 
 /**
@@ -85,6 +93,9 @@ export class KyselyStorage implements Storage {
   readonly #pageRows: number;
   readonly #schema: string | undefined;
   readonly #bulk = new BulkWriter(MAX_PARAMETERS);
+  readonly #channel: DecisionChannel | undefined;
+  readonly watchDecisions:
+    ((handlers: SharedDecisionHandlers) => Promise<SharedDecisionWatch>) | undefined;
 
   constructor(db: Kysely<Database>, options: KyselyStorageOptions = {}) {
     this.#db = db;
@@ -93,6 +104,15 @@ export class KyselyStorage implements Storage {
     this.#streams = options.streams ?? false;
     this.#pageRows = options.pageRows ?? 20_000;
     this.#schema = options.schema;
+    const channel = options.channel;
+    this.#channel = channel;
+    this.watchDecisions =
+      channel === undefined
+        ? undefined
+        : (handlers) =>
+            channel.listen(handlers, (ids) =>
+              this.listDecisions({ ids, activeAt: this.#clock.now() }),
+            );
   }
 
   async migrate(): Promise<void> {
@@ -134,6 +154,11 @@ export class KyselyStorage implements Storage {
         for (const [at, ids] of groupDeletions(checkpoint.deletedDecisions)) {
           await markDeleted(trx, this.#bulk, ids, at);
         }
+        await this.#announce(
+          trx,
+          checkpoint.decisions.map((d) => d.id),
+          checkpoint.deletedDecisions,
+        );
         await insertAlerts(trx, this.#bulk, checkpoint.alerts);
         await upsertPositions(trx, this.#bulk, checkpoint.positions, this.#clock.now());
         await writeState(trx, this.#bulk, checkpoint.state);
@@ -143,13 +168,42 @@ export class KyselyStorage implements Storage {
 
   addDecisions(decisions: readonly Decision[]): Promise<void> {
     return this.#guard("addDecisions", () =>
-      this.#db.transaction().execute((trx) => insertDecisions(trx, this.#bulk, decisions)),
+      this.#db.transaction().execute(async (trx) => {
+        await insertDecisions(trx, this.#bulk, decisions);
+        await this.#announce(
+          trx,
+          decisions.map((d) => d.id),
+          [],
+        );
+      }),
     );
   }
 
   deleteDecisions(ids: readonly string[], at: number): Promise<number> {
     return this.#guard("deleteDecisions", () =>
-      this.#db.transaction().execute((trx) => markDeleted(trx, this.#bulk, ids, at)),
+      this.#db.transaction().execute(async (trx) => {
+        const n = await markDeleted(trx, this.#bulk, ids, at);
+        await this.#announce(
+          trx,
+          [],
+          ids.map((id) => ({ id, at })),
+        );
+        return n;
+      }),
+    );
+  }
+
+  /** Tells the other nodes, when the transaction commits (PostgreSQL's NOTIFY): one statement. */
+  async #announce(
+    trx: Transaction<Database>,
+    added: readonly string[],
+    deleted: readonly { readonly id: string; readonly at: number }[],
+  ): Promise<void> {
+    const channel = this.#channel;
+    if (channel === undefined || added.length + deleted.length === 0) return;
+    const payloads = channel.payloads(added, deleted);
+    await sql`select pg_notify(${channel.name}, p) from unnest(${payloads}::text[]) as p`.execute(
+      trx,
     );
   }
 
@@ -207,6 +261,26 @@ export class KyselyStorage implements Storage {
     return n;
   }
 
+  activeDecisionIds(at: number): Promise<string[]> {
+    return this.#guard("activeDecisionIds", async () => {
+      const ids: string[] = [];
+      // By pages along the primary key, each after the last id of the one before.
+      let after: string | undefined;
+      for (;;) {
+        let q = this.#db
+          .selectFrom("decisions")
+          .select("id")
+          .where("deleted_at", "is", null)
+          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", at)]));
+        if (after !== undefined) q = q.where("id", ">", after);
+        const rows = await q.orderBy("id").limit(this.#pageRows).execute();
+        for (const r of rows) ids.push(r.id);
+        if (rows.length < this.#pageRows) return ids;
+        after = rows.at(-1)!.id;
+      }
+    });
+  }
+
   #decisions(query: DecisionQuery) {
     let q = this.#db.selectFrom("decisions").selectAll();
     if (query.scope !== undefined) q = q.where("scope", "=", query.scope);
@@ -227,6 +301,7 @@ export class KyselyStorage implements Storage {
     if (query.createdAfter !== undefined) q = q.where("created_at", ">", query.createdAfter);
     if (query.createdBy !== undefined) q = q.where("created_at", "<=", query.createdBy);
     if (query.deletedAfter !== undefined) q = q.where("deleted_at", ">", query.deletedAfter);
+    if (query.ids !== undefined) q = q.where("id", "in", query.ids.length > 0 ? query.ids : [""]);
     q = q.orderBy("created_at", "desc").orderBy("id", "desc");
     if (query.limit !== undefined) q = q.limit(query.limit);
     return q;

@@ -245,6 +245,21 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         );
       }));
 
+    void it("lists the ids of the decisions active at a time, and those alone", () =>
+      withStorage(async (s) => {
+        await s.addDecisions([
+          decision({ id: "a", expiresAt: 2_000 }),
+          decision({ id: "b", expiresAt: null }),
+          decision({ id: "c", expiresAt: 9_000 }),
+          decision({ id: "d", expiresAt: 9_000 }),
+          decision({ id: "e", expiresAt: 9_000 }),
+        ]);
+        await s.deleteDecisions(["d"], 1_500);
+        assert.deepEqual((await s.activeDecisionIds(1_000)).sort(), ["a", "b", "c", "e"]);
+        assert.deepEqual((await s.activeDecisionIds(2_000)).sort(), ["b", "c", "e"]);
+        assert.deepEqual(await s.activeDecisionIds(10_000), ["b"]);
+      }));
+
     void it("forEachDecision: a failure of the callback stops the read and leaves unchanged", () =>
       withStorage(async (s) => {
         await s.addDecisions([decision({ id: "a" }), decision({ id: "b" })]);

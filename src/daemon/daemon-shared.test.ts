@@ -1,0 +1,193 @@
+/**
+ * Two daemons on one PostgreSQL, as two nodes of one site run (docs/running.md, "Several
+ * nodes"): what one decides or ends, the other enforces within a moment, without a restart;
+ * and what one missed while its listening connection was down, it finds when it comes back.
+ * Runs when REMPART_TEST_POSTGRES_URL is set, in a schema of its own, dropped after.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import type { Decision } from "../core/index.ts";
+import { openStorage } from "../storage/index.ts";
+import { ConfigSchema, type Config } from "./config.ts";
+import { Daemon } from "./daemon.ts";
+
+const url = process.env["REMPART_TEST_POSTGRES_URL"];
+
+async function sqlOn(text: string): Promise<pg.QueryResult<Record<string, number>>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query<Record<string, number>>(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits until `holds` is true, at most `ms`. */
+async function until(holds: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!holds()) {
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await sleep(20);
+  }
+}
+
+const ban = (value: string, durationMs = 3_600_000) => ({
+  action: "ban" as const,
+  scope: "ip" as const,
+  value,
+  durationMs,
+  reason: "test",
+  author: "test",
+});
+
+test(
+  "two nodes on one PostgreSQL enforce each other's decisions live, and catch up after a lost connection",
+  url === undefined || url === ""
+    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
+    : { timeout: 60_000 },
+  async (t) => {
+    const schema = `rempart_test_${randomBytes(6).toString("hex")}`;
+    await sqlOn(`create schema ${schema}`);
+    t.after(() => sqlOn(`drop schema if exists ${schema} cascade`));
+    const u = new URL(url!);
+    u.searchParams.set("options", `-c search_path=${schema}`);
+    const logs: Record<string, string[]> = {};
+    const open = async (name: string, share = true): Promise<Daemon> => {
+      const lines: string[] = (logs[name] = []);
+      const dir = await mkdtemp(join(tmpdir(), `rempart-shared-${name}-`));
+      t.after(() => rm(dir, { recursive: true, force: true }));
+      const parsed = ConfigSchema.parse({
+        data_dir: dir,
+        storage: { postgres_url: u.toString(), share_decisions: share },
+      });
+      const config: Config = { ...parsed, sources: [], origin: "test", autodetected: false };
+      const d = await Daemon.open(config, { hostAddresses: [], log: (l) => lines.push(l) });
+      await d.start();
+      t.after(() => d.stop());
+      return d;
+    };
+    const a = await open("a");
+    const b = await open("b");
+    const seenByB: string[] = [];
+    b.onDecision((d, kind) => seenByB.push(`${kind} ${d.value}`));
+    const holds = (node: Daemon, ip: string): readonly Decision[] =>
+      node.check({ ip }).filter((d) => d.action === "ban");
+
+    await t.test("a decision made on one node is enforced by the other", async () => {
+      const made = await a.addDecision(ban("192.0.2.10"));
+      assert.equal(made.kind, "created");
+      await until(() => holds(b, "192.0.2.10").length === 1, "b holds a's ban");
+      assert.equal(holds(b, "192.0.2.10")[0]!.id, made.kind === "created" ? made.decision.id : "");
+      assert.deepEqual(seenByB, ["new 192.0.2.10"], "b's enforcers were told");
+      // b does not write it again, nor announce it back: a still holds it once.
+      await sleep(300);
+      assert.equal(holds(a, "192.0.2.10").length, 1);
+      const rows = await sqlOn(`select count(*)::int as n from ${schema}.decisions`);
+      assert.equal(rows.rows[0]!.n, 1);
+    });
+
+    await t.test("a decision the other node holds already covers a node's own wish", async () => {
+      const wish = await b.addDecision(ban("192.0.2.10", 600_000));
+      assert.equal(wish.kind, "merged", "no second, shorter ban for the same address");
+    });
+
+    await t.test("a decision ended on one node ends on the other", async () => {
+      const id = holds(a, "192.0.2.10")[0]!.id;
+      assert.ok(await a.deleteDecision(id));
+      await until(() => holds(b, "192.0.2.10").length === 0, "b lets it go");
+      assert.deepEqual(seenByB.slice(1), ["ended 192.0.2.10"]);
+    });
+
+    await t.test(
+      "a longer decision that replaces a shorter one replaces it everywhere",
+      async () => {
+        await b.addDecision(ban("192.0.2.11", 600_000));
+        await until(() => holds(a, "192.0.2.11").length === 1, "a holds b's short ban");
+        const longer = await b.addDecision(ban("192.0.2.11", 7_200_000));
+        assert.equal(longer.kind, "created");
+        await until(
+          () =>
+            holds(a, "192.0.2.11").length === 1 &&
+            holds(a, "192.0.2.11")[0]!.id === (longer.kind === "created" ? longer.decision.id : ""),
+          "a holds the longer ban alone",
+        );
+      },
+    );
+
+    await t.test(
+      "what a node missed while not listening, it finds when it listens again",
+      async () => {
+        const other = await a.addDecision(ban("192.0.2.12"));
+        await until(() => holds(b, "192.0.2.12").length === 1, "b holds 192.0.2.12");
+        // Cut b's listening connection (and a's: both have the one name), then change things
+        // while it is down: a new ban, and the end of one b holds.
+        const cut = await sqlOn(
+          `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'rempart listen rempart_decisions:${schema}'`,
+        );
+        assert.ok(cut.rowCount! >= 1, "the listening connections were found");
+        const missed = await a.addDecision(ban("192.0.2.13"));
+        assert.ok(await a.deleteDecision(other.kind === "created" ? other.decision.id : ""));
+        await until(
+          () => holds(b, "192.0.2.13").length === 1 && holds(b, "192.0.2.12").length === 0,
+          "b caught up after reconnecting",
+        );
+        assert.equal(missed.kind, "created");
+        assert.ok(
+          logs.b!.includes(
+            "rempart: shared decisions: 1 added and 1 ended after comparing with the database",
+          ),
+          logs.b!.join("\n"),
+        );
+        // And the channel works again after it.
+        await a.addDecision(ban("192.0.2.14"));
+        await until(() => holds(b, "192.0.2.14").length === 1, "b hears of the next one");
+      },
+    );
+
+    await t.test(
+      "5,000 decisions written in one transaction reach the other node, all",
+      async () => {
+        // As a list import or a command writing to the database directly would.
+        const writer = await openStorage({ kind: "postgres", url: u.toString() });
+        t.after(() => writer.close());
+        const now = Date.now();
+        const many: Decision[] = Array.from({ length: 5000 }, (_, i) => ({
+          id: randomUUID(),
+          action: "ban",
+          scope: "ip",
+          value: `2001:db8::${i.toString(16)}`,
+          createdAt: now,
+          expiresAt: now + 3_600_000,
+          origin: "manual",
+          scenario: "bulk",
+          reason: "test",
+          offence: 0,
+          tzOffset: 0,
+        }));
+        await writer.addDecisions(many);
+        await until(
+          () => b.activeDecisions().filter((d) => d.scenario === "bulk").length === 5000,
+          "b holds all 5,000",
+        );
+        assert.equal(holds(a, "2001:db8::1387").length, 1, "and so does a");
+        assert.ok((b.counters().shared?.added ?? 0) >= 5000, "counted for /metrics");
+      },
+    );
+
+    await t.test("a node with share_decisions: false keeps to its own memory", async () => {
+      const c = await open("c", false);
+      await a.addDecision(ban("192.0.2.15"));
+      await until(() => holds(b, "192.0.2.15").length === 1, "b holds it");
+      await sleep(300);
+      assert.equal(holds(c, "192.0.2.15").length, 0);
+      assert.equal(c.counters().shared, undefined);
+    });
+  },
+);
