@@ -15,6 +15,7 @@ import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
 import { SurgeConfigSchema } from "../guard/surge/index.ts";
+import { NODE_NAME } from "./node-name.ts";
 
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
 
@@ -42,6 +43,8 @@ const JournaldSourceSchema = z.strictObject({
 
 export const ConfigSchema = z.strictObject({
   data_dir: z.string().default("./data"),
+  // On a PostgreSQL several nodes share: this node's name (default kept in data_dir/node).
+  node_name: z.string().regex(NODE_NAME, "letters, digits, _ . - (at most 64)").optional(),
   storage: z
     .strictObject({
       postgres_url: z

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -193,5 +193,72 @@ test(
       assert.equal(holds(c, "192.0.2.15").length, 0);
       assert.equal(c.counters().shared, undefined);
     });
+  },
+);
+
+test(
+  "two nodes with the same source names keep their own read positions on one PostgreSQL",
+  url === undefined || url === ""
+    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
+    : { timeout: 60_000 },
+  async (t) => {
+    const schema = `rempart_test_${randomBytes(6).toString("hex")}`;
+    await sqlOn(`create schema ${schema}`);
+    t.after(() => sqlOn(`drop schema if exists ${schema} cascade`));
+    const u = new URL(url!);
+    u.searchParams.set("options", `-c search_path=${schema}`);
+    const dir = await mkdtemp(join(tmpdir(), "rempart-shared-logs-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const line = (i: number) =>
+      `Jan 31 12:00:0${i % 10} mx postfix/smtpd[1]: connect from unknown[192.0.2.${i}]\n`;
+    // Both nodes configured alike, as an operator copies one file to both: source "mail" on
+    // /var/log/mail.log. Here the two hosts' files take turns at one path.
+    const log = join(dir, "mail.log");
+    const open = async (node: string): Promise<Daemon> => {
+      const parsed = ConfigSchema.parse({
+        data_dir: join(dir, node),
+        node_name: node,
+        storage: { postgres_url: u.toString() },
+        sources: [{ name: "mail", type: "syslog", paths: [log], from: "start" }],
+      });
+      const config: Config = {
+        ...parsed,
+        sources: parsed.sources ?? [],
+        origin: "test",
+        autodetected: false,
+      };
+      const d = await Daemon.open(config, { hostAddresses: [], log: () => undefined });
+      await d.start();
+      return d;
+    };
+    const run = async (node: string, lines: number): Promise<void> => {
+      const d = await open(node);
+      try {
+        await until(() => d.counters().linesRead >= lines, `${node} reads ${lines} lines`);
+        await sleep(300);
+        assert.equal(d.counters().linesRead, lines, node);
+      } finally {
+        await d.stop();
+      }
+    };
+    await writeFile(log, [0, 1, 2].map(line).join(""));
+    await run("mx1", 3);
+    // mx2's own file at the same path (mx1's is kept aside, its inode unchanged).
+    await rename(log, `${log}.mx1`);
+    await writeFile(log, [0, 1, 2, 3, 4].map(line).join(""));
+    await run("mx2", 5);
+    const rows = await sqlOn(
+      `select source, "offset" as n from ${schema}.source_positions order by source`,
+    );
+    assert.deepEqual(
+      rows.rows.map((r) => `${r.source as unknown as string}:${r.n}`),
+      [`mx1@mail:${3 * line(0).length}`, `mx2@mail:${5 * line(0).length}`],
+    );
+    // mx1 comes back to its file, one line longer: it reads that line, not its file again
+    // from the top (which mx2's position for the same path would have made it do).
+    await rename(log, `${log}.mx2`);
+    await rename(`${log}.mx1`, log);
+    await appendFile(log, line(5));
+    await run("mx1", 1);
   },
 );

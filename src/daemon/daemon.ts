@@ -34,6 +34,7 @@ import {
   type JournaldSourceConfig,
 } from "./config.ts";
 import { Pipeline, type PipelineOutput } from "./pipeline.ts";
+import { nodeName } from "./node-name.ts";
 import { openConfiguredStorage } from "./storage-config.ts";
 import { releaseFreedMemory } from "./release-memory.ts";
 import { QueueWatch, readQueue } from "../mail/index.ts";
@@ -163,7 +164,10 @@ export class Daemon implements Runtime {
   static async open(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const storage = await openConfiguredStorage(config);
+    const storage = await openConfiguredStorage(
+      config,
+      config.storage.postgres_url === undefined ? {} : { node: await nodeName(config) },
+    );
     try {
       // The AS data is made before detection (surge detection reads it), loaded at start.
       const networks = new GuardNetworks(config.guard.networks, config.data_dir, log);

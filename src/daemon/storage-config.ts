@@ -14,13 +14,20 @@ type StorageSection = Pick<Config, "data_dir"> & {
  * Opens the database the configuration names: PostgreSQL when given a URL, else SQLite in
  * data_dir. `existing`: a command that only reads what a daemon wrote (an export) refuses to
  * make an empty SQLite database, which would answer nothing as if nothing were decided.
+ * `node`: the daemon's name on a shared PostgreSQL (see node-name.ts).
  */
 export async function openConfiguredStorage(
   config: StorageSection,
-  options: { readonly existing?: boolean } = {},
+  options: { readonly existing?: boolean; readonly node?: string } = {},
 ): Promise<Storage> {
+  // The daemon keeps files in data_dir whatever the database (the guard's secret, lists).
+  if (options.node !== undefined) await makeDir(resolve(config.data_dir));
   if (config.storage.postgres_url !== undefined)
-    return openStorage({ kind: "postgres", url: config.storage.postgres_url });
+    return openStorage({
+      kind: "postgres",
+      url: config.storage.postgres_url,
+      ...(options.node === undefined ? {} : { node: options.node }),
+    });
   const dataDir = resolve(config.data_dir);
   const file = config.storage.sqlite_file;
   const path = isAbsolute(file) ? file : join(dataDir, file);

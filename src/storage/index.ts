@@ -15,6 +15,8 @@ export type StorageConfig =
       readonly url: string;
       /** Schema holding Rempart's tables, created if missing; default the server's. */
       readonly schema?: string;
+      /** This node's name, when several share the database (KyselyStorageOptions.node). */
+      readonly node?: string;
     };
 
 export interface OpenStorageOptions {
@@ -38,6 +40,7 @@ export async function openStorage(
     streams: config.kind === "sqlite",
     ...(schema === undefined ? {} : { schema }),
     ...(channel === undefined ? {} : { channel }),
+    ...(config.kind === "postgres" && config.node !== undefined ? { node: config.node } : {}),
     ...options,
   });
   try {

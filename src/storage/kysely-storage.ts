@@ -78,6 +78,12 @@ export interface KyselyStorageOptions {
    * be watched (`watchDecisions`).
    */
   readonly channel?: DecisionChannel;
+  /**
+   * PostgreSQL shared by several nodes: this node's name. Read positions and detection state
+   * are each node's own (its logs, its counts), so they are kept under `<node>@<source>` and
+   * `<node>@<scenario>`; rows from before node names are read when the node has none yet.
+   */
+  readonly node?: string;
 }
 
 /**
@@ -94,6 +100,8 @@ export class KyselyStorage implements Storage {
   readonly #schema: string | undefined;
   readonly #bulk = new BulkWriter(MAX_PARAMETERS);
   readonly #channel: DecisionChannel | undefined;
+  /** `<node>@`, or "" where one process owns the database. */
+  readonly #mine: string;
   readonly watchDecisions:
     ((handlers: SharedDecisionHandlers) => Promise<SharedDecisionWatch>) | undefined;
 
@@ -106,6 +114,7 @@ export class KyselyStorage implements Storage {
     this.#schema = options.schema;
     const channel = options.channel;
     this.#channel = channel;
+    this.#mine = options.node === undefined ? "" : `${options.node}@`;
     this.watchDecisions =
       channel === undefined
         ? undefined
@@ -160,8 +169,22 @@ export class KyselyStorage implements Storage {
           checkpoint.deletedDecisions,
         );
         await insertAlerts(trx, this.#bulk, checkpoint.alerts);
-        await upsertPositions(trx, this.#bulk, checkpoint.positions, this.#clock.now());
-        await writeState(trx, this.#bulk, checkpoint.state);
+        const mine = this.#mine;
+        await upsertPositions(
+          trx,
+          this.#bulk,
+          mine === ""
+            ? checkpoint.positions
+            : checkpoint.positions.map((p) => ({ ...p, source: mine + p.source })),
+          this.#clock.now(),
+        );
+        await writeState(
+          trx,
+          this.#bulk,
+          mine === ""
+            ? checkpoint.state
+            : checkpoint.state.map((r) => ({ ...r, scenario: mine + r.scenario })),
+        );
       }),
     );
   }
@@ -335,20 +358,17 @@ export class KyselyStorage implements Storage {
 
   positions(source: string): Promise<SourcePosition[]> {
     return this.#guard("positions", async () => {
-      const rows = await this.#db
-        .selectFrom("source_positions")
-        .select(["source", "path", "inode", "offset", "head"])
-        .where("source", "=", source)
-        .orderBy("path")
-        .execute();
+      const read = (stored: string) =>
+        this.#db
+          .selectFrom("source_positions")
+          .select(["path", "inode", "offset", "head"])
+          .where("source", "=", stored)
+          .orderBy("path")
+          .execute();
+      let rows = await read(this.#mine + source);
+      if (rows.length === 0 && this.#mine !== "") rows = await read(source);
       return rows.map((r) =>
-        Object.freeze({
-          source: r.source,
-          path: r.path,
-          inode: r.inode,
-          offset: r.offset,
-          head: r.head,
-        }),
+        Object.freeze({ source, path: r.path, inode: r.inode, offset: r.offset, head: r.head }),
       );
     });
   }
@@ -362,14 +382,14 @@ export class KyselyStorage implements Storage {
         .orderBy("scenario")
         .orderBy("key")
         .execute();
-      return rows.map((r) =>
-        Object.freeze({
-          scenario: r.scenario,
-          key: r.key,
-          state: r.state,
-          expiresAt: r.expires_at,
-        }),
-      );
+      const record = (r: (typeof rows)[number], scenario: string): DetectionStateRecord =>
+        Object.freeze({ scenario, key: r.key, state: r.state, expiresAt: r.expires_at });
+      const mine = this.#mine;
+      if (mine === "") return rows.map((r) => record(r, r.scenario));
+      const own = rows.filter((r) => r.scenario.startsWith(mine));
+      if (own.length > 0) return own.map((r) => record(r, r.scenario.slice(mine.length)));
+      // No state of this node yet: what was saved before nodes had names, once.
+      return rows.filter((r) => !r.scenario.includes("@")).map((r) => record(r, r.scenario));
     });
   }
 
