@@ -517,9 +517,13 @@ function handlers(deps: HandlerDeps): Handlers {
       return { status: 200, headers: FORWARD_HEADERS("allow"), body: "" };
     },
 
-    challengePage: () => challengePage.serve("page"),
-    challengeScript: () => challengePage.serve("script"),
-    challengeWidget: () => challengePage.serve("widget"),
+    challengePage: ({ request }) => {
+      const accept = request.headers?.["accept-language"];
+      return challengePage.page(typeof accept === "string" ? accept : undefined);
+    },
+    challengeScript: () => challengePage.script("script"),
+    challengeWidget: () => challengePage.script("widget"),
+    challengeWidgetFrench: () => challengePage.script("widget-fr"),
 
     challengePow: async ({ request, now }) => {
       const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});

@@ -21,6 +21,7 @@ const CSP =
 const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/html; charset=utf-8",
   "cache-control": "no-store",
+  vary: "Accept-Language",
   "content-security-policy": CSP,
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
@@ -33,32 +34,98 @@ const SCRIPT_HEADERS: Readonly<Record<string, string>> = {
   "x-content-type-options": "nosniff",
 };
 
-type Asset = "page" | "script" | "widget";
+type Asset = "script" | "widget" | "widget-fr";
 
-/** The page's three files, read on first use and kept. */
+/** The page's languages: the visitor's preferred one (Accept-Language), else English. */
+export const PAGE_LANGUAGES = ["en", "fr"] as const;
+export type PageLanguage = (typeof PAGE_LANGUAGES)[number];
+
+const PAGE_TEXT: Readonly<Record<PageLanguage, Readonly<Record<string, string>>>> = {
+  en: {
+    lang: "en",
+    title: "One moment…",
+    explanation:
+      "This site is receiving unusual traffic from your network. Your browser is doing a " +
+      "short computation to show that it is not a script; nothing about you is collected for " +
+      "it. You will be taken back in a few seconds.",
+    noscript: "This check needs JavaScript. Please turn it on for this site.",
+    widget_lang: "en",
+    widget_language: "",
+  },
+  fr: {
+    lang: "fr",
+    title: "Un instant…",
+    explanation:
+      "Ce site reçoit un trafic inhabituel depuis votre réseau. Votre navigateur fait un court " +
+      "calcul pour montrer qu'il n'est pas un script ; rien n'est collecté sur vous pour cela. " +
+      "Vous serez ramené à votre page dans quelques secondes.",
+    noscript: "Cette vérification a besoin de JavaScript. Activez-le pour ce site.",
+    widget_lang: "fr-fr",
+    // The widget's French strings, registered before the widget starts.
+    widget_language: '    <script type="module" src="altcha-fr.js"></script>\n',
+  },
+};
+
+/** The page in each language, and its scripts, read on first use and kept. */
 export class ChallengePage {
-  readonly #cache = new Map<Asset, ApiResponse>();
+  readonly #pages = new Map<PageLanguage, ApiResponse>();
+  readonly #scripts = new Map<Asset, ApiResponse>();
 
-  serve(asset: Asset): ApiResponse {
-    let r = this.#cache.get(asset);
+  page(acceptLanguage: string | undefined): ApiResponse {
+    const lang = pickLanguage(acceptLanguage);
+    let r = this.#pages.get(lang);
     if (r === undefined) {
-      r = asset === "page" ? page() : { status: 200, headers: SCRIPT_HEADERS, body: script(asset) };
-      this.#cache.set(asset, r);
+      const text = PAGE_TEXT[lang];
+      const template = readFileSync(`${pageDir()}index.html`, "utf8");
+      const body = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+        const v = text[name];
+        if (v === undefined) throw new Error(`challenge page: no text for ${name}`);
+        return v;
+      });
+      r = { status: 200, headers: PAGE_HEADERS, body };
+      this.#pages.set(lang, r);
+    }
+    return r;
+  }
+
+  script(asset: Asset): ApiResponse {
+    let r = this.#scripts.get(asset);
+    if (r === undefined) {
+      r = { status: 200, headers: SCRIPT_HEADERS, body: readFileSync(scriptFile(asset)) };
+      this.#scripts.set(asset, r);
     }
     return r;
   }
 }
 
-function page(): ApiResponse {
-  const dir = webDir("challenge", "index.html", "the challenge page's files");
-  return { status: 200, headers: PAGE_HEADERS, body: readFileSync(`${dir}index.html`) };
+const pageDir = (): string => webDir("challenge", "index.html", "the challenge page's files");
+
+function scriptFile(asset: Asset): string {
+  if (asset === "widget") return fileURLToPath(import.meta.resolve("altcha"));
+  if (asset === "widget-fr") return fileURLToPath(import.meta.resolve("altcha/i18n/fr-fr"));
+  return `${pageDir()}challenge.js`;
 }
 
-function script(asset: "script" | "widget"): Uint8Array {
-  if (asset === "widget") return readFileSync(fileURLToPath(import.meta.resolve("altcha")));
-  return readFileSync(
-    `${webDir("challenge", "challenge.js", "the challenge page's files")}challenge.js`,
-  );
+/**
+ * The language of `PAGE_LANGUAGES` the visitor prefers most (RFC 9110 §12.5.4: q-values; `fr-CA`
+ * counts as `fr`), English when none is asked for.
+ */
+export function pickLanguage(header: string | undefined): PageLanguage {
+  let best: PageLanguage = "en";
+  let bestQ = 0;
+  for (const part of (header ?? "").split(",")) {
+    const [range = "", ...params] = part.trim().toLowerCase().split(";");
+    const q = Number(
+      /^\s*q=([0-9.]+)\s*$/.exec(params.find((p) => /^\s*q=/.test(p)) ?? "")?.[1] ?? 1,
+    );
+    const primary = range.split("-")[0]!;
+    const lang = PAGE_LANGUAGES.find((l) => l === primary);
+    if (lang !== undefined && q > bestQ) {
+      best = lang;
+      bestQ = q;
+    }
+  }
+  return best;
 }
 
 /**

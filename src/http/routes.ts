@@ -541,7 +541,8 @@ export const ROUTES = {
     description:
       "Serve it at `http.challenge_url` through the proxy (see docs/forward-auth.md). Its widget " +
       "solves `pow`, trades the solution for a pass at `pass`, then goes back to the page in " +
-      "its `return` query parameter. It reads its query in the browser only.",
+      "its `return` query parameter. It reads its query in the browser only. In French when " +
+      "the visitor's Accept-Language prefers French to English, else in English.",
     access: "public",
     responses: { 200: { description: "The page.", contentType: "text/html; charset=utf-8" } },
   },
@@ -562,6 +563,18 @@ export const ROUTES = {
     responses: {
       200: {
         description: "The widget (the altcha package).",
+        contentType: "text/javascript; charset=utf-8",
+      },
+    },
+  },
+  challengeWidgetFrench: {
+    method: "GET",
+    path: "/v1/challenge/altcha-fr.js",
+    summary: "The ALTCHA widget's French strings, which the French challenge page loads",
+    access: "public",
+    responses: {
+      200: {
+        description: "The strings (the altcha package's i18n/fr-fr).",
         contentType: "text/javascript; charset=utf-8",
       },
     },

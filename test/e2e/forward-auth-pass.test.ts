@@ -163,6 +163,26 @@ test(
     assert.equal(home?.url(), `${site}/`);
     assert.equal(await page.locator("p").textContent(), "welcome");
 
+    // A visitor whose browser prefers French gets the page, and the widget, in French.
+    const french = await chromium.launchPersistentContext(join(dir, "chromium-fr"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      locale: "fr-FR",
+      extraHTTPHeaders: { "x-forwarded-for": "198.51.100.9" },
+    });
+    t.after(() => french.close());
+    const fr = await french.newPage();
+
+    await fr.goto(`${site}/articles/42.html`);
+    assert.equal(await fr.locator("h1").textContent(), "Un instant…");
+    await fr
+      .getByText(/Je ne suis pas un robot|Vérification en cours|Vérifié/)
+      .first()
+      .waitFor({ timeout: 10_000 });
+    await fr.waitForURL(`${site}/articles/42.html`, { timeout: 90_000 });
+    assert.equal(await fr.locator("p").textContent(), "the article");
+
     // A script that did not solve is still sent to the page; the browser's cookie is worth
     // nothing from another address of the same network.
     assert.equal((await script("/", VISITOR)).status, 302);

@@ -5,19 +5,42 @@
 const status = document.getElementById("status");
 const widget = document.querySelector("altcha-widget");
 
+/** The page's language (Rempart picks it from Accept-Language): its messages. */
+const TEXT = {
+  en: {
+    cookies: "This check needs cookies: allow them for this site, then reload.",
+    done: "Done. Taking you back…",
+    unreachable: "The site could not be reached. Reload the page to try again.",
+    failed: (why) => `The check failed (${why}). Reload the page to try again.`,
+    refused: "Your browser did not keep this site's cookie: allow cookies for it, then reload.",
+    error: "The check could not start. Reload the page to try again.",
+    expired: "The check expired; it starts again.",
+  },
+  fr: {
+    cookies:
+      "Cette vérification a besoin des cookies : autorisez-les pour ce site, puis rechargez.",
+    done: "C'est fait. Retour à la page…",
+    unreachable: "Le site ne répond pas. Rechargez la page pour réessayer.",
+    failed: (why) => `La vérification a échoué (${why}). Rechargez la page pour réessayer.`,
+    refused:
+      "Votre navigateur n'a pas gardé le cookie de ce site : autorisez les cookies pour lui, puis rechargez.",
+    error: "La vérification n'a pas pu démarrer. Rechargez la page pour réessayer.",
+    expired: "La vérification a expiré ; elle recommence.",
+  },
+}[document.documentElement.lang === "fr" ? "fr" : "en"];
+
 function say(text, state = "") {
   status.textContent = text;
   status.dataset.state = state;
 }
 
-if (!navigator.cookieEnabled)
-  say("This check needs cookies: allow them for this site, then reload.", "error");
+if (!navigator.cookieEnabled) say(TEXT.cookies, "error");
 
 /** Where to go back: the `return` the proxy gave, which Rempart vets again. */
 const back = new URLSearchParams(location.search).get("return") ?? "/";
 
 widget.addEventListener("verified", async (event) => {
-  say("Done. Taking you back…");
+  say(TEXT.done);
   let answer;
   try {
     answer = await fetch("pass", {
@@ -27,12 +50,12 @@ widget.addEventListener("verified", async (event) => {
       credentials: "same-origin",
     });
   } catch {
-    say("The site could not be reached. Reload the page to try again.", "error");
+    say(TEXT.unreachable, "error");
     return;
   }
   if (!answer.ok) {
     const { message } = await answer.json().catch(() => ({ message: `HTTP ${answer.status}` }));
-    say(`The check failed (${message}). Reload the page to try again.`, "error");
+    say(TEXT.failed(message), "error");
     return;
   }
   const { return: to } = await answer.json();
@@ -40,10 +63,7 @@ widget.addEventListener("verified", async (event) => {
   const tried = JSON.parse(sessionStorage.getItem("rempart-pass") ?? "{}");
   if (tried.to === to && Date.now() - tried.at < 60_000) {
     sessionStorage.removeItem("rempart-pass");
-    say(
-      "Your browser did not keep this site's cookie: allow cookies for it, then reload.",
-      "error",
-    );
+    say(TEXT.refused, "error");
     return;
   }
   sessionStorage.setItem("rempart-pass", JSON.stringify({ to, at: Date.now() }));
@@ -51,7 +71,6 @@ widget.addEventListener("verified", async (event) => {
 });
 
 widget.addEventListener("statechange", (event) => {
-  if (event.detail.state === "error")
-    say("The check could not start. Reload the page to try again.", "error");
-  else if (event.detail.state === "expired") say("The check expired; it starts again.");
+  if (event.detail.state === "error") say(TEXT.error, "error");
+  else if (event.detail.state === "expired") say(TEXT.expired);
 });
