@@ -32,11 +32,43 @@ test("one daemon per SQLite database: a live one's lock refuses, a dead one's is
   assert.equal((await readFile(lock, "utf8")).trim(), String(process.pid));
   await again();
 
-  // PostgreSQL is shared by design: no lock.
-  const shared = await lockDatabase({
+  // PostgreSQL out of reach: nothing to take here (opening the storage says what is wrong).
+  const unreachable = await lockDatabase({
     ...config,
-    storage: { ...config.storage, postgres_url: "postgres://x" },
+    node_name: "mx1",
+    storage: { ...config.storage, postgres_url: "postgres://postgres@127.0.0.1:1/x" },
   });
   await assert.rejects(readFile(lock), { code: "ENOENT" });
-  await shared();
+  await unreachable();
 });
+
+const url = process.env["REMPART_TEST_POSTGRES_URL"];
+
+test(
+  "one daemon per node name on a shared PostgreSQL; other names run beside it",
+  url === undefined || url === ""
+    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
+    : {},
+  async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "rempart-lock-pg-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // A name of this run's own: tests running at once never take each other's.
+    const node = `lock-test-${process.pid}`;
+    const config = (node_name: string) => ({
+      data_dir: dir,
+      node_name,
+      storage: { sqlite_file: "rempart.db", postgres_url: url! },
+    });
+    const first = await lockDatabase(config(node));
+    await assert.rejects(lockDatabase(config(node)), (e: Error) =>
+      e.message.startsWith(`another Rempart runs as node "${node}" on this database`),
+    );
+    const other = await lockDatabase(config(`${node}-b`));
+    await other();
+    await first();
+    // Released: the name can be taken again.
+    await (
+      await lockDatabase(config(node))
+    )();
+  },
+);

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import { RempartError, type Storage } from "../core/index.ts";
 import { openStorage } from "../storage/index.ts";
 import type { Config } from "./config.ts";
+import { nodeName } from "./node-name.ts";
 
 /** What opening the database reads of the configuration. */
 type StorageSection = Pick<Config, "data_dir"> & {
@@ -47,10 +48,18 @@ export async function openConfiguredStorage(
  * Takes the SQLite database for one daemon: two daemons on one database would both read the
  * same logs and write every decision twice. A lock file beside the database holds the daemon's
  * pid; one left by a daemon that is gone (killed, crashed) is taken over. PostgreSQL is made
- * to be shared by several nodes: nothing to take. Resolves to the release.
+ * to be shared by several nodes: there, the node's name is taken (node-lock.ts). Resolves to
+ * the release.
  */
-export async function lockDatabase(config: StorageSection): Promise<() => Promise<void>> {
-  if (config.storage.postgres_url !== undefined) return () => Promise.resolve();
+export async function lockDatabase(
+  config: StorageSection & Pick<Config, "node_name">,
+): Promise<() => Promise<void>> {
+  const url = config.storage.postgres_url;
+  if (url !== undefined) {
+    // Loaded here: pg costs ~10 MB to a daemon on SQLite.
+    const { lockNode } = await import("../storage/postgres/node-lock.ts");
+    return lockNode(url, await nodeName(config));
+  }
   const file = config.storage.sqlite_file;
   const db = isAbsolute(file) ? file : join(resolve(config.data_dir), file);
   const lock = `${db}.lock`;
