@@ -120,7 +120,7 @@ export class Daemon implements Runtime {
   #pending: Pending = emptyPending();
   /** The other nodes' decisions, on a shared PostgreSQL. */
   #sharedWatch: SharedDecisionWatch | undefined;
-  readonly #shared = { added: 0, removed: 0 };
+  readonly #shared = { added: 0, ended: 0 };
   /** While a resync reads the database: the decisions this node made or ended meanwhile. */
   #resyncSeen: Set<string> | undefined;
   #committing: Promise<void> = Promise.resolve();
@@ -285,7 +285,7 @@ export class Daemon implements Runtime {
     for (const { id, at } of deleted) {
       const d = book.remove(id);
       if (d === undefined) continue;
-      this.#shared.removed++;
+      this.#shared.ended++;
       this.#announceEnded(d, at);
     }
     for (const d of added) {
@@ -763,9 +763,7 @@ export class Daemon implements Runtime {
       alerts: c.alerts,
       decisionsCreated: c.decisions,
       decisionsRefused: c.refused,
-      ...(this.#sharedWatch === undefined
-        ? {}
-        : { shared: { added: this.#shared.added, ended: this.#shared.removed } }),
+      ...(this.#sharedWatch === undefined ? {} : { shared: { ...this.#shared } }),
       activeDecisions: this.#pipeline.book.size,
       parseFailures: this.#parseFailures,
       linesRead: lines,
