@@ -6,9 +6,16 @@ import { version } from "./version.ts";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { setFlagsFromString } from "node:v8";
-import { formatTime, isRempartError, parseDuration, RempartError } from "../core/index.ts";
+import {
+  formatTime,
+  isRempartError,
+  parseDuration,
+  RempartError,
+  type Event,
+} from "../core/index.ts";
 import { defaultConfig, hostAddresses, loadConfig, type Config } from "../daemon/config.ts";
 import { buildDetection } from "../daemon/compose.ts";
+import type { SurgeDetector } from "../guard/surge/index.ts";
 import { formatSummary, replay } from "../daemon/replay.ts";
 import { parserPlugin } from "../sources/index.ts";
 import type { z } from "zod";
@@ -268,7 +275,15 @@ async function cmdExplain(args: string[]): Promise<number> {
     ...(tz === undefined ? {} : { timeZone: tz }),
     ...(format === undefined ? {} : { format }),
   });
-  const { engine } = await buildDetection(await config(v), [], () => "explain");
+  const cfg = await config(v);
+  // Without AS data: which target an event counts for needs none.
+  const { engine, surge } = await buildDetection(
+    cfg,
+    [],
+    () => "explain",
+    {},
+    { config: cfg.surge },
+  );
   for (const [i, line] of lines.entries()) {
     out(`line ${i + 1}: ${line}`);
     const r = parser.parse(line, { source: "explain", offset: i });
@@ -297,10 +312,24 @@ async function cmdExplain(args: string[]): Promise<number> {
             : `counted under key ${o.key}`;
         out(`  scenario ${o.scenario.name}: ${verdict}`);
       }
+      const surgeLine = explainSurge(e, surge);
+      if (surgeLine !== undefined) out(`  ${surgeLine}`);
       out("");
     }
   }
   return 0;
+}
+
+/** What surge detection makes of an event: the target it counts for, or why none. */
+function explainSurge(e: Event, surge: SurgeDetector | undefined): string | undefined {
+  const web = e.type === "http.request";
+  if (!web && e.type !== "form.submit" && e.type !== "signup") return undefined;
+  if (surge === undefined) return "surge detection: off (surge.enabled: false)";
+  const target = surge.targetOf(e);
+  if (target !== undefined) return `surge detection: counted for ${target}`;
+  if (web && typeof e.fields.path === "string")
+    return "surge detection: a static asset (no route; it marks the address as a browser)";
+  return `surge detection: not counted (no ${web ? "path" : "form"})`;
 }
 
 async function cmdCheck(args: string[]): Promise<number> {
