@@ -28,6 +28,7 @@ const runtime: Runtime = {
   clock,
   storage,
   check: (subject) => book.match(subject, clock.now()),
+  heldByAnother: (d) => book.heldByAnother(d, clock.now()),
   listDecisions: (query) => storage.listDecisions(query),
   addDecision: () => Promise.reject(new Error("read-only bench runtime")),
   deleteDecision: () => Promise.resolve(false),

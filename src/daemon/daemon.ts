@@ -681,6 +681,10 @@ export class Daemon implements Runtime {
     return this.#guard?.describe();
   }
 
+  heldByAnother(d: Decision): boolean {
+    return this.#pipeline.book.heldByAnother(d, this.clock.now());
+  }
+
   check(subject: Subject): readonly Decision[] {
     const now = this.clock.now();
     const book = this.#pipeline.book;

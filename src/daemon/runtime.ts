@@ -75,6 +75,8 @@ export interface Runtime {
   readonly storage: Storage;
   /** Active decisions that apply to the subject now (address, its ranges, account, e-mail). */
   check(subject: Subject): readonly Decision[];
+  /** Whether another active decision of the same action holds exactly `d`'s subject. */
+  heldByAnother(d: Decision): boolean;
   listDecisions(query: DecisionQuery): Promise<Decision[]>;
   addDecision(wish: ManualDecision): Promise<ManualOutcome>;
   /** Deletes an active decision; false when there is none with that id. */

@@ -173,6 +173,24 @@ test("on: exactly the decisions on that scope and text, however the text is inde
   );
 });
 
+test("heldByAnother: another active decision of the same action on exactly that subject", () => {
+  const book = new DecisionBook();
+  const a = decision("a", "range", "192.0.2.0/24", null);
+  book.add(a);
+  assert.equal(book.heldByAnother(a, 0), false, "only itself");
+  book.add(decision("wider", "range", "192.0.0.0/16", null));
+  book.add({ ...decision("other-action", "range", "192.0.2.0/24", null), action: "challenge" });
+  book.add(decision("expired", "range", "192.0.2.0/24", 10));
+  assert.equal(book.heldByAnother(a, 20), false, "a wider range, another action, an expired one");
+  assert.equal(book.heldByAnother(a, 5), true, "the one that has not expired yet");
+  book.add(decision("b", "range", "192.0.2.0/24", 100));
+  assert.equal(book.heldByAnother(a, 20), true);
+  const acc = decision("acc", "account", "victim@club1.example", null);
+  book.add(acc);
+  book.add(decision("acc2", "account", "victim@club1.example", 100));
+  assert.equal(book.heldByAnother(acc, 20), true, "any scope");
+});
+
 test("ids: UUIDs and other texts are found, removed and given back exactly, through growth", () => {
   const book = new DecisionBook();
   const ids = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `d${i}` : randomUUID()));

@@ -224,6 +224,14 @@ export class DecisionBook {
     return out;
   }
 
+  /**
+   * Whether another decision of the same action, active at `now`, holds exactly this subject:
+   * when `d` ends, the subject stays held (what hooks and bouncers must not be told is lifted).
+   */
+  heldByAnother(d: Pick<Decision, "id" | "scope" | "value" | "action">, now: number): boolean {
+    return this.on(d.scope, d.value, now).some((o) => o.id !== d.id && o.action === d.action);
+  }
+
   /** Whether any decision of this scope (other than an address or a range) is in the book. */
   holds(scope: Scope): boolean {
     return (this.#exact.get(scope)?.size ?? 0) > 0;

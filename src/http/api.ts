@@ -27,7 +27,7 @@ import {
 } from "./crowdsec.ts";
 import { TrustedProxies } from "./forward-auth.ts";
 import { ChallengePage, originalPath, passCookie, sitePath, withReturn } from "./challenge-page.ts";
-import { bigIntToIp, normalizeIp, parseCidr } from "../net/index.ts";
+import { normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
 import type { AccountView as AccountState } from "../guard/accounts/index.ts";
 import type { AccountHistoryRecord } from "../core/ports.ts";
@@ -248,19 +248,7 @@ function handlers(deps: HandlerDeps): Handlers {
   const crowdsecArray = (decisions: readonly Decision[], now: number): string =>
     crowdsecList(decisions.map((d) => crowdsecJson(d, ids.of(d), now)));
   // Another active decision with the same subject and action: its deletion must not be sent.
-  const stillHeld = (gone: Decision): boolean => {
-    const range = gone.scope === "range" ? parseCidr(gone.value) : undefined;
-    const ip = range === undefined ? gone.value : bigIntToIp(range.start, range.family);
-    return runtime
-      .check({ ip })
-      .some(
-        (d) =>
-          d.id !== gone.id &&
-          d.scope === gone.scope &&
-          d.value === gone.value &&
-          d.action === gone.action,
-      );
-  };
+  const stillHeld = (gone: Decision): boolean => runtime.heldByAnother(gone);
 
   function crowdsecDecisions(
     query: Parsed<Routes["listDecisions"], "query">,

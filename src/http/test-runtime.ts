@@ -134,6 +134,7 @@ export async function createTestRuntime(options: TestRuntimeOptions = {}): Promi
       }),
     }),
     check: (subject: Subject) => book.match(subject, clock.now()),
+    heldByAnother: (d) => book.heldByAnother(d, clock.now()),
     listDecisions: (query: DecisionQuery) => storage.listDecisions(query),
     async addDecision(wish: ManualDecision): Promise<ManualOutcome> {
       const outcome = policy.decide({
@@ -215,6 +216,7 @@ export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Pro
     accounts: daemon.accounts,
     ...(daemon.webhooks !== undefined && { webhooks: daemon.webhooks }),
     check: (subject) => daemon.check(subject),
+    heldByAnother: (d) => daemon.heldByAnother(d),
     listDecisions: (query) => daemon.listDecisions(query),
     addDecision: (wish) => daemon.addDecision(wish),
     deleteDecision: (id) => daemon.deleteDecision(id),

@@ -217,11 +217,6 @@ export function createHooks(
       if (tails.get(key) === p) tails.delete(key);
     });
   };
-  /** Whether another active decision of that action holds the subject (it stays held). */
-  const stillHeld = (d: Decision): boolean =>
-    deps.book
-      .on(d.scope, d.value, deps.clock.now())
-      .some((o) => o.id !== d.id && o.action === d.action);
   // A decision's end comes before the one that replaces it is in the book: looked at once the
   // change that caused it is complete.
   let ended: DecisionChange[] = [];
@@ -229,7 +224,7 @@ export function createHooks(
     const changes = ended;
     ended = [];
     for (const change of changes) {
-      if (stillHeld(change.decision)) continue;
+      if (deps.book.heldByAnother(change.decision, deps.clock.now())) continue;
       for (const hook of hooks) if (matches(hook, change)) fire(hook, change);
     }
   };
