@@ -121,6 +121,8 @@ export class Daemon implements Runtime {
   /** The other nodes' decisions, on a shared PostgreSQL. */
   #sharedWatch: SharedDecisionWatch | undefined;
   readonly #shared = { added: 0, ended: 0 };
+  /** The guard's assessments, by verdict. */
+  readonly #verdicts = { allow: 0, challenge: 0, verify: 0, deny: 0 };
   /** While a resync reads the database: the decisions this node made or ended meanwhile. */
   #resyncSeen: Set<string> | undefined;
   #committing: Promise<void> = Promise.resolve();
@@ -646,6 +648,7 @@ export class Daemon implements Runtime {
       // The submission feeds detection as an event, and moves its account, as in replay.
       assess: async (s, prepared) => {
         const a = await guard.assess(s, prepared);
+        this.#verdicts[a.verdict]++;
         this.#ingestLive(eventFromSubmission(s));
         if (s.account !== undefined)
           await this.accounts.apply({
@@ -768,6 +771,7 @@ export class Daemon implements Runtime {
       decisionsCreated: c.decisions,
       decisionsRefused: c.refused,
       ...(this.#sharedWatch === undefined ? {} : { shared: { ...this.#shared } }),
+      ...(this.#guardService === undefined ? {} : { guardVerdicts: { ...this.#verdicts } }),
       activeDecisions: this.#pipeline.book.size,
       parseFailures: this.#parseFailures,
       linesRead: lines,

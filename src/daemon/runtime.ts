@@ -59,6 +59,8 @@ export interface RuntimeCounters {
     readonly addresses: number;
     readonly underAttack: readonly string[];
   };
+  /** The guard's assessments since start, by verdict (when the guard runs). */
+  readonly guardVerdicts?: Readonly<Record<"allow" | "challenge" | "verify" | "deny", number>>;
   /** Decisions other nodes on a shared PostgreSQL added and ended here (when sharing). */
   readonly shared?: { readonly added: number; readonly ended: number };
   /** Enforcer id → its counters by name (the enforcers that keep any). */

@@ -142,6 +142,17 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
   });
 
   new Counter({
+    name: "rempart_guard_assessments_total",
+    help: "Submissions the guard assessed (POST /v1/guard/assess), by verdict: allow, challenge, verify, deny.",
+    labelNames: ["verdict"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [verdict, n] of Object.entries(counters().guardVerdicts ?? {}))
+        this.inc({ verdict }, n);
+    },
+  });
+  new Counter({
     name: "rempart_shared_decisions_total",
     help: "Decisions other nodes on the shared PostgreSQL made or ended, applied here, by change: added, ended (absent without sharing).",
     labelNames: ["change"],
