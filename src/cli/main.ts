@@ -30,7 +30,8 @@ usage: rempart <command> [options]
   replay [--type T] [--year Y] [--tz Z] [--format F] [--output FILE] [--config FILE] FILE...
                                         run detection over old logs at full speed; JSON lines out
   explain --type T [--year Y] [--tz Z] [--format F] [--config FILE] LINE...
-                                        show how lines parse and which scenarios they feed
+                                        show how lines parse, which scenarios they feed and
+                                        which surge target they count for
   check [--ip IP] [--account A] [--email E]
                                         active decisions for a subject (asks the daemon)
   decisions list [--scope S] [--value V] [--action A] [--all] [--limit N] [--json]
