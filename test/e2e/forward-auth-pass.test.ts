@@ -112,6 +112,7 @@ test(
     }
     location @challenge { return 302 $rempart_challenge; }
     location /.rempart/ {
+      auth_request off;
       proxy_pass ${api}/v1/challenge/;
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Proto $scheme;
