@@ -241,6 +241,13 @@ function handlers(deps: HandlerDeps): Handlers {
   const { runtime, version, openapi, metrics, proxies, challengeUrl } = deps;
   const cursors = new BouncerCursors(runtime.feed, runtime.storage);
   const challengePage = new ChallengePage();
+  /** The client a public route answers (the forwarded address from a trusted proxy). */
+  const clientOf = (request: ApiRequest): string => {
+    const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
+    if (ip === undefined)
+      throw invalid("the client address is unknown, or a forwarding header is not an address");
+    return ip;
+  };
   const ids = new CrowdsecIds();
   /** Ids of the events POST /v1/events took lately (a retry's are not counted twice). */
   const recentEvents = new RecentKeys(100_000);
@@ -416,9 +423,7 @@ function handlers(deps: HandlerDeps): Handlers {
     },
 
     guardChallenge: async ({ query, request, now }) => {
-      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
-      if (ip === undefined)
-        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const ip = clientOf(request);
       const challenge = await guardOf(runtime).challenge(query.form, ip, now);
       if (challenge === undefined) throw tooManyChallenges();
       return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
@@ -479,9 +484,7 @@ function handlers(deps: HandlerDeps): Handlers {
     crowdsecUsageMetrics: () => ({ status: 201, headers: { "cache-control": "no-store" } }),
 
     forwardAuth: ({ query, request, now }) => {
-      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
-      if (ip === undefined)
-        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const ip = clientOf(request);
       const decisions = runtime.check({ ip });
       let ban = false;
       let challenge = false;
@@ -514,18 +517,14 @@ function handlers(deps: HandlerDeps): Handlers {
     challengeWidgetFrench: () => challengePage.script("widget-fr"),
 
     challengePow: async ({ request, now }) => {
-      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
-      if (ip === undefined)
-        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const ip = clientOf(request);
       const challenge = await guardOf(runtime).passChallenge(ip, now);
       if (challenge === undefined) throw tooManyChallenges();
       return { status: 200, headers: JSON_HEADERS, body: JSON.stringify(challenge) };
     },
 
     challengePass: async ({ body, request, now }) => {
-      const ip = proxies.clientAddress(request.remoteAddress, request.headers ?? {});
-      if (ip === undefined)
-        throw invalid("the client address is unknown, or a forwarding header is not an address");
+      const ip = clientOf(request);
       const earned = await guardOf(runtime).earnPass(body.altcha, ip, now);
       if (!earned.ok)
         throw new HttpError(
