@@ -12,7 +12,8 @@ const TEXT = {
     done: "Done. Taking you back…",
     unreachable: "The site could not be reached. Reload the page to try again.",
     failed: (why) => `The check failed (${why}). Reload the page to try again.`,
-    refused: "Your browser did not keep this site's cookie: allow cookies for it, then reload.",
+    refused:
+      "Back here again: your browser did not keep this site's cookie, or your network changed your address. Allow cookies for this site, then reload.",
     error: "The check could not start. Reload the page to try again.",
     expired: "The check expired; it starts again.",
   },
@@ -23,7 +24,7 @@ const TEXT = {
     unreachable: "Le site ne répond pas. Rechargez la page pour réessayer.",
     failed: (why) => `La vérification a échoué (${why}). Rechargez la page pour réessayer.`,
     refused:
-      "Votre navigateur n'a pas gardé le cookie de ce site : autorisez les cookies pour lui, puis rechargez.",
+      "Encore ici : votre navigateur n'a pas gardé le cookie de ce site, ou votre réseau a changé votre adresse. Autorisez les cookies pour ce site, puis rechargez.",
     error: "La vérification n'a pas pu démarrer. Rechargez la page pour réessayer.",
     expired: "La vérification a expiré ; elle recommence.",
   },
