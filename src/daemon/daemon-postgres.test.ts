@@ -4,43 +4,25 @@
  * REMPART_TEST_POSTGRES_URL is set, in a schema of its own, dropped after.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import pg from "pg";
 import { ManualClock, type Event } from "../core/index.ts";
+import { POSTGRES_SKIP, TEST_POSTGRES_URL, testSchema } from "../storage/postgres/test-schema.ts";
 import { ConfigSchema, type Config } from "./config.ts";
 import { Daemon } from "./daemon.ts";
 
-const url = process.env["REMPART_TEST_POSTGRES_URL"];
 const NOW = Date.UTC(2025, 0, 31, 12);
-
-async function sqlOn(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 test(
   "on PostgreSQL, detection's decisions and state are committed and restored",
-  url === undefined || url === ""
-    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
-    : {},
+  TEST_POSTGRES_URL === undefined ? { skip: POSTGRES_SKIP } : {},
   async (t) => {
-    const schema = `rempart_test_${randomBytes(6).toString("hex")}`;
-    await sqlOn(`create schema ${schema}`);
-    t.after(() => sqlOn(`drop schema if exists ${schema} cascade`));
+    const { url } = await testSchema((fn) => t.after(fn));
     const dir = await mkdtemp(join(tmpdir(), "rempart-daemon-pg-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const u = new URL(url!);
-    u.searchParams.set("options", `-c search_path=${schema}`);
-    const parsed = ConfigSchema.parse({ data_dir: dir, storage: { postgres_url: u.toString() } });
+    const parsed = ConfigSchema.parse({ data_dir: dir, storage: { postgres_url: url } });
     const config: Config = { ...parsed, sources: [], origin: "test", autodetected: false };
     const clock = new ManualClock(NOW);
     const open = () => Daemon.open(config, { clock, hostAddresses: [], log: () => undefined });

@@ -5,29 +5,22 @@
  * Runs when REMPART_TEST_POSTGRES_URL is set, in a schema of its own, dropped after.
  */
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { appendFile, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import type { Decision } from "../core/index.ts";
 import { openStorage } from "../storage/index.ts";
+import {
+  POSTGRES_SKIP,
+  sqlOn,
+  TEST_POSTGRES_URL,
+  testSchema,
+} from "../storage/postgres/test-schema.ts";
 import { ConfigSchema, type Config } from "./config.ts";
 import { Daemon } from "./daemon.ts";
-
-const url = process.env["REMPART_TEST_POSTGRES_URL"];
-
-async function sqlOn(text: string): Promise<pg.QueryResult<Record<string, number>>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query<Record<string, number>>(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Waits until `holds` is true, at most `ms`. */
 async function until(holds: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -49,15 +42,9 @@ const ban = (value: string, durationMs = 3_600_000) => ({
 
 test(
   "two nodes on one PostgreSQL enforce each other's decisions live, and catch up after a lost connection",
-  url === undefined || url === ""
-    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
-    : { timeout: 60_000 },
+  TEST_POSTGRES_URL === undefined ? { skip: POSTGRES_SKIP } : { timeout: 60_000 },
   async (t) => {
-    const schema = `rempart_test_${randomBytes(6).toString("hex")}`;
-    await sqlOn(`create schema ${schema}`);
-    t.after(() => sqlOn(`drop schema if exists ${schema} cascade`));
-    const u = new URL(url!);
-    u.searchParams.set("options", `-c search_path=${schema}`);
+    const { schema, url } = await testSchema((fn) => t.after(fn));
     const logs: Record<string, string[]> = {};
     const open = async (name: string, share = true): Promise<Daemon> => {
       const lines: string[] = (logs[name] = []);
@@ -65,7 +52,7 @@ test(
       t.after(() => rm(dir, { recursive: true, force: true }));
       const parsed = ConfigSchema.parse({
         data_dir: dir,
-        storage: { postgres_url: u.toString(), share_decisions: share },
+        storage: { postgres_url: url, share_decisions: share },
       });
       const config: Config = { ...parsed, sources: [], origin: "test", autodetected: false };
       const d = await Daemon.open(config, { hostAddresses: [], log: (l) => lines.push(l) });
@@ -155,7 +142,7 @@ test(
       "5,000 decisions written in one transaction reach the other node, all",
       async () => {
         // As a list import or a command writing to the database directly would.
-        const writer = await openStorage({ kind: "postgres", url: u.toString() });
+        const writer = await openStorage({ kind: "postgres", url: url });
         t.after(() => writer.close());
         const now = Date.now();
         const many: Decision[] = Array.from({ length: 5000 }, (_, i) => ({
@@ -198,15 +185,9 @@ test(
 
 test(
   "two nodes with the same source names keep their own read positions on one PostgreSQL",
-  url === undefined || url === ""
-    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
-    : { timeout: 60_000 },
+  TEST_POSTGRES_URL === undefined ? { skip: POSTGRES_SKIP } : { timeout: 60_000 },
   async (t) => {
-    const schema = `rempart_test_${randomBytes(6).toString("hex")}`;
-    await sqlOn(`create schema ${schema}`);
-    t.after(() => sqlOn(`drop schema if exists ${schema} cascade`));
-    const u = new URL(url!);
-    u.searchParams.set("options", `-c search_path=${schema}`);
+    const { schema, url } = await testSchema((fn) => t.after(fn));
     const dir = await mkdtemp(join(tmpdir(), "rempart-shared-logs-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const line = (i: number) =>
@@ -218,7 +199,7 @@ test(
       const parsed = ConfigSchema.parse({
         data_dir: join(dir, node),
         node_name: node,
-        storage: { postgres_url: u.toString() },
+        storage: { postgres_url: url },
         sources: [{ name: "mail", type: "syslog", paths: [log], from: "start" }],
       });
       const config: Config = {

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { POSTGRES_SKIP, TEST_POSTGRES_URL } from "../storage/postgres/test-schema.ts";
 import { lockDatabase } from "./storage-config.ts";
 
 test("one daemon per SQLite database: a live one's lock refuses, a dead one's is taken over", async (t) => {
@@ -42,13 +43,9 @@ test("one daemon per SQLite database: a live one's lock refuses, a dead one's is
   await unreachable();
 });
 
-const url = process.env["REMPART_TEST_POSTGRES_URL"];
-
 test(
   "one daemon per node name on a shared PostgreSQL; other names run beside it",
-  url === undefined || url === ""
-    ? { skip: "set REMPART_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)" }
-    : {},
+  TEST_POSTGRES_URL === undefined ? { skip: POSTGRES_SKIP } : {},
   async (t) => {
     const dir = await mkdtemp(join(tmpdir(), "rempart-lock-pg-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
@@ -57,7 +54,7 @@ test(
     const config = (node_name: string) => ({
       data_dir: dir,
       node_name,
-      storage: { sqlite_file: "rempart.db", postgres_url: url! },
+      storage: { sqlite_file: "rempart.db", postgres_url: TEST_POSTGRES_URL! },
     });
     const first = await lockDatabase(config(node));
     await assert.rejects(lockDatabase(config(node)), (e: Error) =>
