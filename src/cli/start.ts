@@ -109,6 +109,12 @@ async function serve(
       log(`  ${s.name}: ${"paths" in s ? `${s.type} ${s.paths.join(", ")}` : "journald"}`);
   }
   for (const line of daemon.enforcers()) log(`enforcing: ${line}`);
+  if (config.http.challenge_url !== undefined)
+    log(
+      `enforcing: forward-auth at ${server.url}/v1/forward-auth sends challenged visitors to ${config.http.challenge_url} (Rempart's page: ${server.url}/v1/challenge/)`,
+    );
+  const sharing = daemon.sharingDescription();
+  if (sharing !== undefined) log(`sharing: ${sharing}`);
   const guard = daemon.guardDescription();
   if (guard !== undefined) log(`assessing: ${guard} (POST /v1/guard/assess)`);
   log(`enforcing: decisions are served at ${server.url}/v1/check and ${server.url}/v1/decisions`);

@@ -123,6 +123,8 @@ export class Daemon implements Runtime {
   readonly #shared = { added: 0, ended: 0 };
   /** The guard's assessments, by verdict. */
   readonly #verdicts = { allow: 0, challenge: 0, verify: 0, deny: 0 };
+  /** This node's name on a shared PostgreSQL (undefined on SQLite). */
+  #node: string | undefined;
   /** While a resync reads the database: the decisions this node made or ended meanwhile. */
   #resyncSeen: Set<string> | undefined;
   #committing: Promise<void> = Promise.resolve();
@@ -166,10 +168,8 @@ export class Daemon implements Runtime {
   static async open(config: Config, options: DaemonOptions = {}): Promise<Daemon> {
     const clock = options.clock ?? systemClock;
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const storage = await openConfiguredStorage(
-      config,
-      config.storage.postgres_url === undefined ? {} : { node: await nodeName(config) },
-    );
+    const node = config.storage.postgres_url === undefined ? undefined : await nodeName(config);
+    const storage = await openConfiguredStorage(config, node === undefined ? {} : { node });
     try {
       // The AS data is made before detection (surge detection reads it), loaded at start.
       const networks = new GuardNetworks(config.guard.networks, config.data_dir, log);
@@ -194,6 +194,7 @@ export class Daemon implements Runtime {
         now: () => clock.now(),
       });
       const daemon = new Daemon(config, storage, pipeline, clock, log, accounts);
+      daemon.#node = node;
       daemon.#networks = networks;
       daemon.#surge = detection.surge;
       const webhooks = options.webhooks ?? config.guard.webhooks;
@@ -667,6 +668,14 @@ export class Daemon implements Runtime {
       earnPass: (payload, ip, now) => guard.earnPass(payload, ip, now),
       hasPass: (values, ip, now) => guard.hasPass(values, ip, now),
     };
+  }
+
+  /** What this node shares with others, for the start-up message; undefined on SQLite. */
+  sharingDescription(): string | undefined {
+    if (this.#node === undefined) return undefined;
+    return this.#sharedWatch === undefined
+      ? `PostgreSQL as node ${this.#node}; other nodes' decisions at restart (storage.share_decisions: false)`
+      : `PostgreSQL as node ${this.#node}; decisions live with the other nodes on it`;
   }
 
   /** The guard, once started. */

@@ -72,6 +72,10 @@ test(
       await daemon.exited;
     });
     const api = await daemon.url();
+    assert.match(
+      daemon.stderr(),
+      /enforcing: forward-auth at http:\/\/127\.0\.0\.1:\d+\/v1\/forward-auth sends challenged visitors to \/\.rempart\//,
+    );
     const added = await fetch(`${api}/v1/decisions`, {
       method: "POST",
       headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },

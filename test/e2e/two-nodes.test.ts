@@ -92,6 +92,10 @@ test(
       return Date.now() - t0;
     };
 
+    assert.match(
+      started[0]!.stderr(),
+      /sharing: PostgreSQL as node mx1; decisions live with the other nodes on it/,
+    );
     assert.equal(await verdictOn(api2), "allow");
     const made = await call(api1, "POST", "/v1/decisions", {
       action: "ban",
