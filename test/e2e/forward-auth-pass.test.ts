@@ -11,40 +11,20 @@
  * loopback; nginx passes the address it settled on to Rempart, which trusts nginx alone.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
-import { chromium } from "playwright-core";
-import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import { launchChromium } from "../support/chromium.ts";
+import { apiCaller, createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 import { nginxMissing, startNginx } from "../support/nginx.ts";
-import { BIN } from "../support/replay.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const VISITOR = "198.51.100.7";
-const run = promisify(execFile);
 
 test(
   "a challenged visitor solves Rempart's challenge page in Chromium behind nginx and comes back with a pass",
   { skip: nginxMissing, timeout: 180_000 },
   async (t) => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `needs Debian's Chromium at ${CHROMIUM}: apt-get install -y --no-install-recommends chromium (CI installs it)`,
-    );
     const dir = await mkdtemp(join(tmpdir(), "rempart-pass-e2e-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const config = await writeDaemonConfig(dir, [
@@ -54,40 +34,21 @@ test(
       "guard:",
       "  email: { mx: { enabled: false } }",
     ]);
-    const { stdout } = await run(process.execPath, [
-      BIN,
-      "keys",
-      "create",
-      "e2e",
-      "--role",
-      "admin",
-      "--config",
-      config,
-    ]);
-    const adminKey = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
-    assert.ok(adminKey !== undefined, `no key in: ${stdout}`);
+    const adminKey = await createKey(config);
     const daemon = startDaemon(config);
-    t.after(async () => {
-      daemon.child.kill("SIGTERM");
-      await daemon.exited;
-    });
+    t.after(() => daemon.stop());
     const api = await daemon.url();
     assert.match(
       daemon.stderr(),
       /enforcing: forward-auth at http:\/\/127\.0\.0\.1:\d+\/v1\/forward-auth sends challenged visitors to \/\.rempart\//,
     );
-    const added = await fetch(`${api}/v1/decisions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        action: "challenge",
-        scope: "range",
-        value: "198.51.100.0/24",
-        duration: "1h",
-        reason: "e2e: a surge's network",
-      }),
+    await apiCaller(api, adminKey)("POST", "/v1/decisions", {
+      action: "challenge",
+      scope: "range",
+      value: "198.51.100.0/24",
+      duration: "1h",
+      reason: "e2e: a surge's network",
     });
-    assert.equal(added.status, 201, await added.text());
 
     const www = join(dir, "www");
     await mkdir(join(www, "articles"), { recursive: true });
@@ -142,11 +103,8 @@ test(
       `${site}/.rempart/?return=%2Farticles%2F42.html%3Fref%3Dfeed`,
     );
 
-    const context = await chromium.launchPersistentContext(join(dir, "chromium"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      extraHTTPHeaders: { "x-forwarded-for": VISITOR },
+    const context = await launchChromium(join(dir, "chromium"), {
+      headers: { "x-forwarded-for": VISITOR },
     });
     t.after(() => context.close());
     const page = await context.newPage();
@@ -169,12 +127,9 @@ test(
     assert.equal(await page.locator("p").textContent(), "welcome");
 
     // A visitor whose browser prefers French gets the page, and the widget, in French.
-    const french = await chromium.launchPersistentContext(join(dir, "chromium-fr"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
+    const french = await launchChromium(join(dir, "chromium-fr"), {
       locale: "fr-FR",
-      extraHTTPHeaders: { "x-forwarded-for": "198.51.100.9" },
+      headers: { "x-forwarded-for": "198.51.100.9" },
     });
     t.after(() => french.close());
     const fr = await french.newPage();

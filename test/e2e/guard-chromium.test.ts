@@ -10,36 +10,22 @@
  * that the demo (`--trust-forwarded-for`) reads from X-Forwarded-For.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../support/chromium.ts";
+import { apiCaller, createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 import { BIN } from "../support/replay.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 /** The two networks the flood comes from, and the people's. */
 const FLOOD_NETS = ["198.51.100", "203.0.113"] as const;
 const PERSON = "192.0.2.10";
 const LATER_PERSON = "192.0.2.30";
 const SCRIPT = "192.0.2.20";
-
-const run = promisify(execFile);
 
 /** `rempart demo` as a user starts it; resolves with its address once it serves. */
 async function startDemo(
@@ -143,10 +129,6 @@ test(
   "a person signs in Chromium, a script does not, a flood from two networks turns the under-attack mode on",
   { timeout: 240_000 },
   async (t) => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `needs Debian's Chromium at ${CHROMIUM}: apt-get install -y --no-install-recommends chromium (CI installs it)`,
-    );
     const dir = await mkdtemp(join(tmpdir(), "rempart-guard-e2e-"));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const config = await writeDaemonConfig(dir, [
@@ -171,24 +153,10 @@ test(
       "  range: { min_hits: 20, min_addresses: 8 }",
     ]);
     // An admin key for the test's own questions to the API (the demo makes its own sensor key).
-    const { stdout } = await run(process.execPath, [
-      BIN,
-      "keys",
-      "create",
-      "e2e",
-      "--role",
-      "admin",
-      "--config",
-      config,
-    ]);
-    const adminKey = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
-    assert.ok(adminKey !== undefined, `no key in: ${stdout}`);
+    const adminKey = await createKey(config);
 
     const daemon = startDaemon(config);
-    t.after(async () => {
-      daemon.child.kill("SIGTERM");
-      await daemon.exited;
-    });
+    t.after(() => daemon.stop());
     const api = await daemon.url();
     const demo = await startDemo([
       "--config",
@@ -201,27 +169,10 @@ test(
     ]);
     t.after(() => stop(demo.child));
 
-    const userDataDir = join(dir, "chromium");
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-    });
+    const context = await launchChromium(join(dir, "chromium"));
     t.after(() => context.close());
 
-    const ask = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-      const res = await fetch(`${api}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${adminKey}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      assert.ok(res.ok, `${method} ${path}: HTTP ${res.status} ${text}`);
-      return JSON.parse(text) as unknown;
-    };
+    const ask = apiCaller(api, adminKey);
 
     await t.test(
       "(a) the page solves the proof of work and the signature is accepted",

@@ -15,7 +15,7 @@ import { test } from "node:test";
 import { freePort } from "../support/free-port.ts";
 import { MailLog } from "../support/mail-log.ts";
 import { postfixMissing, startPostfix } from "../support/postfix.ts";
-import { startDaemon } from "../support/daemon.ts";
+import { createKey, startDaemon } from "../support/daemon.ts";
 import { BIN } from "../support/replay.ts";
 
 const missing = postfixMissing();
@@ -173,18 +173,7 @@ test(
     }
     assert.equal(Number(heldGauge), held.length, "the queue watch reports the held messages");
 
-    const key = spawnSync(process.execPath, [
-      BIN,
-      "keys",
-      "create",
-      "ops",
-      "--role",
-      "admin",
-      "--config",
-      config,
-    ])
-      .stdout.toString()
-      .split("\n")[0]!;
+    const key = await createKey(config, "admin", "ops");
     const release = spawnSync(
       process.execPath,
       [

@@ -5,23 +5,20 @@
  * to a query is its variables, substituted here as it would.)
  */
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
-import { startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import { apiCaller, createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
 import { freePort } from "../support/free-port.ts";
-import { BIN } from "../support/replay.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const missing =
   spawnSync(PROMETHEUS, ["--version"]).status !== 0
     ? "needs Prometheus (Debian package prometheus)"
     : false;
-const run = promisify(execFile);
 
 interface Panel {
   readonly type: string;
@@ -56,35 +53,11 @@ test(
       "guard:",
       "  email: { mx: { enabled: false } }",
     ]);
-    const { stdout } = await run(process.execPath, [
-      BIN,
-      "keys",
-      "create",
-      "e2e",
-      "--role",
-      "admin",
-      "--config",
-      config,
-    ]);
-    const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
-    assert.ok(key !== undefined, stdout);
+    const key = await createKey(config);
     const daemon = startDaemon(config);
-    t.after(async () => {
-      daemon.child.kill("SIGTERM");
-      await daemon.exited;
-    });
+    t.after(() => daemon.stop());
     const api = new URL(await daemon.url());
-    const ask = (method: string, path: string, body?: unknown) =>
-      fetch(`${api.origin}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }).then(async (r) => {
-        assert.ok(r.ok, `${method} ${path}: ${r.status} ${await r.text()}`);
-      });
+    const ask = apiCaller(api.origin, key);
     let n = 0;
     /** A little of everything the dashboard graphs: a decision, assessments, look-ups. */
     const work = async (): Promise<void> => {

@@ -5,22 +5,23 @@
  * started under a name already running is refused with what to change.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import {
   POSTGRES_SKIP,
   TEST_POSTGRES_URL,
   testSchema,
 } from "../../src/storage/postgres/test-schema.ts";
-import { startDaemon, writeDaemonConfig, type RunningDaemon } from "../support/daemon.ts";
-import { BIN } from "../support/replay.ts";
-
-const run = promisify(execFile);
+import {
+  apiCaller,
+  createKey,
+  startDaemon,
+  writeDaemonConfig,
+  type RunningDaemon,
+} from "../support/daemon.ts";
 
 test(
   "two daemons on one PostgreSQL answer each other's decisions; a name already running is refused",
@@ -43,24 +44,10 @@ test(
     const mx1 = await configOf("mx1");
     const mx2 = await configOf("mx2");
     // One key, in the shared database, for both nodes' APIs.
-    const { stdout } = await run(process.execPath, [
-      BIN,
-      "keys",
-      "create",
-      "ops",
-      "--role",
-      "admin",
-      "--config",
-      mx1,
-    ]);
-    const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
-    assert.ok(key !== undefined, stdout);
+    const key = await createKey(mx1);
     const started: RunningDaemon[] = [];
     t.after(async () => {
-      for (const d of started) {
-        d.child.kill("SIGTERM");
-        await d.exited;
-      }
+      for (const d of started) await d.stop();
     });
     const start = async (config: string): Promise<string> => {
       const d = startDaemon(config);
@@ -68,21 +55,9 @@ test(
       return d.url();
     };
     const [api1, api2] = [await start(mx1), await start(mx2)];
-    const call = async (api: string, method: string, path: string, body?: unknown) => {
-      const r = await fetch(`${api}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await r.text();
-      assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
-      return (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
-    };
+    const call1 = apiCaller(api1, key);
     const verdictOn = async (api: string): Promise<unknown> =>
-      (await call(api, "GET", "/v1/check?ip=198.51.100.23")).verdict;
+      (await apiCaller(api, key)("GET", "/v1/check?ip=198.51.100.23")).verdict;
     const until = async (what: string, holds: () => Promise<boolean>): Promise<number> => {
       const t0 = Date.now();
       while (!(await holds())) {
@@ -97,7 +72,7 @@ test(
       /sharing: PostgreSQL as node mx1; decisions live with the other nodes on it/,
     );
     assert.equal(await verdictOn(api2), "allow");
-    const made = await call(api1, "POST", "/v1/decisions", {
+    const made = await call1("POST", "/v1/decisions", {
       action: "ban",
       scope: "ip",
       value: "198.51.100.23",
@@ -111,7 +86,7 @@ test(
     t.diagnostic(`mx2 answered mx1's ban ${seen} ms after mx1 made it`);
 
     const id = (made.decision as { id: string }).id;
-    await call(api1, "DELETE", `/v1/decisions/${id}`);
+    await call1("DELETE", `/v1/decisions/${id}`);
     await until("mx2 lifts it", async () => (await verdictOn(api2)) === "allow");
 
     // A copy of mx1's configuration started elsewhere: refused, saying why.

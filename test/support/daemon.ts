@@ -1,8 +1,10 @@
 /** Runs `rempart start` as a separate process, as an operator would, for end-to-end tests. */
-import { spawn, type ChildProcess } from "node:child_process";
+import assert from "node:assert/strict";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { BIN } from "./replay.ts";
 
 /**
@@ -29,6 +31,8 @@ export interface RunningDaemon {
   readonly stderr: () => string;
   /** The API's base URL, as the start-up message gives it (waits for it). */
   url(timeoutMs?: number): Promise<string>;
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number | null>;
 }
 
 /**
@@ -50,6 +54,10 @@ export function startDaemon(
     child,
     exited,
     stderr: () => err,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
     async url(timeoutMs = 20_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {
@@ -60,5 +68,39 @@ export function startDaemon(
         await sleep(50);
       }
     },
+  };
+}
+
+/** `rempart keys create NAME --role ROLE` with the daemon's configuration: the key it prints. */
+export async function createKey(config: string, role = "admin", name = "e2e"): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    BIN,
+    ...["keys", "create", name, "--role", role, "--config", config],
+  ]);
+  const key = /rmp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(stdout)?.[0];
+  assert.ok(key !== undefined, `no key in: ${stdout}`);
+  return key;
+}
+
+/**
+ * A caller of the daemon's API with `key`: a JSON body when given, the answer's JSON (`{}` for
+ * an empty one); a status other than 2xx fails the test, with the answer.
+ */
+export function apiCaller(
+  base: string,
+  key: string,
+): (method: string, path: string, body?: unknown) => Promise<Record<string, unknown>> {
+  return async (method, path, body) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    assert.ok(res.ok, `${method} ${path}: HTTP ${res.status} ${text}`);
+    return (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
   };
 }
