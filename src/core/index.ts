@@ -5,6 +5,7 @@ export * from "./errors.ts";
 export * from "./event.ts";
 export type * from "./ports.ts";
 export * from "./recent-keys.ts";
+export * from "./report-categories.ts";
 export * from "./result.ts";
 export * from "./strings.ts";
 export * from "./web-assets.ts";

@@ -222,6 +222,40 @@ export interface WebhookEventRecord {
   readonly outcome: string;
 }
 
+/** A report that an address misbehaved (src/reputation, docs/reputation.md). */
+export interface ReportRecord {
+  /**
+   * Unique. Rempart's own report of a decision takes the decision's id (two nodes sharing a
+   * database write it once); a peer's, `<peer>:<its id>`; a script's, a new UUID.
+   */
+  readonly id: string;
+  /** When it was seen (event time), ms since the epoch. */
+  readonly time: number;
+  readonly ip: string;
+  /** AbuseIPDB's category numbers (docs/reputation.md). */
+  readonly categories: readonly number[];
+  /** What it adds to the address's score: 1 for a ban, less for lesser decisions and peers. */
+  readonly weight: number;
+  /** `rempart` (this site's decisions), `key:<name>` (an API key's), `peer:<name>`. */
+  readonly reporter: string;
+  /** Free text, kept here and never shared with peers; may be empty. */
+  readonly comment: string;
+}
+
+export interface ReportQuery {
+  readonly ip?: string;
+  readonly reporter?: string;
+  /** Only reports at or after this time. */
+  readonly since?: number;
+  readonly limit?: number;
+}
+
+/** Where a reader of reports stopped: the last (time, id) it read. */
+export interface ReportCursor {
+  readonly time: number;
+  readonly id: string;
+}
+
 /**
  * A webhook event that named no account, kept until one of its links (a payment, a mandate) is
  * tied to an account: it is then applied to that account.
@@ -338,10 +372,31 @@ export interface Storage {
   removePendingWebhookEvent(provider: string, id: string): Promise<void>;
   /** Forgets the kept events received before `before`; answers how many. */
   prunePendingWebhookEvents(before: number): Promise<number>;
+
+  /** Stores reports; one whose id is stored already is left as it was. Answers how many were new. */
+  addReports(reports: readonly ReportRecord[]): Promise<number>;
+  /** Reports newest first. */
+  listReports(query: ReportQuery): Promise<ReportRecord[]>;
+  /** Hands `each` every report at or after `since`, oldest first; resolves to how many. */
+  forEachReport(since: number, each: (r: ReportRecord) => void): Promise<number>;
+  /**
+   * What this site may tell its peers: its own reports (none of a peer's), oldest first,
+   * after `after`, at most `limit`.
+   */
+  ownReportsAfter(after: ReportCursor | undefined, limit: number): Promise<ReportRecord[]>;
+  /** Forgets reports older than `before`; answers how many. */
+  pruneReports(before: number): Promise<number>;
+  /** Deletes every report about `ip`; answers them (an operator forgave the address). */
+  deleteReports(ip: string): Promise<ReportRecord[]>;
+  /** How far a peer's feed was read (its opaque cursor), or undefined: never. */
+  peerCursor(peer: string): Promise<string | undefined>;
+  savePeerCursor(peer: string, cursor: string, at: number): Promise<void>;
 }
 
 export interface Checkpoint {
   readonly decisions: readonly Decision[];
+  /** This site's reports of its decisions (src/reputation), stored with them. */
+  readonly reports?: readonly ReportRecord[];
   readonly deletedDecisions: readonly { readonly id: string; readonly at: number }[];
   readonly alerts: readonly Alert[];
   readonly positions: readonly SourcePosition[];

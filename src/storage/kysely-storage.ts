@@ -4,6 +4,8 @@ import {
   RempartError,
   SCOPES,
   systemClock,
+  categoryMask,
+  maskCategories,
   type Alert,
   type AlertEvidence,
   type Clock,
@@ -25,6 +27,9 @@ import type {
   DecisionQuery,
   DetectionStateRecord,
   PendingWebhookEvent,
+  ReportCursor,
+  ReportQuery,
+  ReportRecord,
   SharedDecisionHandlers,
   SharedDecisionWatch,
   SourcePosition,
@@ -40,6 +45,7 @@ import type {
   Database,
   DecisionsTable,
   DetectionStateTable,
+  ReportsTable,
   SourcePositionsTable,
 } from "./schema.ts";
 
@@ -160,6 +166,8 @@ export class KyselyStorage implements Storage {
     return this.#guard("commit", () =>
       this.#db.transaction().execute(async (trx) => {
         await insertDecisions(trx, this.#bulk, checkpoint.decisions);
+        if (checkpoint.reports !== undefined && checkpoint.reports.length > 0)
+          await insertReports(trx, this.#bulk, checkpoint.reports);
         for (const [at, ids] of groupDeletions(checkpoint.deletedDecisions)) {
           await markDeleted(trx, this.#bulk, ids, at);
         }
@@ -719,6 +727,95 @@ export class KyselyStorage implements Storage {
     });
   }
 
+  addReports(reports: readonly ReportRecord[]): Promise<number> {
+    return this.#guard("addReports", () => insertReports(this.#db, this.#bulk, reports));
+  }
+
+  listReports(query: ReportQuery): Promise<ReportRecord[]> {
+    return this.#guard("listReports", async () => {
+      let q = this.#db.selectFrom("reports").selectAll();
+      if (query.ip !== undefined) q = q.where("ip", "=", query.ip);
+      if (query.reporter !== undefined) q = q.where("reporter", "=", query.reporter);
+      if (query.since !== undefined) q = q.where("created_at", ">=", query.since);
+      q = q.orderBy("created_at", "desc").orderBy("id", "desc");
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      return (await q.execute()).map(toReport);
+    });
+  }
+
+  async forEachReport(since: number, each: (r: ReportRecord) => void): Promise<number> {
+    let count = 0;
+    let after: ReportCursor | undefined;
+    for (;;) {
+      const rows = await this.#guard("forEachReport", () =>
+        this.#reportsAfter(after, this.#pageRows, since).execute(),
+      );
+      for (const row of rows) each(toReport(row));
+      count += rows.length;
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < this.#pageRows) return count;
+      after = { time: last.created_at, id: last.id };
+    }
+  }
+
+  ownReportsAfter(after: ReportCursor | undefined, limit: number): Promise<ReportRecord[]> {
+    return this.#guard("ownReportsAfter", async () => {
+      const rows = await this.#reportsAfter(after, limit, undefined)
+        .where("reporter", "not like", "peer:%")
+        .execute();
+      return rows.map(toReport);
+    });
+  }
+
+  /** Reports in (created_at, id) order after a cursor: a range of the (created_at, id) index. */
+  #reportsAfter(after: ReportCursor | undefined, limit: number, since: number | undefined) {
+    let q = this.#db.selectFrom("reports").selectAll();
+    if (since !== undefined) q = q.where("created_at", ">=", since);
+    if (after !== undefined) {
+      const { time, id } = after;
+      q = q.where((eb) => eb(eb.refTuple("created_at", "id"), ">", eb.tuple(time, id)));
+    }
+    return q.orderBy("created_at").orderBy("id").limit(limit);
+  }
+
+  pruneReports(before: number): Promise<number> {
+    return this.#guard("pruneReports", async () => {
+      const r = await this.#db.deleteFrom("reports").where("created_at", "<", before).execute();
+      return Number(r[0]?.numDeletedRows ?? 0n);
+    });
+  }
+
+  deleteReports(ip: string): Promise<ReportRecord[]> {
+    return this.#guard("deleteReports", () =>
+      this.#db.transaction().execute(async (trx) => {
+        const rows = await trx.selectFrom("reports").selectAll().where("ip", "=", ip).execute();
+        if (rows.length > 0) await trx.deleteFrom("reports").where("ip", "=", ip).execute();
+        return rows.map(toReport);
+      }),
+    );
+  }
+
+  peerCursor(peer: string): Promise<string | undefined> {
+    return this.#guard("peerCursor", async () => {
+      const row = await this.#db
+        .selectFrom("reputation_peers")
+        .select("cursor")
+        .where("name", "=", peer)
+        .executeTakeFirst();
+      return row?.cursor;
+    });
+  }
+
+  savePeerCursor(peer: string, cursor: string, at: number): Promise<void> {
+    return this.#guard("savePeerCursor", async () => {
+      await this.#db
+        .insertInto("reputation_peers")
+        .values({ name: peer, cursor, pulled_at: at })
+        .onConflict((oc) => oc.column("name").doUpdateSet({ cursor, pulled_at: at }))
+        .execute();
+    });
+  }
+
   async #guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
@@ -772,6 +869,17 @@ const insertAlertsStatement: BulkStatement<Database, AlertsTable> = {
   build: (db, rows) =>
     db
       .insertInto("alerts")
+      .values(rows)
+      .onConflict((oc) => oc.column("id").doNothing()),
+  bind: rowValues,
+};
+
+const insertReportsStatement: BulkStatement<Database, ReportsTable> = {
+  name: "insert reports",
+  perRow: 7,
+  build: (db, rows) =>
+    db
+      .insertInto("reports")
       .values(rows)
       .onConflict((oc) => oc.column("id").doNothing()),
   bind: rowValues,
@@ -832,6 +940,18 @@ async function insertDecisions(
 ): Promise<void> {
   const rows = uniqueBy(decisions, (d) => d.id, "first").map(fromDecision);
   await bulk.run(db, insertDecisionsStatement, rows);
+}
+
+function insertReports(
+  db: Executor,
+  bulk: BulkWriter,
+  reports: readonly ReportRecord[],
+): Promise<number> {
+  return bulk.run(
+    db,
+    insertReportsStatement,
+    uniqueBy(reports, (r) => r.id, "first").map(fromReport),
+  );
 }
 
 function markDeleted(
@@ -998,6 +1118,30 @@ function fromAccount(a: AccountRecord): AccountsTable {
     history: a.history,
     version: a.version,
     updated_at: a.updatedAt,
+  };
+}
+
+function fromReport(r: ReportRecord): ReportsTable {
+  return {
+    id: r.id,
+    created_at: r.time,
+    ip: r.ip,
+    categories: categoryMask(r.categories),
+    weight: r.weight,
+    reporter: r.reporter,
+    comment: r.comment,
+  };
+}
+
+function toReport(r: Selectable<ReportsTable>): ReportRecord {
+  return {
+    id: r.id,
+    time: r.created_at,
+    ip: r.ip,
+    categories: maskCategories(r.categories),
+    weight: r.weight,
+    reporter: r.reporter,
+    comment: r.comment,
   };
 }
 

@@ -16,6 +16,27 @@ export interface Database {
   webhook_events: WebhookEventsTable;
   webhook_pending: WebhookPendingTable;
   bouncer_pulls: BouncerPullsTable;
+  reports: ReportsTable;
+  reputation_peers: ReputationPeersTable;
+}
+
+/** Reports about addresses (src/reputation). */
+export interface ReportsTable {
+  id: string;
+  created_at: number;
+  ip: string;
+  /** AbuseIPDB's categories as a bit mask (bit n: category n). */
+  categories: number;
+  weight: number;
+  reporter: string;
+  comment: string;
+}
+
+/** How far each peer's reputation feed was read. */
+export interface ReputationPeersTable {
+  name: string;
+  cursor: string;
+  pulled_at: number;
 }
 
 /** When each bouncer (by API key) last pulled the decision stream. */

@@ -8,6 +8,7 @@ import type {
   ApiKeyRecord,
   Checkpoint,
   DetectionStateRecord,
+  ReportRecord,
   SourcePosition,
   Storage,
 } from "../core/ports.ts";
@@ -567,6 +568,79 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         assert.equal(await s.prunePendingWebhookEvents(3_000), 0);
       }));
 
+    void it("keeps reports once, lists them by address and reporter, feeds its own after a cursor", () =>
+      withStorage(async (s, backend) => {
+        const rs: ReportRecord[] = [
+          report({ id: "r1", time: 1_000, ip: "192.0.2.1", categories: [18, 22], weight: 1 }),
+          report({ id: "r2", time: 2_000, ip: "192.0.2.1", reporter: "key:f2b", comment: "sshd" }),
+          report({ id: "peerA:9", time: 2_000, ip: "192.0.2.1", reporter: "peer:a", weight: 0.25 }),
+          report({ id: "r3", time: 2_000, ip: "2001:db8::7", categories: [23, 1] }),
+          report({ id: "r4", time: 3_000, ip: "198.51.100.4" }),
+        ];
+        assert.equal(await s.addReports(rs), 5);
+        // Written again (a peer's page read twice, two nodes reporting one decision): no change.
+        assert.equal(await s.addReports([report({ id: "r1", time: 9, ip: "203.0.113.9" })]), 0);
+        assert.deepEqual(
+          (await s.listReports({ ip: "192.0.2.1" })).map((r) => r.id),
+          ["r2", "peerA:9", "r1"],
+        );
+        assert.deepEqual(await s.listReports({ ip: "192.0.2.1", reporter: "key:f2b" }), [rs[1]]);
+        assert.deepEqual(
+          (await s.listReports({ since: 2_000, limit: 2 })).map((r) => r.id),
+          ["r4", "r3"],
+        );
+        assert.deepEqual((await s.listReports({ ip: "2001:db8::7" }))[0]?.categories, [1, 23]);
+
+        const own = await s.ownReportsAfter(undefined, 10);
+        assert.deepEqual(
+          own.map((r) => r.id),
+          ["r1", "r2", "r3", "r4"],
+          "a peer's report is not this site's to share",
+        );
+        // Ties at 2,000 are ordered by id: the cursor resumes between them.
+        assert.deepEqual(
+          (await s.ownReportsAfter({ time: 2_000, id: "r2" }, 1)).map((r) => r.id),
+          ["r3"],
+        );
+        const seen: string[] = [];
+        assert.equal(await s.forEachReport(2_000, (r) => seen.push(r.id)), 4);
+        assert.deepEqual(seen, ["peerA:9", "r2", "r3", "r4"]);
+
+        assert.equal(await s.peerCursor("a"), undefined);
+        await s.savePeerCursor("a", "2000:x", 5);
+        await s.savePeerCursor("a", "3000:y", 6);
+        assert.equal(await s.peerCursor("a"), "3000:y");
+
+        assert.deepEqual(
+          (await s.deleteReports("2001:db8::7")).map((r) => r.id),
+          ["r3"],
+        );
+        assert.deepEqual(await s.deleteReports("2001:db8::7"), []);
+        assert.equal(await s.pruneReports(2_000), 1);
+        await s.close();
+        const again = await backend.open();
+        try {
+          assert.deepEqual(
+            (await again.listReports({})).map((r) => r.id),
+            ["r4", "r2", "peerA:9"],
+          );
+          assert.equal(await again.peerCursor("a"), "3000:y");
+        } finally {
+          await again.close();
+        }
+      }));
+
+    void it("stores a checkpoint's reports with its decisions", () =>
+      withStorage(async (s) => {
+        const d = decision({ id: "d-own" });
+        const r = report({ id: "d-own", ip: d.value, categories: [18], comment: d.reason });
+        await s.commit(checkpoint({ decisions: [d], reports: [r] }));
+        // Another node sharing the database reports the same decision: kept once.
+        await s.commit(checkpoint({ reports: [{ ...r, comment: "again" }] }));
+        assert.deepEqual(await s.listReports({}), [r]);
+        assert.deepEqual(await s.listDecisions({}), [d]);
+      }));
+
     void it("migrates idempotently", () =>
       withStorage(async (s) => {
         await s.addDecisions([decision({ id: "before" })]);
@@ -669,6 +743,18 @@ function history(overrides: Partial<AccountHistoryRecord>): AccountHistoryRecord
     reason: "signed up",
     by: "app",
     recordedAt: 1_700_000_000_000,
+    ...overrides,
+  };
+}
+
+function report(overrides: Partial<ReportRecord> & Pick<ReportRecord, "id">): ReportRecord {
+  return {
+    time: 1_000,
+    ip: "192.0.2.1",
+    categories: [],
+    weight: 1,
+    reporter: "rempart",
+    comment: "",
     ...overrides,
   };
 }
