@@ -26,8 +26,8 @@ export interface GuardKeys {
  * 0600 when the file does not exist. Creation is exclusive: of two processes starting at once,
  * one creates it and both read the same secret.
  */
-export async function loadOrCreateSecret(path: string): Promise<Buffer> {
-  const existing = await readSecretFile(path);
+export async function loadOrCreateSecret(path: string, what = "guard secret"): Promise<Buffer> {
+  const existing = await readSecretFile(path, what);
   if (existing !== undefined) return existing;
   // Written aside, then linked into place: a concurrent reader never sees a half-written file.
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
@@ -43,42 +43,38 @@ export async function loadOrCreateSecret(path: string): Promise<Buffer> {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     });
   } catch (e) {
-    throw new RempartError("CONFIG_INVALID", `cannot create the guard secret ${path}`, {
+    throw new RempartError("CONFIG_INVALID", `cannot create the ${what} ${path}`, {
       cause: e,
       hint: "check that the data directory exists and is writable by rempart",
     });
   } finally {
     await unlink(temp).catch(() => undefined);
   }
-  return (await readSecretFile(path))!;
+  return (await readSecretFile(path, what))!;
 }
 
 /** The secret in the file, or undefined when there is no file. */
-async function readSecretFile(path: string): Promise<Buffer | undefined> {
+async function readSecretFile(path: string, what: string): Promise<Buffer | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new RempartError("CONFIG_INVALID", `cannot read the guard secret ${path}`, {
+    throw new RempartError("CONFIG_INVALID", `cannot read the ${what} ${path}`, {
       cause: e,
       hint: "check the file's owner and mode (0600, owned by rempart)",
     });
   }
-  return parseSecret(text.trim(), path);
+  return parseSecret(text.trim(), path, what);
 }
 
 /** A secret given as text: 64 hex characters are taken as 32 bytes, anything else as UTF-8. */
-export function parseSecret(text: string, where = "guard.secret"): Buffer {
+export function parseSecret(text: string, where = "guard.secret", what = "guard secret"): Buffer {
   const bytes = HEX_SECRET.test(text) ? Buffer.from(text, "hex") : Buffer.from(text, "utf8");
   if (bytes.length < 32) {
-    throw new RempartError(
-      "CONFIG_INVALID",
-      `${where}: the guard secret is shorter than 32 bytes`,
-      {
-        hint: 'generate one with "openssl rand -hex 32", or delete the file to have one created',
-      },
-    );
+    throw new RempartError("CONFIG_INVALID", `${where}: the ${what} is shorter than 32 bytes`, {
+      hint: 'generate one with "openssl rand -hex 32", or delete the file to have one created',
+    });
   }
   return bytes;
 }
