@@ -115,6 +115,7 @@ async function serve(
     );
   const sharing = daemon.sharingDescription();
   if (sharing !== undefined) log(`sharing: ${sharing}`);
+  log(daemon.reputationDescription());
   const guard = daemon.guardDescription();
   if (guard !== undefined) log(`assessing: ${guard} (POST /v1/guard/assess)`);
   log(`enforcing: decisions are served at ${server.url}/v1/check and ${server.url}/v1/decisions`);

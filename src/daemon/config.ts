@@ -15,6 +15,7 @@ import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
 import { SurgeConfigSchema } from "../guard/surge/index.ts";
+import { ReputationConfigSchema } from "../reputation/index.ts";
 import { NODE_NAME } from "./node-name.ts";
 
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
@@ -162,6 +163,8 @@ export const ConfigSchema = z.strictObject({
   guard: GuardConfigSchema.prefault({}),
   /** Surges per form and route, and the under-attack mode (docs/guard-surge.md). */
   surge: SurgeConfigSchema.prefault({}),
+  /** Scores with decay, reports from scripts, peers' signed feeds (docs/reputation.md). */
+  reputation: ReputationConfigSchema.prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof ConfigSchema>;

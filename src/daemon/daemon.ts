@@ -5,6 +5,8 @@
  * left off, and the lines after it are read once more as if for the first time.
  */
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import {
   parseDuration,
   systemClock,
@@ -15,6 +17,7 @@ import {
   type DecisionQuery,
   type Event,
   type LineParser,
+  type ReportRecord,
   type SourcePosition,
   type SharedDecisionWatch,
   type Storage,
@@ -51,11 +54,13 @@ import {
   eventFromSubmission,
   GuardNetworks,
   startGuard,
+  type AsInfo,
   type GuardPreparerInit,
   type GuardService,
   type RunningGuard,
 } from "../guard/index.ts";
 import type { SurgeDetector } from "../guard/surge/index.ts";
+import { loadSigner, PeerFeeds, Reputation } from "../reputation/index.ts";
 
 export interface DaemonOptions {
   readonly clock?: Clock;
@@ -74,6 +79,8 @@ interface Pending {
   deleted: { id: string; at: number }[];
   alerts: Alert[];
   positions: Map<string, SourcePosition>;
+  /** This site's reports of its decisions, stored with them. */
+  reports: ReportRecord[];
 }
 
 /** The pipeline's clock, checkpointed with the detection state it belongs to. */
@@ -103,7 +110,11 @@ const emptyPending = (): Pending => ({
   deleted: [],
   alerts: [],
   positions: new Map(),
+  reports: [],
 });
+
+/** How often reports past `reputation.keep` are deleted. */
+const REPORT_PRUNE_MS = 6 * 3_600_000;
 
 export class Daemon implements Runtime {
   readonly clock: Clock;
@@ -145,6 +156,10 @@ export class Daemon implements Runtime {
   readonly accounts: AccountBook;
   webhooks: WebhookReceiver | undefined;
   #accountSweep: NodeJS.Timeout | undefined;
+  /** Scores with decay (docs/reputation.md): the guard reads them, the API serves them. */
+  readonly reputation: Reputation;
+  #peers: PeerFeeds | undefined;
+  #reportPrune: NodeJS.Timeout | undefined;
 
   private constructor(
     config: Config,
@@ -153,8 +168,10 @@ export class Daemon implements Runtime {
     clock: Clock,
     log: (line: string) => void,
     accounts: AccountBook,
+    reputation: Reputation,
   ) {
     this.accounts = accounts;
+    this.reputation = reputation;
     this.config = config;
     this.#checkpointMs = parseDuration(config.checkpoint_interval)!;
     this.storage = storage;
@@ -193,7 +210,16 @@ export class Daemon implements Runtime {
         newId: randomUUID,
         now: () => clock.now(),
       });
-      const daemon = new Daemon(config, storage, pipeline, clock, log, accounts);
+      const reputation = new Reputation(config.reputation, {
+        storage,
+        protection: (ip) => detection.policy.protection("ip", ip),
+        signer: config.reputation.publish
+          ? await loadSigner(config.reputation.key_file ?? join(config.data_dir, "reputation.key"))
+          : undefined,
+        site: config.node_name ?? node ?? hostname(),
+        log,
+      });
+      const daemon = new Daemon(config, storage, pipeline, clock, log, accounts, reputation);
       daemon.#node = node;
       daemon.#networks = networks;
       daemon.#surge = detection.surge;
@@ -231,8 +257,9 @@ export class Daemon implements Runtime {
       const live = saved.filter((r) => r.expiresAt > now);
       const restored = detection.engine.restore(live);
       const baselines = detection.surge?.restore(live) ?? 0;
+      const reports = await reputation.load(now);
       log(
-        `rempart: ${detection.book.size} active decisions, ${restored} detection states${baselines > 0 ? ` and ${baselines} surge baselines` : ""} restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
+        `rempart: ${detection.book.size} active decisions, ${restored} detection states${baselines > 0 ? ` and ${baselines} surge baselines` : ""}${reports > 0 ? `, ${reports} reputation reports` : ""} restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
       );
       return daemon;
     } catch (e) {
@@ -249,6 +276,8 @@ export class Daemon implements Runtime {
 
   #decided(d: Decision): void {
     this.#pending.decisions.push(d);
+    const report = this.reputation.observe(d);
+    if (report !== undefined) this.#pending.reports.push(report);
     this.#resyncSeen?.add(d.id);
     this.#announce(d);
     if (movesAccounts(d))
@@ -294,8 +323,10 @@ export class Daemon implements Runtime {
     for (const d of added) {
       if (book.get(d.id) !== undefined || (d.expiresAt !== null && d.expiresAt <= now)) continue;
       book.add(d);
-      // An offence on another node is one here: escalation counts it, as after a restart.
+      // An offence on another node is one here: escalation counts it, as after a restart;
+      // and it is scored here (that node stores its report).
       this.#pipeline.policy.recordOffence(d);
+      this.reputation.observe(d);
       this.#shared.added++;
       this.#announce(d);
     }
@@ -393,6 +424,7 @@ export class Daemon implements Runtime {
     }, ACCOUNT_SWEEP_MS);
     this.#accountSweep.unref();
     this.#lists = startListRefresh(this.config, this, this.#log);
+    this.#startReputation();
     const qw = this.config.mail.queue_watch;
     if (qw !== undefined) {
       const tools = qw.postfix_config_dir === undefined ? {} : { configDir: qw.postfix_config_dir };
@@ -412,6 +444,40 @@ export class Daemon implements Runtime {
     // Loading the book, the enforcers' resyncs and the guard's AS data leave pages that V8
     // keeps pooled, and would keep for good in a quiet daemon (release-memory.ts).
     releaseFreedMemory();
+  }
+
+  /** Peers' feeds, and the deletion of reports past `keep`. */
+  #startReputation(): void {
+    const config = this.config.reputation;
+    this.#reportPrune = setInterval(() => {
+      this.reputation
+        .prune(this.clock.now())
+        .catch((e: unknown) =>
+          this.#log(`rempart: reputation: deleting old reports: ${String(e)}`),
+        );
+    }, REPORT_PRUNE_MS);
+    this.#reportPrune.unref();
+    if (config.peers.length === 0) return;
+    this.#peers = new PeerFeeds(config.peers, {
+      storage: this.storage,
+      book: this.reputation.book,
+      protection: (ip) => this.#pipeline.policy.protection("ip", ip),
+      now: () => this.clock.now(),
+      log: this.#log,
+      keepMs: parseDuration(config.keep)!,
+    });
+    this.#peers.start();
+  }
+
+  /** What reputation does, for the start-up message. */
+  reputationDescription(): string {
+    const r = this.config.reputation;
+    const parts = [
+      `reputation: ${this.reputation.book.size} addresses and networks scored, AbuseIPDB API at /api/v2/`,
+    ];
+    if (r.publish) parts.push(`feed published at /v1/reputation/feed`);
+    if (r.peers.length > 0) parts.push(`reading ${r.peers.map((p) => p.name).join(", ")}`);
+    return parts.join("; ");
   }
 
   #addFileSource(s: FileSourceConfig, positions: readonly SourcePosition[]): void {
@@ -593,12 +659,14 @@ export class Daemon implements Runtime {
           p.deleted.length +
           p.alerts.length +
           p.positions.size +
+          p.reports.length +
           state.length ===
         0
       )
         return;
       await this.storage.commit({
         decisions: p.decisions,
+        reports: p.reports,
         deletedDecisions: p.deleted,
         alerts: p.alerts,
         positions: [...p.positions.values()],
@@ -611,6 +679,8 @@ export class Daemon implements Runtime {
 
   async stop(): Promise<void> {
     await this.#sharedWatch?.stop();
+    await this.#peers?.stop();
+    if (this.#reportPrune) clearInterval(this.#reportPrune);
     if (this.#timer) clearInterval(this.#timer);
     if (this.#accountSweep) clearInterval(this.#accountSweep);
     if (this.#liveCommit) clearTimeout(this.#liveCommit);
@@ -640,6 +710,7 @@ export class Daemon implements Runtime {
       networks,
       book: this.#pipeline.book,
       ...(this.#surge === undefined ? {} : { surge: this.#surge }),
+      reputation: (ip, now) => this.reputation.book.confidence(ip, now),
       live: true,
       log: this.#log,
     });
@@ -691,6 +762,12 @@ export class Daemon implements Runtime {
   /** What the guard runs with, for the start-up message. */
   guardDescription(): string | undefined {
     return this.#guard?.describe();
+  }
+
+  networkOf(ip: string): { readonly as: AsInfo | undefined; readonly tor: boolean } | undefined {
+    const n = this.#networks;
+    if (n === undefined) return undefined;
+    return { as: n.as.lookup(ip), tor: n.tor.has(ip) };
   }
 
   heldByAnother(d: Decision): boolean {
@@ -793,6 +870,10 @@ export class Daemon implements Runtime {
       sources: this.#sources.map((s) => ({ name: s.name, kind: s.kind, paths: s.paths })),
       ...(this.#queueWatch?.last === undefined ? {} : { mailQueue: this.#queueWatch.last }),
       ...(this.#surge === undefined ? {} : { surge: this.#surge.stats() }),
+      reputation: {
+        entries: this.reputation.book.size,
+        peers: this.#peers?.stats() ?? [],
+      },
     };
   }
 }

@@ -4,7 +4,7 @@
  */
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
-import { RempartError, type Event, type LineParser } from "../core/index.ts";
+import { parseDuration, RempartError, type Event, type LineParser } from "../core/index.ts";
 import { readFileLines } from "../sources/file/index.ts";
 import { parserPlugin, sniffFormat } from "../sources/index.ts";
 import { buildDetection } from "./compose.ts";
@@ -18,6 +18,7 @@ import {
   submissionFromEvent,
   type RunningGuard,
 } from "../guard/index.ts";
+import { ReputationBook, ReputationConfigSchema, scoreDecision } from "../reputation/index.ts";
 
 /** Formats whose events carry addresses worth an AS look-up. */
 const USES_NETWORKS = new Set(["nginx", "apache", "json"]);
@@ -32,7 +33,7 @@ export interface ReplayOptions {
   readonly format?: string;
   /** With `guard` (and `data_dir`, where the guard's secret is), sign-ups and form posts get verdicts. */
   readonly config: Pick<Config, "scenarios" | "policy"> &
-    Partial<Pick<Config, "guard" | "surge" | "data_dir">>;
+    Partial<Pick<Config, "guard" | "surge" | "data_dir" | "reputation">>;
   readonly hostAddresses: readonly string[];
   readonly output: Writable;
   /** Called now and then with the bytes read so far and in all (for a progress bar). */
@@ -109,11 +110,22 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     },
   );
   const writer = new LineWriter(options.output);
+  // The replay's own decisions are scored as the daemon scores its own: the guard's verdicts
+  // read the same reputation as live (reports of scripts and peers are not in a log).
+  const reputationConfig = cfg.reputation ?? ReputationConfigSchema.parse({});
+  const reputation = new ReputationBook({
+    halfLifeMs: parseDuration(reputationConfig.half_life)!,
+    maxEntries: reputationConfig.max_entries,
+  });
+  const protection = (ip: string): string | undefined => detection.policy.protection("ip", ip);
   const pipeline = new Pipeline({
     ...detection,
     newId,
     output: {
-      decision: (d) => writer.push(decisionLine(d)),
+      decision: (d) => {
+        scoreDecision(reputation, d, protection);
+        writer.push(decisionLine(d));
+      },
       ended: () => undefined,
       alert: (a) => writer.push(alertLine(a)),
     },
@@ -126,6 +138,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       networks: networks!,
       book: pipeline.book,
       ...(detection.surge === undefined ? {} : { surge: detection.surge }),
+      reputation: (ip, now) => reputation.confidence(ip, now),
       live: false,
       log: quiet,
     });

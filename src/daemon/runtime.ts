@@ -17,7 +17,8 @@ import type {
 import type { DecisionFeed, Subject } from "../decisions/index.ts";
 import type { AccountBook } from "../guard/accounts/index.ts";
 import type { WebhookReceiver } from "../guard/webhooks/index.ts";
-import type { GuardService } from "../guard/index.ts";
+import type { AsInfo, GuardService } from "../guard/index.ts";
+import type { Reputation } from "../reputation/index.ts";
 
 export interface ManualDecision {
   readonly action: Action;
@@ -63,6 +64,16 @@ export interface RuntimeCounters {
   readonly guardVerdicts?: Readonly<Record<"allow" | "challenge" | "verify" | "deny", number>>;
   /** Decisions other nodes on a shared PostgreSQL added and ended here (when sharing). */
   readonly shared?: { readonly added: number; readonly ended: number };
+  /** Reputation: addresses and networks scored, and each peer's feed. */
+  readonly reputation?: {
+    readonly entries: number;
+    readonly peers: readonly {
+      readonly name: string;
+      readonly imported: number;
+      readonly failures: number;
+      readonly lastOk: number | undefined;
+    }[];
+  };
   /** Enforcer id → its counters by name (the enforcers that keep any). */
   readonly enforcers: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly sources: readonly {
@@ -95,6 +106,10 @@ export interface Runtime {
   readonly accounts?: AccountBook | undefined;
   /** Signed webhooks (GoCardless, generic HMAC); absent when none is configured. */
   readonly webhooks?: WebhookReceiver | undefined;
+  /** The address's AS and whether it is a Tor exit, when the guard's network data is loaded. */
+  networkOf?(ip: string): { readonly as: AsInfo | undefined; readonly tor: boolean } | undefined;
+  /** Scores, reports and the signed feed (docs/reputation.md). */
+  readonly reputation?: Reputation | undefined;
   /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */
   readonly guard?: GuardService | undefined;
 }

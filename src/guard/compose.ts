@@ -99,6 +99,8 @@ export interface GuardDeps {
   /** The active decisions: on a subject (address, ranges, account, e-mail), and on an AS. */
   readonly book: Pick<DecisionBook, "match" | "on">;
   readonly surge?: GuardParts["surge"];
+  /** The addresses' reputation, 0–100 (src/reputation). */
+  readonly reputation?: GuardParts["reputation"];
   /** Live: MX look-ups run. Replay: they do not (today's DNS says nothing of old events). */
   readonly live: boolean;
   readonly log: (line: string) => void;
@@ -160,6 +162,7 @@ export async function startGuard(config: GuardConfig, deps: GuardDeps): Promise<
     decisions: (subject, now) => deps.book.match(subject, now),
     asDecisions: (asn, now) => deps.book.on("as", String(asn), now),
     ...(deps.surge === undefined ? {} : { surge: deps.surge }),
+    ...(deps.reputation === undefined ? {} : { reputation: deps.reputation }),
     isNight: nightTest(config.night),
   };
   const guard = new Guard(parts, guardOptions(config, formTokenLimits(config.form_token)));

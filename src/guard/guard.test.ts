@@ -50,6 +50,7 @@ interface World {
   as: Map<string, AsInfo>;
   tor: Set<string>;
   night: boolean;
+  reputation?: Map<string, number>;
 }
 
 function setup(section: unknown = {}, world: Partial<World> = {}) {
@@ -103,6 +104,9 @@ function setup(section: unknown = {}, world: Partial<World> = {}) {
       return at <= 0 ? undefined : { canonical: a.toLowerCase(), domain: a.slice(at + 1) };
     },
     isNight: () => w.night,
+    ...(w.reputation === undefined
+      ? {}
+      : { reputation: (ip: string) => w.reputation?.get(ip) ?? 0 }),
   };
   return {
     guard: new Guard(parts, guardOptions(GuardSectionSchema.parse(section))),
@@ -204,6 +208,39 @@ void describe("the guard", () => {
     const a = await guard.assess(person({ ip: "203.0.113.9" }));
     assert.equal(a.verdict, "deny");
     assert.ok(a.reasons.includes("decision-deny"));
+  });
+
+  void it("weighs an address's reputation from 25, fully from 85, and lets policies read it", async () => {
+    const reputation = new Map([
+      ["192.0.2.10", 20],
+      ["192.0.2.55", 55],
+      ["192.0.2.90", 90],
+    ]);
+    const { guard } = setup(
+      {
+        ...PETITION,
+        policies: [{ name: "known-abuser", when: "fields.reputation >= 90", verdict: "deny" }],
+      },
+      { reputation },
+    );
+    const score = async (ip: string) => {
+      // No proof of work: its negative weight would hide small scores below 0.
+      const a = await guard.assess(without(person({ ip }), "altcha"));
+      return { a, reasons: a.reasons };
+    };
+    const low = await score("192.0.2.10");
+    assert.ok(!low.reasons.includes("reputation"), "below 25 it does not weigh");
+    const mid = await score("192.0.2.55");
+    const clean = await score("198.51.100.77");
+    assert.ok(mid.reasons.includes("reputation"));
+    // Half of the ramp: 0.2, whatever else the two submissions share.
+    assert.ok(
+      Math.abs(mid.a.score - clean.a.score - 0.2) < 0.002,
+      `${mid.a.score} vs ${clean.a.score}`,
+    );
+    const high = await score("192.0.2.90");
+    assert.equal(high.a.verdict, "deny");
+    assert.ok(high.reasons.includes("policy:known-abuser"));
   });
 
   void it("puts Tor at the form's floor, challenge by default, deny when configured", async () => {

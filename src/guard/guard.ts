@@ -65,6 +65,7 @@ export const WEIGHTS = Object.freeze({
   "network-rate": 0.3,
   "under-attack": 0.2,
   "concentrated-network": 0.35,
+  reputation: 0.4,
   night: 0.1,
   "counters-unavailable": 0,
 });
@@ -142,6 +143,11 @@ export interface GuardParts {
   ) => readonly Decision[];
   /** Active decisions on an AS (`as` scope). */
   readonly asDecisions?: (asn: number, now: number) => readonly Decision[];
+  /**
+   * The address's reputation, 0–100 (src/reputation): past decisions here, scripts' reports
+   * and peers', decaying. Absent: none is kept.
+   */
+  readonly reputation?: (ip: string, now: number) => number;
   /** Under-attack mode for the form, if surge detection runs. */
   readonly surge?: {
     classify(
@@ -204,6 +210,8 @@ export interface Seen {
   as: AsInfo | undefined;
   tor: boolean;
   night: boolean;
+  /** The address's reputation, 0–100. */
+  reputation: number;
   disposable: boolean;
   mx: MxState | "skipped";
   token: TokenCheck | undefined;
@@ -273,6 +281,10 @@ export class GuardPreparer {
 }
 
 const NONE: readonly number[] = Object.freeze([]);
+
+/** The reputation (0–100) from which it weighs, and at which it weighs fully. */
+const REPUTATION_FROM = 25;
+const REPUTATION_FULL = 85;
 
 const ramp = (value: number, from: number, full: number): number =>
   value <= from ? 0 : value >= full ? 1 : (value - from) / (full - from);
@@ -396,6 +408,7 @@ export class Guard {
       as,
       tor: p.tor?.has(s.ip) === true,
       night: p.isNight(now),
+      reputation: p.reputation?.(s.ip, now) ?? 0,
       disposable: false,
       mx: "skipped",
       token: undefined,
@@ -439,6 +452,9 @@ export class Guard {
         seen.floor = stronger(seen.floor, rules.hostingAtNight);
       }
     }
+    // What was held against the address before, here and by peers: weighs from a confidence
+    // of 25 (one report on the address, or many on its network), fully from 85.
+    add("reputation", ramp(seen.reputation, REPUTATION_FROM, REPUTATION_FULL));
     if (p.surge !== undefined) {
       seen.surge = p.surge.classify(s.form, s.ip, as?.asn, now);
       if (seen.surge === "concentrated-network") {
@@ -617,6 +633,7 @@ export const POLICY_FIELDS = Object.freeze([
   "address_count",
   "network_count",
   "surge",
+  "reputation",
 ] as const);
 
 /**
@@ -640,6 +657,7 @@ export function signalEvent(s: Submission, seen: Seen): Event {
     address_count: seen.addressCount,
     network_count: seen.networkCount,
     surge: seen.surge,
+    reputation: seen.reputation,
   };
   const e: { -readonly [K in keyof Event]: Event[K] } = {
     id: s.id,

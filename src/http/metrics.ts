@@ -166,6 +166,36 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
 
+  // Reputation (docs/reputation.md).
+  new Gauge({
+    name: "rempart_reputation_entries",
+    help: "Addresses and networks scored in memory.",
+    registers: [registry],
+    collect() {
+      this.set(counters().reputation?.entries ?? 0);
+    },
+  });
+  new Counter({
+    name: "rempart_reputation_peer_imported_total",
+    help: "Reports read from each peer's signed feed since start, by peer.",
+    labelNames: ["peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of counters().reputation?.peers ?? []) this.inc({ peer: p.name }, p.imported);
+    },
+  });
+  new Gauge({
+    name: "rempart_reputation_peer_failures",
+    help: "Failed reads of each peer's feed in a row (0: the last read worked), by peer.",
+    labelNames: ["peer"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of counters().reputation?.peers ?? []) this.set({ peer: p.name }, p.failures);
+    },
+  });
+
   // The DNSBL's answers (enforcers.dnsbl; absent when it is off).
   const dnsbl = (): Readonly<Record<string, number>> | undefined => counters().enforcers.dnsbl;
   new Counter({
