@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -199,4 +199,28 @@ test("decisions export: a firewall's formats hold the bans only, unless --action
   const bad = exported("--action", "nuke");
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--action "nuke" is not an action/);
+});
+
+test("reputation key prints the same public key each time, made once with mode 0600", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "rempart-repkey-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const config = join(dir, "rempart.yaml");
+  await writeFile(config, `data_dir: ${JSON.stringify(join(dir, "data"))}\n`);
+  const rempart = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, "reputation", ...args], { encoding: "utf8" });
+  // No data directory yet: the key cannot be made, and the message says where and why.
+  const early = rempart("key", "--config", config);
+  assert.equal(early.status, 1);
+  assert.match(early.stderr, /cannot create the reputation signing key .*reputation\.key/);
+  await mkdir(join(dir, "data"));
+  const first = rempart("key", "--config", config);
+  assert.equal(first.status, 0, first.stderr);
+  const key = /^ed25519:[A-Za-z0-9_-]{43}$/m.exec(first.stdout)?.[0];
+  assert.ok(key !== undefined, first.stdout);
+  assert.equal(/ed25519:\S+/.exec(rempart("key", "--config", config).stdout)?.[0], key);
+  const { mode } = await stat(join(dir, "data", "reputation.key"));
+  assert.equal(mode & 0o777, 0o600);
+  const usage = rempart("show");
+  assert.equal(usage.status, 2);
+  assert.match(usage.stderr, /reputation show: give one IP address/);
 });

@@ -4,6 +4,7 @@
  */
 import { version } from "./version.ts";
 import { createWriteStream, type WriteStream } from "node:fs";
+import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import {
@@ -19,7 +20,7 @@ import type { SurgeDetector } from "../guard/surge/index.ts";
 import { formatSummary, replay } from "../daemon/replay.ts";
 import { parserPlugin } from "../sources/index.ts";
 import type { z } from "zod";
-import type { DecisionView } from "../http/routes.ts";
+import type { DecisionView, ROUTES } from "../http/routes.ts";
 import { call, clientOptions, type ClientOptions } from "./api-client.ts";
 
 const USAGE = `rempart — abuse defence for small operators
@@ -47,6 +48,11 @@ usage: rempart <command> [options]
   keys create NAME --role admin|sensor|bouncer [--config FILE]
   keys list [--json] [--config FILE]
   keys delete NAME|ID [--config FILE]   revoke a key (a running daemon refuses it within a minute)
+  reputation show IP [--max-age 30d] [--limit N] [--json]
+                                        why an address is suspect: its score, its network's,
+                                        the decisions and reports (asks the daemon)
+  reputation forget IP                  delete every report about an address (asks the daemon)
+  reputation key [--config FILE]        the public key this site's feed is signed with
   demo [--config FILE] [--listen 127.0.0.1:8090] [--api URL] [--key KEY] [--trust-forwarded-for]
                                         serve example petition and sign-up pages that ask the
                                         daemon's guard (a key is made with --config, else --key)
@@ -543,6 +549,82 @@ async function cmdKeys(args: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdReputation(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "key") {
+    const { values: v } = parse(rest, { config: { type: "string" } }, "reputation key");
+    const cfg = await config(v);
+    const { loadSigner } = await import("../reputation/index.ts");
+    const file = cfg.reputation.key_file ?? join(cfg.data_dir, "reputation.key");
+    const signer = await loadSigner(file);
+    out(`${signer.publicKey}\n(the public half of ${file}: give it to your peers as public_key)`);
+    return 0;
+  }
+  if (sub === "forget") {
+    const { values: v, positionals } = parse(rest, API_OPTIONS, "reputation forget", true);
+    if (positionals.length !== 1)
+      throw new RempartError("USAGE", "reputation forget: give one IP address", {
+        hint: "rempart reputation forget 203.0.113.9",
+      });
+    const r = (await call(
+      client(v),
+      "DELETE",
+      `/v1/reputation/${encodeURIComponent(positionals[0]!)}`,
+    )) as { ip: string; forgotten: number };
+    out(`${r.ip}: ${r.forgotten} reports forgotten (decisions in force are not touched)`);
+    return 0;
+  }
+  if (sub !== "show")
+    throw new RempartError("USAGE", `reputation: unknown subcommand "${sub ?? ""}"`, {
+      hint: "use reputation show IP, reputation forget IP, or reputation key",
+    });
+  const { values: v, positionals } = parse(
+    rest,
+    { ...API_OPTIONS, ...strings("max-age", "limit") },
+    "reputation show",
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new RempartError("USAGE", "reputation show: give one IP address", {
+      hint: "rempart reputation show 203.0.113.9",
+    });
+  const q = new URLSearchParams();
+  const maxAge = str(v, "max-age");
+  if (maxAge !== undefined) q.set("max_age", maxAge);
+  const limit = str(v, "limit");
+  if (limit !== undefined) q.set("limit", limit);
+  const r = (await call(
+    client(v),
+    "GET",
+    `/v1/reputation/${encodeURIComponent(positionals[0]!)}?${q.toString()}`,
+  )) as z.output<(typeof ROUTES)["reputation"]["responses"][200]["schema"]>;
+  if (v.json === true) {
+    out(JSON.stringify(r, null, 2));
+    return 0;
+  }
+  out(
+    `${r.ip}: confidence ${r.confidence} (score ${r.score})${r.protected === null ? "" : `; never acted on: ${r.protected}`}`,
+  );
+  if (r.address !== null)
+    out(
+      `  address: ${r.address.reports} reports from ${r.address.reporters} reporters, ${r.address.first} to ${r.address.last}, score ${r.address.score}`,
+    );
+  if (r.network !== null)
+    out(
+      `  network ${r.network.prefix}: ${r.network.reports} reports, score ${r.network.score} (counts for a quarter)`,
+    );
+  for (const d of r.decisions)
+    out(`  in force: ${d.action} until ${d.until ?? "forever"} — ${d.scenario}: ${d.reason}`);
+  out(
+    `  ${r.total_reports} reports within the asked age${r.reports.length > 0 ? ", newest first:" : ""}`,
+  );
+  for (const x of r.reports)
+    out(
+      `    ${x.time}  ${x.reporter}  [${x.categories.join(",")}] ×${x.weight}${x.comment === "" ? "" : `  ${x.comment.split("\n")[0]!.slice(0, 100)}`}`,
+    );
+  return 0;
+}
+
 async function cmdStart(args: string[]): Promise<number> {
   const { values: v } = parse(args, { config: { type: "string" } }, "start");
   const { runDaemon } = await import("./start.ts");
@@ -569,6 +651,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   decisions: cmdDecisions,
   alerts: cmdAlerts,
   keys: cmdKeys,
+  reputation: cmdReputation,
 };
 
 let pipeWatched = false;

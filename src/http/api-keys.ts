@@ -182,13 +182,16 @@ export class ApiKeyVerifier {
   }
 }
 
-/** The key's text from `Authorization: Bearer <key>` or `X-Api-Key: <key>`, if any. */
+/**
+ * The key's text from `Authorization: Bearer <key>`, `X-Api-Key: <key>` (CrowdSec's bouncers)
+ * or `Key: <key>` (AbuseIPDB's clients), if any.
+ */
 export function keyFromHeaders(
   headers: Readonly<Record<string, string | readonly string[] | undefined>>,
 ): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === "string" && auth.length > 7 && auth.slice(0, 7).toLowerCase() === "bearer ")
     return auth.slice(7).trim();
-  const x = headers["x-api-key"];
+  const x = headers["x-api-key"] ?? headers.key;
   return typeof x === "string" ? x.trim() : undefined;
 }

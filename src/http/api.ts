@@ -30,7 +30,13 @@ import { ChallengePage, originalPath, passCookie, sitePath, withReturn } from ".
 import { normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
 import type { AccountView as AccountState } from "../guard/accounts/index.ts";
-import type { AccountHistoryRecord } from "../core/ports.ts";
+import type { AccountHistoryRecord, ReportRecord } from "../core/ports.ts";
+import {
+  MAX_FEED_PAGE,
+  parseCursor,
+  SIGNATURE_HEADER,
+  type EntryView,
+} from "../reputation/index.ts";
 import type { WebhookOutcome } from "../guard/webhooks/index.ts";
 import type { GuardService } from "../guard/index.ts";
 import { cookieValues, PASS_COOKIE } from "../guard/pow/index.ts";
@@ -57,6 +63,7 @@ import {
   HttpError,
   invalid,
   jsonBody,
+  jsonOrFormBody,
   validate,
   type ApiRequest,
   type ApiResponse,
@@ -592,6 +599,162 @@ function handlers(deps: HandlerDeps): Handlers {
         ),
       ),
 
+    reputation: async ({ params, query, now }) => {
+      const reputation = reputationOf(runtime);
+      const ip = normalizeIp(params.ip)!;
+      const maxAge = parseDuration(query.max_age ?? "30d")!;
+      const answer = await reputation.check(ip, now, maxAge, query.limit ?? DEFAULT_LIMIT);
+      const { standing } = answer;
+      const entry = (e: EntryView | undefined) =>
+        e === undefined
+          ? null
+          : {
+              score: round3(e.score),
+              reports: e.reports,
+              reporters: e.reporters,
+              first: formatTime(e.first, 0),
+              last: formatTime(e.last, 0),
+              categories: e.categories,
+            };
+      return json(200, {
+        ip,
+        confidence: standing.confidence,
+        score: round3(standing.score),
+        protected: answer.protection ?? null,
+        address: entry(standing.address),
+        network:
+          standing.network === undefined
+            ? null
+            : { prefix: standing.network.prefix, ...entry(standing.network) },
+        decisions: runtime.check({ ip }).map(decisionView),
+        reports: answer.reports.map(reportView),
+        total_reports: answer.total,
+      });
+    },
+
+    forgetReputation: async ({ params }) => {
+      const ip = normalizeIp(params.ip)!;
+      return json(200, { ip, forgotten: await reputationOf(runtime).forget(ip) });
+    },
+
+    reputationFeed: async ({ query, now }) => {
+      const reputation = runtime.reputation;
+      if (reputation?.publishing !== true)
+        throw new HttpError(
+          404,
+          "NOT_FOUND",
+          "this site publishes no reputation feed (reputation.publish)",
+        );
+      const after = query.after === undefined ? undefined : parseCursor(query.after);
+      const page = await reputation.feed(after, query.limit ?? MAX_FEED_PAGE, now);
+      return {
+        status: 200,
+        headers: { ...JSON_HEADERS, [SIGNATURE_HEADER]: `ed25519=${page.signature}` },
+        body: page.body,
+      };
+    },
+
+    abuseipdbReport: async ({ body, caller, now }) => {
+      const reputation = reputationOf(runtime);
+      let time = now;
+      if (body.timestamp !== undefined) {
+        time = Date.parse(body.timestamp);
+        if (time > now + 60_000) throw invalid("body.timestamp: is in the future");
+      }
+      const outcome = await reputation.report({
+        ip: body.ip,
+        categories: body.categories,
+        comment: body.comment,
+        time,
+        reporter: `key:${caller?.name ?? "unknown"}`,
+      });
+      if (!outcome.ok) {
+        if (outcome.reason === "protected")
+          throw new HttpError(422, "INPUT_INVALID", outcome.message);
+        const seconds = Math.ceil(outcome.retryAfterMs / 1000);
+        throw new HttpError(
+          429,
+          "RATE_LIMITED",
+          `You can only report the same IP address (\`${normalizeIp(body.ip)!}\`) once in 15 minutes.`,
+          { "retry-after": String(seconds) },
+        );
+      }
+      return json(200, {
+        data: { ipAddress: outcome.report.ip, abuseConfidenceScore: outcome.confidence },
+      });
+    },
+
+    abuseipdbCheck: async ({ query, now }) => {
+      const reputation = reputationOf(runtime);
+      const ip = normalizeIp(query.ipAddress)!;
+      const days = query.maxAgeInDays ?? 30;
+      const answer = await reputation.check(ip, now, days * DAY_MS, 10_000);
+      const network = runtime.networkOf?.(ip);
+      const last = answer.reports[0];
+      return json(200, {
+        data: {
+          ipAddress: ip,
+          isPublic: answer.isPublic,
+          ipVersion: ip.includes(":") ? 6 : 4,
+          isWhitelisted: answer.protection !== undefined,
+          abuseConfidenceScore: answer.standing.confidence,
+          countryCode: null,
+          usageType:
+            network?.as === undefined
+              ? null
+              : network.as.hosting
+                ? "Data Center/Web Hosting/Transit"
+                : null,
+          isp: network?.as?.name ?? null,
+          domain: null,
+          hostnames: [],
+          isTor: network?.tor ?? false,
+          totalReports: answer.total,
+          numDistinctUsers: answer.reporters,
+          lastReportedAt: last === undefined ? null : abuseipdbTime(last.time),
+          ...(query.verbose === undefined
+            ? {}
+            : {
+                reports: answer.reports.map((r) => ({
+                  reportedAt: abuseipdbTime(r.time),
+                  comment: r.comment,
+                  categories: r.categories,
+                  reporterId: r.reporter,
+                  reporterCountryCode: null,
+                  reporterCountryName: null,
+                })),
+              }),
+        },
+      });
+    },
+
+    abuseipdbBlacklist: ({ query, request, now }) => {
+      const reputation = reputationOf(runtime);
+      const minimum = query.confidenceMinimum ?? 75;
+      const limit = query.limit ?? 10_000;
+      const listed = [...reputation.book.listed(minimum, now)];
+      listed.sort((a, b) => b.confidence - a.confidence || b.last - a.last);
+      const shown = listed.slice(0, limit);
+      const accept = request.headers?.accept;
+      if (
+        query.plaintext !== undefined ||
+        (typeof accept === "string" && accept.startsWith("text/plain"))
+      )
+        return {
+          status: 200,
+          headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+          body: shown.map((l) => `${l.ip}\n`).join(""),
+        };
+      return json(200, {
+        meta: { generatedAt: abuseipdbTime(now) },
+        data: shown.map((l) => ({
+          ipAddress: l.ip,
+          abuseConfidenceScore: l.confidence,
+          lastReportedAt: abuseipdbTime(l.last),
+        })),
+      });
+    },
+
     openapi: () => ({ status: 200, headers: JSON_HEADERS, body: openapi() }),
 
     metrics: () => metrics(),
@@ -622,6 +785,30 @@ const accountView = (a: AccountState, history: readonly AccountHistoryRecord[]) 
     by: h.by,
   })),
 });
+
+// ── Reputation ─────────────────────────────────────────────────────────────────────────────
+
+const DAY_MS = 86_400_000;
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** AbuseIPDB's time format: ISO 8601 with an explicit +00:00. */
+const abuseipdbTime = (t: number): string =>
+  new Date(t).toISOString().replace(/\.\d{3}Z$/, "+00:00");
+
+const reportView = (r: ReportRecord) => ({
+  id: r.id,
+  time: formatTime(r.time, 0),
+  categories: r.categories,
+  weight: r.weight,
+  reporter: r.reporter,
+  comment: r.comment,
+});
+
+function reputationOf(runtime: Runtime): NonNullable<Runtime["reputation"]> {
+  if (runtime.reputation === undefined)
+    throw new HttpError(503, "UNAVAILABLE", "reputation is not kept on this node");
+  return runtime.reputation;
+}
 
 function accountsOf(runtime: Runtime): NonNullable<Runtime["accounts"]> {
   if (runtime.accounts === undefined)
@@ -809,7 +996,11 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
         ? undefined
         : request.prepared?.route === route.name
           ? request.prepared.body
-          : validate(spec.body, "body", jsonBody(request));
+          : validate(
+              spec.body,
+              "body",
+              spec.bodyTypes === "json-or-form" ? jsonOrFormBody(request) : jsonBody(request),
+            );
     return route.handle({
       query,
       params: parsedParams,
@@ -832,6 +1023,7 @@ export function createApi(runtime: Runtime, options: ApiOptions = {}): Api {
         response = await dispatch(request, route, params);
       } catch (e) {
         response = failure(e, `${request.method} ${request.path.slice(0, 100)}`, logError);
+        if (request.path.startsWith(ABUSEIPDB_PREFIX)) response = abuseipdbError(response);
       }
       metricsRegistry.request(name, response.status);
       return response;
@@ -859,6 +1051,24 @@ function failure(
       "internal error; the daemon's log has the details",
     ),
   );
+}
+
+/** The routes that speak AbuseIPDB's API v2, errors included. */
+const ABUSEIPDB_PREFIX = "/api/v2/";
+
+/**
+ * An error in AbuseIPDB's shape, `{errors: [{detail, status}]}`, where its clients look for
+ * it; an invalid parameter is its 422, not a 400.
+ */
+function abuseipdbError(r: ApiResponse): ApiResponse {
+  let detail = "error";
+  try {
+    detail = (JSON.parse(String(r.body)) as { message?: string }).message ?? detail;
+  } catch {
+    // Not JSON: the generic word stays.
+  }
+  const status = r.status === 400 ? 422 : r.status;
+  return { status, headers: r.headers, body: JSON.stringify({ errors: [{ detail, status }] }) };
 }
 
 function queryObject(raw: string | undefined): Record<string, string> {

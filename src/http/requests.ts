@@ -92,6 +92,31 @@ export function jsonBody(request: ApiRequest): unknown {
   }
 }
 
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+/**
+ * The body of a route that takes forms too (AbuseIPDB's clients post forms): a form's fields
+ * as strings, each given once, or the JSON body.
+ */
+export function jsonOrFormBody(request: ApiRequest): unknown {
+  const type = request.headers?.["content-type"];
+  if (typeof type !== "string" || !FORM_TYPE.test(type)) {
+    if (typeof type === "string" && JSON_TYPE.test(type)) return jsonBody(request);
+    throw new HttpError(
+      415,
+      "INPUT_INVALID",
+      "body: send it as JSON (Content-Type: application/json) or as a form (application/x-www-form-urlencoded)",
+    );
+  }
+  const text = Buffer.from(request.body ?? new Uint8Array()).toString("utf8");
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (Object.hasOwn(out, k)) throw invalid(`body.${k.slice(0, 40)}: given more than once`);
+    out[k] = v;
+  }
+  return out;
+}
+
 /** The submission an assessment's body describes, received at `time`. */
 export function guardSubmission(
   body: Parsed<Routes["guardAssess"], "body">,

@@ -6,12 +6,20 @@
  * missing).
  */
 import { z } from "zod";
-import { ACTIONS, MAX_DECISION_MS, SCOPES, parseDuration } from "../core/index.ts";
+import {
+  ACTIONS,
+  isCategory,
+  MAX_CATEGORY,
+  MAX_DECISION_MS,
+  SCOPES,
+  parseDuration,
+} from "../core/index.ts";
 import type { ApiRole } from "../core/ports.ts";
 import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
 import { asciiDomain } from "../guard/email/index.ts";
 import { normalizeIp, parseAsn, parseCidr } from "../net/index.ts";
 import { MAX_EVENTS } from "../sources/app-json/index.ts";
+import { MAX_COMMENT, MAX_FEED_PAGE, parseCursor } from "../reputation/index.ts";
 
 /**
  * Who may call a route. `public`: anyone. `metrics`: anyone, unless the API was built with
@@ -38,6 +46,11 @@ export interface RouteSpec {
   readonly query?: z.ZodType;
   readonly params?: z.ZodType;
   readonly body?: z.ZodType;
+  /**
+   * The body's encodings: JSON only by default; `json-or-form` takes
+   * `application/x-www-form-urlencoded` too (AbuseIPDB's clients, curl's `--data`).
+   */
+  readonly bodyTypes?: "json" | "json-or-form";
   /** Success responses; the error responses follow from `access` and the schemas. */
   readonly responses: Readonly<Record<number, ResponseSpec>>;
 }
@@ -333,6 +346,86 @@ const accountIdParam = z.strictObject({
     .min(1)
     .max(256)
     .meta({ description: "The account's name, as the application reports it (`actor.account`)." }),
+});
+
+// ── Reputation (docs/reputation.md) ─────────────────────────────────────────────────────
+
+const categoryList = z
+  .union([z.string().max(200), z.array(z.number().int()).max(30)])
+  .transform((v, ctx) => {
+    const items = typeof v === "string" ? v.split(",").map((c) => c.trim()) : v.map(String);
+    const out: number[] = [];
+    for (const item of items) {
+      const n = /^[0-9]{1,3}$/.test(item) ? Number(item) : NaN;
+      if (!isCategory(n)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${quote(item)} is not a category (a number from 1 to ${MAX_CATEGORY}, as AbuseIPDB numbers them)`,
+        });
+        return z.NEVER;
+      }
+      out.push(n);
+    }
+    if (out.length === 0) {
+      ctx.addIssue({ code: "custom", message: "give at least one category" });
+      return z.NEVER;
+    }
+    return out;
+  })
+  .meta({
+    description: "AbuseIPDB's category numbers, comma-separated (`18,22`) or as a JSON array.",
+    examples: ["18,22"],
+  });
+
+const ReportBody = z.strictObject({
+  ip: ipParam,
+  categories: categoryList,
+  comment: z
+    .string()
+    .max(MAX_COMMENT, { error: `at most ${MAX_COMMENT} characters` })
+    .default("")
+    .meta({ description: "What was seen (kept here, never shared with peers)." }),
+  timestamp: z
+    .string()
+    .max(40)
+    .refine((s) => /^\d{4}-\d\d-\d\d/.test(s) && !Number.isNaN(Date.parse(s)), {
+      error: (iss) => `${quote(iss.input)} is not an ISO 8601 time`,
+    })
+    .optional()
+    .meta({ description: "When it was seen (ISO 8601); default now. Never later than now." }),
+});
+
+const wholeNumber = (name: string, min: number, max: number): z.ZodType<number, string> =>
+  z
+    .string()
+    .regex(/^[0-9]{1,7}$/, { error: (iss) => `${quote(iss.input)} is not a whole number` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `${name} must be at least ${min}` })
+        .max(max, { error: `${name} must be at most ${max}` }),
+    );
+
+/** A standing as the API shows it: the address's own score and its network's. */
+const EntryView = z.object({
+  score: z.number().meta({ description: "The decayed sum of report weights, now." }),
+  reports: z.number().int(),
+  reporters: z.number().int().meta({ description: "Distinct reporters (at most 16 counted)." }),
+  first: z.string().meta({ description: "ISO 8601 time of the first report kept." }),
+  last: z.string(),
+  categories: z.array(z.number().int()),
+});
+
+export const ReportView = z.object({
+  id: z.string(),
+  time: z.string(),
+  categories: z.array(z.number().int()),
+  weight: z.number(),
+  reporter: z.string().meta({
+    description: "`rempart` (this site's decisions), `key:<name>` (an API key's), `peer:<name>`.",
+  }),
+  comment: z.string(),
 });
 
 // ── The table ──────────────────────────────────────────────────────────────────────────────
@@ -883,6 +976,188 @@ export const ROUTES = {
       200: {
         description: "Prometheus text exposition format.",
         contentType: "text/plain; version=0.0.4; charset=utf-8",
+      },
+    },
+  },
+  reputation: {
+    method: "GET",
+    path: "/v1/reputation/:ip",
+    summary: "Why an address is suspect: its score, its network's, the reports",
+    description:
+      "The address's standing now (a decaying score from this site's decisions, scripts' " +
+      "reports and peers' feeds, and its /24 or /64 at a quarter), the decisions in force on " +
+      "it, and the newest reports within `max_age`. See docs/reputation.md.",
+    access: ["sensor", "bouncer"],
+    params: z.strictObject({ ip: ipParam }),
+    query: z.strictObject({
+      max_age: z
+        .string()
+        .max(10)
+        .refine((d) => (parseDuration(d) ?? 0) > 0, {
+          error: (iss) => `${quote(iss.input)} is not a duration (like 30d)`,
+        })
+        .optional()
+        .meta({ description: "How old the listed reports may be (default 30d)." }),
+      limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT).optional(),
+    }),
+    responses: {
+      200: {
+        description: "The standing.",
+        schema: z.object({
+          ip: z.string(),
+          confidence: z.number().int().meta({ description: "0–100, as AbuseIPDB's." }),
+          score: z.number(),
+          protected: z
+            .string()
+            .nullable()
+            .meta({ description: "Why it is never acted on (allowlists), or null." }),
+          address: EntryView.nullable(),
+          network: EntryView.extend({ prefix: z.string() }).nullable(),
+          decisions: z.array(DecisionView),
+          reports: z.array(ReportView).meta({ description: "Newest first, at most `limit`." }),
+          total_reports: z.number().int().meta({ description: "Within `max_age`." }),
+        }),
+      },
+    },
+  },
+  forgetReputation: {
+    method: "DELETE",
+    path: "/v1/reputation/:ip",
+    summary: "Forget every report about an address",
+    description:
+      "An operator's answer to a person wrongly listed: the address's reports (this site's, " +
+      "scripts', peers') are deleted and leave its score and its network's. Decisions in " +
+      "force are not touched (DELETE /v1/decisions/:id). Peers that read this site's reports " +
+      "keep them until they fade: the feed carries no withdrawals.",
+    access: ["admin"],
+    params: z.strictObject({ ip: ipParam }),
+    responses: {
+      200: {
+        description: "How many reports were deleted.",
+        schema: z.object({ ip: z.string(), forgotten: z.number().int() }),
+      },
+    },
+  },
+  reputationFeed: {
+    method: "GET",
+    path: "/v1/reputation/feed",
+    summary: "This site's own reports, signed, for peers",
+    description:
+      "Only with `reputation.publish: true` (404 otherwise); needs no key. Pages of this " +
+      "site's own reports (its decisions on addresses and its scripts' reports; never a " +
+      "peer's, never a comment), oldest first, after the cursor `after` (the previous page's " +
+      "`next`). The exact bytes of the body are signed with the site's Ed25519 key, in " +
+      "`Rempart-Signature: ed25519=<base64>`; peers pin the key (`rempart reputation key`).",
+    access: "public",
+    query: z.strictObject({
+      after: z
+        .string()
+        .max(256)
+        .refine((c) => parseCursor(c) !== undefined, {
+          error: (iss) => `${quote(iss.input)} is not a cursor (the \`next\` of a page)`,
+        })
+        .optional(),
+      limit: limitParam(MAX_FEED_PAGE, MAX_FEED_PAGE).optional(),
+    }),
+    responses: {
+      200: {
+        description: "A page of reports.",
+        schema: z.object({
+          site: z.string(),
+          key: z.string().meta({ description: "The public key that signs it: `ed25519:…`." }),
+          generated: z.string(),
+          reports: z.array(
+            z.object({
+              id: z.string(),
+              time: z.number().int().meta({ description: "ms since the epoch." }),
+              ip: z.string(),
+              categories: z.array(z.number().int()),
+              weight: z.number(),
+            }),
+          ),
+          next: z
+            .string()
+            .nullable()
+            .meta({ description: "Pass it as `after` for the next page; null: nothing yet." }),
+        }),
+      },
+    },
+  },
+  abuseipdbReport: {
+    method: "POST",
+    path: "/api/v2/report",
+    summary: "AbuseIPDB-compatible: report an address",
+    description:
+      "AbuseIPDB's API v2 `report`, so that fail2ban's `abuseipdb` action and scripts written " +
+      "for AbuseIPDB report to this site. The key may come in AbuseIPDB's `Key` header. Form " +
+      "or JSON body. One reporter (key) may report one address once in 15 minutes (429). " +
+      "Errors come in AbuseIPDB's shape, `{errors: [{detail, status}]}`.",
+    access: ["sensor"],
+    body: ReportBody,
+    bodyTypes: "json-or-form",
+    responses: {
+      200: {
+        description: "Reported.",
+        schema: z.object({
+          data: z.object({ ipAddress: z.string(), abuseConfidenceScore: z.number().int() }),
+        }),
+      },
+    },
+  },
+  abuseipdbCheck: {
+    method: "GET",
+    path: "/api/v2/check",
+    summary: "AbuseIPDB-compatible: what is known of an address",
+    description:
+      "AbuseIPDB's API v2 `check`, answered from this site's reputation. `countryCode` and " +
+      "`domain` are null (no geolocation is kept); `isp` and `usageType` come from the AS data " +
+      "when the guard's is loaded.",
+    access: ["sensor", "bouncer"],
+    query: z.strictObject({
+      ipAddress: ipParam,
+      maxAgeInDays: wholeNumber("maxAgeInDays", 1, 365)
+        .optional()
+        .meta({ description: "Reports counted and listed from the last N days (default 30)." }),
+      verbose: z
+        .string()
+        .max(5)
+        .optional()
+        .meta({ description: "Present (any value): the reports are listed." }),
+    }),
+    responses: {
+      200: {
+        description: "The address's record.",
+        schema: z.object({ data: z.record(z.string(), z.unknown()) }),
+      },
+    },
+  },
+  abuseipdbBlacklist: {
+    method: "GET",
+    path: "/api/v2/blacklist",
+    summary: "AbuseIPDB-compatible: the addresses above a confidence",
+    description:
+      "AbuseIPDB's API v2 `blacklist`, from this site's reputation, most suspect first. " +
+      "`confidenceMinimum` defaults to 75 (AbuseIPDB's is 100: here 100 needs about fifteen " +
+      "recent reports). With `plaintext`, or `Accept: text/plain`, one address per line.",
+    access: ["sensor", "bouncer"],
+    query: z.strictObject({
+      confidenceMinimum: wholeNumber("confidenceMinimum", 25, 100).optional(),
+      limit: wholeNumber("limit", 1, 500_000).optional().meta({ description: "Default 10,000." }),
+      plaintext: z.string().max(5).optional(),
+    }),
+    responses: {
+      200: {
+        description: "The addresses.",
+        schema: z.object({
+          meta: z.object({ generatedAt: z.string() }),
+          data: z.array(
+            z.object({
+              ipAddress: z.string(),
+              abuseConfidenceScore: z.number().int(),
+              lastReportedAt: z.string(),
+            }),
+          ),
+        }),
       },
     },
   },

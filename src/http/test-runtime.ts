@@ -63,6 +63,8 @@ export interface TestRuntime extends Runtime {
 export interface TestRuntimeOptions {
   readonly accounts?: AccountsConfig;
   readonly webhooks?: WebhooksConfig;
+  /** The daemon's `reputation` section (the daemon's runtime only). */
+  readonly reputation?: Record<string, unknown>;
 }
 
 export async function createTestRuntime(options: TestRuntimeOptions = {}): Promise<TestRuntime> {
@@ -201,6 +203,7 @@ export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Pro
   const parsed = ConfigSchema.parse({
     data_dir: dir,
     scenarios: { dirs: [dir] },
+    ...(options.reputation === undefined ? {} : { reputation: options.reputation }),
   });
   const config: Config = { ...parsed, sources: [], origin: "test", autodetected: false };
   const clock = new ManualClock(TEST_START);
@@ -208,12 +211,14 @@ export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Pro
     clock,
     hostAddresses: [],
     log: () => undefined,
-    ...options,
+    ...(options.accounts === undefined ? {} : { accounts: options.accounts }),
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
   });
   return {
     clock,
     storage: daemon.storage,
     accounts: daemon.accounts,
+    reputation: daemon.reputation,
     ...(daemon.webhooks !== undefined && { webhooks: daemon.webhooks }),
     check: (subject) => daemon.check(subject),
     heldByAnother: (d) => daemon.heldByAnother(d),
