@@ -5,7 +5,7 @@
  *   node bench/guard-assess.ts [--n 100000] [--seconds 10] [--rate 10000[,20000…]] [--connections 32]
  *                              [--part process|api|http|floor] [--daemon-flags="--max-semi-space-size=8"]
  *                              [--threads 0|1|2…] [--daemon-cpus 0] [--client node|c] [--client-cpu 1]
- *                              [--heap-snapshot]
+ *                              [--heap-snapshot] [--reputation 100000]
  *
  * (BENCH_DEBUG=1 prints some warm-up verdicts and their reasons, to check the mix.)
  *
@@ -53,6 +53,7 @@ import { FORM, mix, payloads, peopleIn } from "./guard-traffic.ts";
 import { onHttpResponses } from "./http-responses.ts";
 import { loadConfig } from "../src/daemon/config.ts";
 import { Daemon } from "../src/daemon/daemon.ts";
+import { ReputationBook } from "../src/reputation/index.ts";
 import { createApi, type ApiRequest } from "../src/http/index.ts";
 import { createApiKey } from "../src/http/api-keys.ts";
 import { startDaemon } from "../test/support/daemon.ts";
@@ -343,10 +344,28 @@ async function inProcess(n: number): Promise<{
     });
     const log = (line: string): void => console.error(line);
     const networks = new GuardNetworks(config.networks, dir, log);
+    // `--reputation N`: N addresses scored, as the daemon's book holds them after reports
+    // (docs/reputation.md); the guard reads each submission's address in it.
+    const scored = Number(arg("reputation", "0"));
+    const reputation = new ReputationBook({
+      halfLifeMs: 7 * 86_400_000,
+      maxEntries: 2 * scored + 2,
+    });
+    for (let i = 0; i < scored; i++)
+      reputation.add({
+        ip: `${11 + ((i >>> 16) % 200)}.${(i >>> 8) & 255}.${i & 255}.${1 + (i % 7)}`,
+        time: Date.now() - (i % 30) * 86_400_000,
+        weight: 1,
+        reporter: "rempart",
+        categories: [18],
+      });
     const running = await startGuard(config, {
       dataDir: dir,
       networks,
       book: new DecisionBook(),
+      ...(scored > 0
+        ? { reputation: (ip: string, now: number) => reputation.confidence(ip, now) }
+        : {}),
       live: true,
       log,
     });
