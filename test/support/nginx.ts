@@ -69,7 +69,9 @@ ${server(port)}
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGQUIT");
+    // Fast shutdown: a graceful one (SIGQUIT) waits for the browser's idle keep-alive
+    // connections, up to a minute when the browser is closed after nginx.
+    child.kill("SIGTERM");
     await exited;
   };
   for (let i = 0; i < 100; i++) {
