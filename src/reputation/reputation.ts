@@ -34,6 +34,8 @@ export const REPORT_INTERVAL_MS = 15 * 60_000;
 export const OWN_REPORTER = "rempart";
 /** Most reports one feed page carries. */
 export const MAX_FEED_PAGE = 1000;
+/** Most reports one check reads (and counts). */
+const MAX_CHECKED = 10_000;
 /** The longest comment kept (AbuseIPDB's limit). */
 export const MAX_COMMENT = 1024;
 
@@ -225,7 +227,12 @@ export class Reputation {
 
   /** What is known of `ip`: its standing now, and the reports of the last `maxAgeMs`. */
   async check(ip: string, now: number, maxAgeMs: number, limit: number): Promise<CheckAnswer> {
-    const all = await this.#deps.storage.listReports({ ip, since: now - maxAgeMs });
+    // AbuseIPDB's check lists at most 10,000 reports; so many on one address say enough.
+    const all = await this.#deps.storage.listReports({
+      ip,
+      since: now - maxAgeMs,
+      limit: MAX_CHECKED,
+    });
     return {
       ip,
       isPublic: isPublicIp(ip),
