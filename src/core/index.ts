@@ -1,3 +1,4 @@
+export * from "./appeal.ts";
 export * from "./clock.ts";
 export * from "./decision.ts";
 export * from "./duration.ts";

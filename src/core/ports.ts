@@ -2,6 +2,7 @@
  * Ports: the interfaces the rest of Rempart implements. `core` depends on nothing in the
  * project; plugins implement these; `daemon` composes them.
  */
+import type { AppealStatus } from "./appeal.ts";
 import type { Action, Alert, AlertEvidence, Decision, Scope } from "./decision.ts";
 import type { Event } from "./event.ts";
 import type { Result } from "./result.ts";
@@ -242,6 +243,25 @@ export interface ReportRecord {
   readonly comment: string;
 }
 
+/** A person's request that an address be forgiven, and the operator's answer. */
+export interface AppealRecord {
+  readonly id: string;
+  readonly createdAt: number;
+  /** The address the appeal is about. */
+  readonly ip: string;
+  /** How to answer the person (an e-mail address, as given); may be empty. */
+  readonly contact: string;
+  readonly message: string;
+  /** The address the appeal was sent from. */
+  readonly sender: string;
+  readonly status: AppealStatus;
+  readonly closedAt: number | null;
+  /** The operator (API key's name) who answered; empty while open. */
+  readonly closedBy: string;
+  /** The operator's answer; empty while open. */
+  readonly note: string;
+}
+
 export interface ReportQuery {
   readonly ip?: string;
   readonly reporter?: string;
@@ -388,6 +408,26 @@ export interface Storage {
   pruneReports(before: number): Promise<number>;
   /** Deletes every report about `ip`; answers them (an operator forgave the address). */
   deleteReports(ip: string): Promise<ReportRecord[]>;
+  addAppeal(appeal: AppealRecord): Promise<void>;
+  /** Appeals newest first. */
+  listAppeals(query: {
+    readonly status?: AppealStatus;
+    readonly ip?: string;
+    readonly limit?: number;
+  }): Promise<AppealRecord[]>;
+  findAppeal(id: string): Promise<AppealRecord | undefined>;
+  /** Closes an open appeal; undefined when there is none open with that id. */
+  closeAppeal(
+    id: string,
+    close: {
+      readonly status: Exclude<AppealStatus, "open">;
+      readonly at: number;
+      readonly by: string;
+      readonly note: string;
+    },
+  ): Promise<AppealRecord | undefined>;
+  /** Deletes the appeals closed before `before` (their contact is personal data). */
+  pruneAppeals(before: number): Promise<number>;
   /** How far a peer's feed was read (its opaque cursor), or undefined: never. */
   peerCursor(peer: string): Promise<string | undefined>;
   savePeerCursor(peer: string, cursor: string, at: number): Promise<void>;

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import {
   ACTIONS,
+  APPEAL_STATUSES,
   RempartError,
   SCOPES,
   systemClock,
@@ -8,6 +9,7 @@ import {
   maskCategories,
   type Alert,
   type AlertEvidence,
+  type AppealStatus,
   type Clock,
   type Decision,
   type Origin,
@@ -26,6 +28,7 @@ import type {
   Checkpoint,
   DecisionQuery,
   DetectionStateRecord,
+  AppealRecord,
   PendingWebhookEvent,
   ReportCursor,
   ReportQuery,
@@ -42,6 +45,7 @@ import type { DecisionChannel } from "./postgres/decision-channel.ts";
 import type {
   AccountsTable,
   AlertsTable,
+  AppealsTable,
   Database,
   DecisionsTable,
   DetectionStateTable,
@@ -795,6 +799,78 @@ export class KyselyStorage implements Storage {
     );
   }
 
+  addAppeal(appeal: AppealRecord): Promise<void> {
+    return this.#guard("addAppeal", async () => {
+      await this.#db.insertInto("appeals").values(fromAppeal(appeal)).execute();
+    });
+  }
+
+  listAppeals(query: {
+    readonly status?: AppealStatus;
+    readonly ip?: string;
+    readonly limit?: number;
+  }): Promise<AppealRecord[]> {
+    return this.#guard("listAppeals", async () => {
+      let q = this.#db.selectFrom("appeals").selectAll();
+      if (query.status !== undefined) q = q.where("status", "=", query.status);
+      if (query.ip !== undefined) q = q.where("ip", "=", query.ip);
+      q = q.orderBy("created_at", "desc").orderBy("id", "desc");
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      return (await q.execute()).map(toAppeal);
+    });
+  }
+
+  findAppeal(id: string): Promise<AppealRecord | undefined> {
+    return this.#guard("findAppeal", async () => {
+      const row = await this.#db
+        .selectFrom("appeals")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toAppeal(row);
+    });
+  }
+
+  closeAppeal(
+    id: string,
+    close: {
+      readonly status: Exclude<AppealStatus, "open">;
+      readonly at: number;
+      readonly by: string;
+      readonly note: string;
+    },
+  ): Promise<AppealRecord | undefined> {
+    return this.#guard("closeAppeal", () =>
+      this.#db.transaction().execute(async (trx) => {
+        // Only an open one: of two operators answering at once, the first answer stands.
+        const r = await trx
+          .updateTable("appeals")
+          .set({ status: close.status, closed_at: close.at, closed_by: close.by, note: close.note })
+          .where("id", "=", id)
+          .where("status", "=", "open")
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) === 0) return undefined;
+        const row = await trx
+          .selectFrom("appeals")
+          .selectAll()
+          .where("id", "=", id)
+          .executeTakeFirstOrThrow();
+        return toAppeal(row);
+      }),
+    );
+  }
+
+  pruneAppeals(before: number): Promise<number> {
+    return this.#guard("pruneAppeals", async () => {
+      const r = await this.#db
+        .deleteFrom("appeals")
+        .where("status", "!=", "open")
+        .where("closed_at", "<", before)
+        .execute();
+      return Number(r[0]?.numDeletedRows ?? 0n);
+    });
+  }
+
   peerCursor(peer: string): Promise<string | undefined> {
     return this.#guard("peerCursor", async () => {
       const row = await this.#db
@@ -1142,6 +1218,36 @@ function toReport(r: Selectable<ReportsTable>): ReportRecord {
     weight: r.weight,
     reporter: r.reporter,
     comment: r.comment,
+  };
+}
+
+function fromAppeal(a: AppealRecord): AppealsTable {
+  return {
+    id: a.id,
+    created_at: a.createdAt,
+    ip: a.ip,
+    contact: a.contact,
+    message: a.message,
+    sender: a.sender,
+    status: a.status,
+    closed_at: a.closedAt,
+    closed_by: a.closedBy,
+    note: a.note,
+  };
+}
+
+function toAppeal(r: Selectable<AppealsTable>): AppealRecord {
+  return {
+    id: r.id,
+    createdAt: r.created_at,
+    ip: r.ip,
+    contact: r.contact,
+    message: r.message,
+    sender: r.sender,
+    status: member(APPEAL_STATUSES, r.status, "appeals.status"),
+    closedAt: r.closed_at,
+    closedBy: r.closed_by,
+    note: r.note,
   };
 }
 

@@ -18,6 +18,21 @@ export interface Database {
   bouncer_pulls: BouncerPullsTable;
   reports: ReportsTable;
   reputation_peers: ReputationPeersTable;
+  appeals: AppealsTable;
+}
+
+/** Appeals: a person asks for an address to be forgiven (src/reputation/appeals.ts). */
+export interface AppealsTable {
+  id: string;
+  created_at: number;
+  ip: string;
+  contact: string;
+  message: string;
+  sender: string;
+  status: string;
+  closed_at: number | null;
+  closed_by: string;
+  note: string;
 }
 
 /** Reports about addresses (src/reputation). */

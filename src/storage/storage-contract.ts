@@ -6,6 +6,7 @@ import type {
   AccountHistoryRecord,
   AccountRecord,
   ApiKeyRecord,
+  AppealRecord,
   Checkpoint,
   DetectionStateRecord,
   ReportRecord,
@@ -639,6 +640,63 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         await s.commit(checkpoint({ reports: [{ ...r, comment: "again" }] }));
         assert.deepEqual(await s.listReports({}), [r]);
         assert.deepEqual(await s.listDecisions({}), [d]);
+      }));
+
+    void it("keeps appeals, closes an open one once, and prunes the closed ones", () =>
+      withStorage(async (s) => {
+        const open: AppealRecord = {
+          id: "a1",
+          createdAt: 1_000,
+          ip: "192.0.2.7",
+          contact: "marie@example.org",
+          message: "C'est l'adresse de mon école — « merci »",
+          sender: "198.51.100.4",
+          status: "open",
+          closedAt: null,
+          closedBy: "",
+          note: "",
+        };
+        await s.addAppeal(open);
+        await s.addAppeal({ ...open, id: "a2", createdAt: 2_000, ip: "2001:db8::1" });
+        assert.deepEqual(await s.findAppeal("a1"), open);
+        assert.equal(await s.findAppeal("nope"), undefined);
+        assert.deepEqual(
+          (await s.listAppeals({ status: "open" })).map((a) => a.id),
+          ["a2", "a1"],
+        );
+        assert.deepEqual(
+          (await s.listAppeals({ ip: "192.0.2.7" })).map((a) => a.id),
+          ["a1"],
+        );
+        const closed = await s.closeAppeal("a1", {
+          status: "forgiven",
+          at: 3_000,
+          by: "ops",
+          note: "done",
+        });
+        assert.deepEqual(closed, {
+          ...open,
+          status: "forgiven",
+          closedAt: 3_000,
+          closedBy: "ops",
+          note: "done",
+        });
+        assert.equal(
+          await s.closeAppeal("a1", { status: "refused", at: 4_000, by: "other", note: "" }),
+          undefined,
+          "the first answer stands",
+        );
+        assert.deepEqual(
+          (await s.listAppeals({ status: "open", limit: 5 })).map((a) => a.id),
+          ["a2"],
+        );
+        assert.equal(await s.pruneAppeals(3_000), 0);
+        assert.equal(await s.pruneAppeals(3_001), 1);
+        assert.deepEqual(
+          (await s.listAppeals({})).map((a) => a.id),
+          ["a2"],
+          "an open appeal is never pruned",
+        );
       }));
 
     void it("migrates idempotently", () =>

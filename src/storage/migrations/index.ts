@@ -5,6 +5,7 @@ import { webhookPending } from "./0003-webhook-pending.ts";
 import { bouncerPulls } from "./0004-bouncer-pulls.ts";
 import { decisionsOrder } from "./0005-decisions-order.ts";
 import { reports } from "./0006-reports.ts";
+import { appeals } from "./0007-appeals.ts";
 
 /**
  * Every migration, in order. Names are never renamed or reused: they are recorded in the
@@ -17,6 +18,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0004-bouncer-pulls": bouncerPulls,
   "0005-decisions-order": decisionsOrder,
   "0006-reports": reports,
+  "0007-appeals": appeals,
 });
 
 // In code rather than read from a folder: no dynamic import of paths, and the list ships
