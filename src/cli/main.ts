@@ -20,7 +20,7 @@ import type { SurgeDetector } from "../guard/surge/index.ts";
 import { formatSummary, replay } from "../daemon/replay.ts";
 import { parserPlugin } from "../sources/index.ts";
 import type { z } from "zod";
-import type { DecisionView, ROUTES } from "../http/routes.ts";
+import type { AppealView, DecisionView, ROUTES } from "../http/routes.ts";
 import { call, clientOptions, type ClientOptions } from "./api-client.ts";
 
 const USAGE = `rempart — abuse defence for small operators
@@ -53,6 +53,11 @@ usage: rempart <command> [options]
                                         the decisions and reports (asks the daemon)
   reputation forget IP                  delete every report about an address (asks the daemon)
   reputation key [--config FILE]        the public key this site's feed is signed with
+  appeals list [--status open|forgiven|refused|all] [--json]
+                                        people's requests that an address be forgiven
+  appeals forgive|refuse ID [--note TEXT]
+                                        answer one: forgive lifts the address's own decisions
+                                        and forgets its reports
   demo [--config FILE] [--listen 127.0.0.1:8090] [--api URL] [--key KEY] [--trust-forwarded-for]
                                         serve example petition and sign-up pages that ask the
                                         daemon's guard (a key is made with --config, else --key)
@@ -625,6 +630,70 @@ async function cmdReputation(args: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdAppeals(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "list") {
+    const { values: v } = parse(
+      rest,
+      { ...API_OPTIONS, ...strings("status", "limit") },
+      "appeals list",
+    );
+    const q = query(v, ["status", "limit"]);
+    const r = (await call(client(v), "GET", `/v1/appeals?${q.toString()}`)) as {
+      appeals: z.output<typeof AppealView>[];
+    };
+    if (v.json === true) out(JSON.stringify(r, null, 2));
+    else if (r.appeals.length === 0) out(`no ${str(v, "status") ?? "open"} appeals`);
+    else
+      for (const a of r.appeals) {
+        out(
+          `${a.id}  ${a.created}  ${a.status}  ${a.ip}  from ${a.sender}${a.contact === "" ? "" : `  <${a.contact}>`}`,
+        );
+        out(`    ${a.message.replaceAll("\n", "\n    ")}`);
+        if (a.status !== "open") out(`    → ${a.closed_by}, ${a.closed ?? ""}: ${a.note}`);
+      }
+    return 0;
+  }
+  if (sub !== "forgive" && sub !== "refuse")
+    throw new RempartError("USAGE", `appeals: unknown subcommand "${sub ?? ""}"`, {
+      hint: "use appeals list, appeals forgive ID, or appeals refuse ID",
+    });
+  const { values: v, positionals } = parse(
+    rest,
+    { ...API_OPTIONS, ...strings("note") },
+    `appeals ${sub}`,
+    true,
+  );
+  if (positionals.length !== 1)
+    throw new RempartError("USAGE", `appeals ${sub}: give one appeal's ID`, {
+      hint: "rempart appeals list shows them",
+    });
+  const r = (await call(
+    client(v),
+    "POST",
+    `/v1/appeals/${encodeURIComponent(positionals[0]!)}/${sub}`,
+    { note: str(v, "note") ?? "" },
+  )) as {
+    appeal: z.output<typeof AppealView>;
+    lifted?: number;
+    forgotten?: number;
+    remaining?: ApiDecision[];
+  };
+  if (v.json === true) out(JSON.stringify(r, null, 2));
+  else if (sub === "refuse") out(`refused: ${r.appeal.id} (${r.appeal.ip})`);
+  else {
+    out(
+      `forgiven: ${r.appeal.id} (${r.appeal.ip}): ${r.lifted ?? 0} decisions lifted, ${r.forgotten ?? 0} reports forgotten`,
+    );
+    for (const d of r.remaining ?? [])
+      out(
+        `  still in force: ${d.action} on ${d.scope} ${d.value} until ${d.until ?? "forever"} — ${d.scenario}`,
+      );
+  }
+  if (r.appeal.contact !== "") out(`(answer them at ${r.appeal.contact})`);
+  return 0;
+}
+
 async function cmdStart(args: string[]): Promise<number> {
   const { values: v } = parse(args, { config: { type: "string" } }, "start");
   const { runDaemon } = await import("./start.ts");
@@ -652,6 +721,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   alerts: cmdAlerts,
   keys: cmdKeys,
   reputation: cmdReputation,
+  appeals: cmdAppeals,
 };
 
 let pipeWatched = false;

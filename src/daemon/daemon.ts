@@ -60,7 +60,7 @@ import {
   type RunningGuard,
 } from "../guard/index.ts";
 import type { SurgeDetector } from "../guard/surge/index.ts";
-import { loadSigner, PeerFeeds, Reputation } from "../reputation/index.ts";
+import { Appeals, loadSigner, PeerFeeds, Reputation } from "../reputation/index.ts";
 
 export interface DaemonOptions {
   readonly clock?: Clock;
@@ -160,6 +160,9 @@ export class Daemon implements Runtime {
   readonly reputation: Reputation;
   #peers: PeerFeeds | undefined;
   #reportPrune: NodeJS.Timeout | undefined;
+  #appealCount: NodeJS.Timeout | undefined;
+  /** People's requests that an address be forgiven (docs/reputation.md). */
+  appeals: Appeals | undefined;
 
   private constructor(
     config: Config,
@@ -220,6 +223,15 @@ export class Daemon implements Runtime {
         log,
       });
       const daemon = new Daemon(config, storage, pipeline, clock, log, accounts, reputation);
+      daemon.appeals = new Appeals({
+        storage,
+        decisions: (ip) => daemon.check({ ip }),
+        confidence: (ip, now) => reputation.book.confidence(ip, now),
+        lift: (id) => daemon.deleteDecision(id),
+        forget: (ip) => reputation.forget(ip),
+        newId: randomUUID,
+        keepMs: parseDuration(config.reputation.keep)!,
+      });
       daemon.#node = node;
       daemon.#networks = networks;
       daemon.#surge = detection.surge;
@@ -258,6 +270,7 @@ export class Daemon implements Runtime {
       const restored = detection.engine.restore(live);
       const baselines = detection.surge?.restore(live) ?? 0;
       const reports = await reputation.load(now);
+      await daemon.appeals.load(clock.now());
       log(
         `rempart: ${detection.book.size} active decisions, ${restored} detection states${baselines > 0 ? ` and ${baselines} surge baselines` : ""}${reports > 0 ? `, ${reports} reputation reports` : ""} restored (${config.storage.postgres_url ? "PostgreSQL" : "SQLite"})`,
       );
@@ -450,13 +463,26 @@ export class Daemon implements Runtime {
   #startReputation(): void {
     const config = this.config.reputation;
     this.#reportPrune = setInterval(() => {
+      const now = this.clock.now();
       this.reputation
-        .prune(this.clock.now())
+        .prune(now)
         .catch((e: unknown) =>
           this.#log(`rempart: reputation: deleting old reports: ${String(e)}`),
         );
+      this.appeals
+        ?.prune(now)
+        .catch((e: unknown) => this.#log(`rempart: deleting old appeals: ${String(e)}`));
     }, REPORT_PRUNE_MS);
     this.#reportPrune.unref();
+    if (this.config.storage.postgres_url !== undefined) {
+      // Other nodes take and answer appeals too: /metrics counts them all within a minute.
+      this.#appealCount = setInterval(() => {
+        this.appeals
+          ?.count()
+          .catch((e: unknown) => this.#log(`rempart: counting appeals: ${String(e)}`));
+      }, 60_000);
+      this.#appealCount.unref();
+    }
     if (config.peers.length === 0) return;
     this.#peers = new PeerFeeds(config.peers, {
       storage: this.storage,
@@ -681,6 +707,7 @@ export class Daemon implements Runtime {
     await this.#sharedWatch?.stop();
     await this.#peers?.stop();
     if (this.#reportPrune) clearInterval(this.#reportPrune);
+    if (this.#appealCount) clearInterval(this.#appealCount);
     if (this.#timer) clearInterval(this.#timer);
     if (this.#accountSweep) clearInterval(this.#accountSweep);
     if (this.#liveCommit) clearTimeout(this.#liveCommit);
@@ -872,6 +899,7 @@ export class Daemon implements Runtime {
       ...(this.#surge === undefined ? {} : { surge: this.#surge.stats() }),
       reputation: {
         entries: this.reputation.book.size,
+        appealsOpen: this.appeals?.open ?? 0,
         peers: this.#peers?.stats() ?? [],
       },
     };

@@ -18,7 +18,7 @@ import type { DecisionFeed, Subject } from "../decisions/index.ts";
 import type { AccountBook } from "../guard/accounts/index.ts";
 import type { WebhookReceiver } from "../guard/webhooks/index.ts";
 import type { AsInfo, GuardService } from "../guard/index.ts";
-import type { Reputation } from "../reputation/index.ts";
+import type { Appeals, Reputation } from "../reputation/index.ts";
 
 export interface ManualDecision {
   readonly action: Action;
@@ -67,6 +67,8 @@ export interface RuntimeCounters {
   /** Reputation: addresses and networks scored, and each peer's feed. */
   readonly reputation?: {
     readonly entries: number;
+    /** Appeals waiting for an operator's answer. */
+    readonly appealsOpen: number;
     readonly peers: readonly {
       readonly name: string;
       readonly imported: number;
@@ -110,6 +112,8 @@ export interface Runtime {
   networkOf?(ip: string): { readonly as: AsInfo | undefined; readonly tor: boolean } | undefined;
   /** Scores, reports and the signed feed (docs/reputation.md). */
   readonly reputation?: Reputation | undefined;
+  /** Public look-ups and appeals (docs/reputation.md); absent where none are taken. */
+  readonly appeals?: Appeals | undefined;
   /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */
   readonly guard?: GuardService | undefined;
 }

@@ -30,7 +30,8 @@ import { ChallengePage, originalPath, passCookie, sitePath, withReturn } from ".
 import { normalizeIp, parseCidr } from "../net/index.ts";
 import { parseAppEvent } from "../sources/app-json/index.ts";
 import type { AccountView as AccountState } from "../guard/accounts/index.ts";
-import type { AccountHistoryRecord, ReportRecord } from "../core/ports.ts";
+import type { AccountHistoryRecord, AppealRecord, ReportRecord } from "../core/ports.ts";
+import { lookupPage } from "./lookup-page.ts";
 import {
   MAX_FEED_PAGE,
   parseCursor,
@@ -113,6 +114,7 @@ const STATUS_OF: Readonly<Record<string, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   DECISION_REFUSED: 422,
+  APPEAL_REFUSED: 409,
 };
 
 function guardOf(runtime: Runtime): GuardService {
@@ -637,6 +639,104 @@ function handlers(deps: HandlerDeps): Handlers {
       return json(200, { ip, forgotten: await reputationOf(runtime).forget(ip) });
     },
 
+    lookup: async ({ params, now }) =>
+      json(200, await appealsOf(runtime).lookup(normalizeIp(params.ip)!, now)),
+
+    lookupPage: async ({ query, request, now }) => {
+      const appeals = appealsOf(runtime);
+      const acceptLanguage = headerOf(request)("accept-language");
+      const asked = query.ip === undefined ? undefined : normalizeIp(query.ip.trim());
+      const ip = asked ?? clientOf(request);
+      return lookupPage({
+        acceptLanguage,
+        standing: await appeals.lookup(ip, now),
+        ip,
+        sent: query.appeal === "sent",
+        ...(query.ip !== undefined && asked === undefined
+          ? { problem: `${quote(query.ip)} is not an IP address`, status: 400 }
+          : {}),
+      });
+    },
+
+    submitAppeal: async ({ body, request, now }) => {
+      const appeals = appealsOf(runtime);
+      const ip = normalizeIp(body.ip)!;
+      const outcome = await appeals.submit(
+        { ip, contact: body.contact, message: body.message, sender: clientOf(request) },
+        now,
+      );
+      const fromForm = !(headerOf(request)("content-type") ?? "").startsWith("application/json");
+      if (!outcome.ok) {
+        const status = outcome.reason === "too-many" ? 429 : 409;
+        if (fromForm)
+          return lookupPage({
+            acceptLanguage: headerOf(request)("accept-language"),
+            standing: await appeals.lookup(ip, now),
+            ip,
+            sent: false,
+            problem: outcome.message,
+            status,
+          });
+        throw new HttpError(
+          status,
+          status === 429 ? "RATE_LIMITED" : "APPEAL_REFUSED",
+          outcome.message,
+          outcome.retryAfterMs === undefined
+            ? {}
+            : { "retry-after": String(Math.ceil(outcome.retryAfterMs / 1000)) },
+        );
+      }
+      if (fromForm)
+        return {
+          status: 303,
+          headers: {
+            location: `lookup/?ip=${encodeURIComponent(ip)}&appeal=sent`,
+            "cache-control": "no-store",
+          },
+          body: "",
+        };
+      const a = outcome.appeal;
+      return json(201, {
+        appeal: { id: a.id, status: a.status, created: formatTime(a.createdAt, 0) },
+      });
+    },
+
+    listAppeals: async ({ query }) => {
+      const status = query.status ?? "open";
+      const list = await appealsOf(runtime).list({
+        ...(status === "all" ? {} : { status }),
+        limit: query.limit ?? DEFAULT_LIMIT,
+      });
+      return json(200, { appeals: list.map(appealView) });
+    },
+
+    forgiveAppeal: async ({ params, body, caller, now }) => {
+      const done = await appealsOf(runtime).forgive(
+        params.id,
+        caller?.name ?? "api",
+        body.note,
+        now,
+      );
+      if (done === undefined) throw noOpenAppeal(params.id);
+      return json(200, {
+        appeal: appealView(done.appeal),
+        lifted: done.decisions,
+        forgotten: done.reports,
+        remaining: done.remaining.map(decisionView),
+      });
+    },
+
+    refuseAppeal: async ({ params, body, caller, now }) => {
+      const appeal = await appealsOf(runtime).refuse(
+        params.id,
+        caller?.name ?? "api",
+        body.note,
+        now,
+      );
+      if (appeal === undefined) throw noOpenAppeal(params.id);
+      return json(200, { appeal: appealView(appeal) });
+    },
+
     reputationFeed: async ({ query, now }) => {
       const reputation = runtime.reputation;
       if (reputation?.publishing !== true)
@@ -802,6 +902,28 @@ const reportView = (r: ReportRecord) => ({
   weight: r.weight,
   reporter: r.reporter,
   comment: r.comment,
+});
+
+function appealsOf(runtime: Runtime): NonNullable<Runtime["appeals"]> {
+  if (runtime.appeals === undefined)
+    throw new HttpError(503, "UNAVAILABLE", "appeals are not taken on this node");
+  return runtime.appeals;
+}
+
+const noOpenAppeal = (id: string): HttpError =>
+  new HttpError(404, "NOT_FOUND", `no open appeal has the id ${quote(id)}`);
+
+const appealView = (a: AppealRecord) => ({
+  id: a.id,
+  ip: a.ip,
+  created: formatTime(a.createdAt, 0),
+  status: a.status,
+  contact: a.contact,
+  message: a.message,
+  sender: a.sender,
+  closed: a.closedAt === null ? null : formatTime(a.closedAt, 0),
+  closed_by: a.closedBy,
+  note: a.note,
 });
 
 function reputationOf(runtime: Runtime): NonNullable<Runtime["reputation"]> {

@@ -175,6 +175,14 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
       this.set(counters().reputation?.entries ?? 0);
     },
   });
+  new Gauge({
+    name: "rempart_appeals_open",
+    help: "Appeals waiting for an operator's answer (rempart appeals list).",
+    registers: [registry],
+    collect() {
+      this.set(counters().reputation?.appealsOpen ?? 0);
+    },
+  });
   new Counter({
     name: "rempart_reputation_peer_imported_total",
     help: "Reports read from each peer's signed feed since start, by peer.",

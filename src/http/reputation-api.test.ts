@@ -261,3 +261,177 @@ void it("says the feed is not published, and reputation not kept, where it is no
     await runtime.close();
   }
 });
+
+void describe("look-ups and appeals over the API (the daemon's runtime)", () => {
+  let runtime: TestRuntime;
+  let api: Api;
+  let admin: string;
+  const LISTED = "192.0.2.44";
+  const FROM = { remoteAddress: "198.51.100.200" };
+
+  const post = (path: string, body: string, type: string, lang = "en") =>
+    api.handle({
+      method: "POST",
+      path,
+      headers: { "content-type": type, "accept-language": lang },
+      body: Buffer.from(body),
+      ...FROM,
+    });
+
+  before(async () => {
+    runtime = await createDaemonRuntime();
+    api = createApi(runtime);
+    admin = await createApiKey(runtime.storage, "ops", "admin", runtime.clock.now());
+    const r = await call(api, "POST", "/v1/decisions", {
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        action: "ban",
+        scope: "ip",
+        value: LISTED,
+        duration: "1d",
+        reason: "guessed the password of bob@example.org",
+      }),
+    });
+    assert.equal(r.status, 201);
+    await call(api, "POST", "/v1/decisions", {
+      headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        action: "challenge",
+        scope: "range",
+        value: "192.0.2.0/24",
+        duration: "1h",
+        reason: "a surge",
+      }),
+    });
+  });
+  after(() => runtime.close());
+
+  it("tells anyone what is held against an address, never why in detail", async () => {
+    const r = await api.handle({ method: "GET", path: `/v1/lookup/${LISTED}`, ...FROM });
+    assert.equal(r.status, 200);
+    const body = ROUTES.lookup.responses[200].schema.parse(json(r));
+    assert.equal(body.listed, true);
+    assert.deepEqual(body.decisions.map((d) => `${d.action} ${d.scope} ${d.source}`).sort(), [
+      "ban ip operator",
+      "challenge range operator",
+    ]);
+    assert.doesNotMatch(String(r.body), /bob@example\.org/, "a reason may name an account");
+    assert.equal(body.appeal, null);
+    const clean = json(await api.handle({ method: "GET", path: "/v1/lookup/203.0.113.1" }));
+    assert.equal(clean.listed, false);
+  });
+
+  it("serves the page in the visitor's language, for their own address by default", async () => {
+    const page = await api.handle({
+      method: "GET",
+      path: "/v1/lookup/",
+      headers: { "accept-language": "fr-FR,fr;q=0.9" },
+      remoteAddress: LISTED,
+    });
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers["content-type"]), /^text\/html/);
+    const html = String(page.body);
+    assert.match(html, /<html lang="fr">/);
+    assert.match(html, new RegExp(`value="${LISTED.replaceAll(".", "\\.")}"`));
+    assert.match(html, /bloquée/);
+    assert.match(html, /<form method="post" action="\.\.\/appeals">/);
+    assert.doesNotMatch(html, /bob@example/);
+    const escaped = await api.handle({
+      method: "GET",
+      path: "/v1/lookup/",
+      query: `ip=${encodeURIComponent("<script>x</script>")}`,
+      ...FROM,
+    });
+    assert.equal(escaped.status, 400);
+    assert.doesNotMatch(String(escaped.body), /<script>/);
+    assert.match(String(escaped.body), /&#60;script&#62;/);
+  });
+
+  it("takes one appeal per address from the page's form, and redirects back to the page", async () => {
+    const notListed = await post(
+      "/v1/appeals",
+      JSON.stringify({ ip: "203.0.113.1", message: "why?" }),
+      "application/json",
+    );
+    assert.equal(notListed.status, 409);
+    assert.equal(json(notListed).code, "APPEAL_REFUSED");
+    const form = new URLSearchParams({
+      ip: LISTED,
+      contact: "marie@example.org",
+      message: "C'est le wifi de l'école",
+    }).toString();
+    const sent = await post("/v1/appeals", form, "application/x-www-form-urlencoded");
+    assert.equal(sent.status, 303, String(sent.body));
+    assert.equal(sent.headers.location, `lookup/?ip=${LISTED}&appeal=sent`);
+    const again = await post("/v1/appeals", form, "application/x-www-form-urlencoded", "fr");
+    assert.equal(again.status, 409);
+    assert.match(String(again.body), /already waiting for an answer/);
+    const looked = json(await api.handle({ method: "GET", path: `/v1/lookup/${LISTED}` }));
+    assert.equal((looked.appeal as { status: string }).status, "open");
+    const metrics = String((await api.handle({ method: "GET", path: "/metrics" })).body);
+    assert.match(metrics, /^rempart_appeals_open 1$/m);
+  });
+
+  it("limits one sender to five appeals a day", async () => {
+    for (let i = 0; i < 5; i++) {
+      const ip = `198.51.100.${10 + i}`;
+      await call(api, "POST", "/v1/decisions", {
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          action: "ban",
+          scope: "ip",
+          value: ip,
+          duration: "1h",
+          reason: "x",
+        }),
+      });
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (
+          await post(
+            "/v1/appeals",
+            JSON.stringify({ ip: `198.51.100.${10 + i}`, message: "please" }),
+            "application/json",
+          )
+        ).status,
+      );
+    // One was spent in the test before.
+    assert.deepEqual(statuses, [201, 201, 201, 201, 429]);
+  });
+
+  it("lets an admin grant an appeal: the address's own decision is lifted, the range's stays", async () => {
+    const auth = { authorization: `Bearer ${admin}` };
+    const listed = json(await call(api, "GET", "/v1/appeals", { headers: auth }));
+    const appeals = listed.appeals as { id: string; ip: string; contact: string }[];
+    const mine = appeals.find((a) => a.ip === LISTED)!;
+    assert.equal(mine.contact, "marie@example.org");
+    const r = await call(api, "POST", `/v1/appeals/${mine.id}/forgive`, {
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ note: "a school's address" }),
+    });
+    assert.equal(r.status, 200, String(r.body));
+    const done = ROUTES.forgiveAppeal.responses[200].schema.parse(json(r));
+    assert.equal(done.lifted, 1);
+    assert.equal(done.forgotten, 1, "the ban's report");
+    assert.deepEqual(
+      done.remaining.map((d) => d.value),
+      ["192.0.2.0/24"],
+    );
+    assert.equal(done.appeal.status, "forgiven");
+    assert.equal(done.appeal.closed_by, "ops");
+    const check = runtime.check({ ip: LISTED }).map((d) => d.scope);
+    assert.deepEqual(check, ["range"]);
+    const twice = await call(api, "POST", `/v1/appeals/${mine.id}/refuse`, {
+      headers: { ...auth, "content-type": "application/json" },
+      body: "{}",
+    });
+    assert.equal(twice.status, 404);
+    const sensor = await createApiKey(runtime.storage, "app", "sensor", runtime.clock.now());
+    const forbidden = await call(api, "GET", "/v1/appeals", {
+      headers: { authorization: `Bearer ${sensor}` },
+    });
+    assert.equal(forbidden.status, 403);
+  });
+});

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import {
   ACTIONS,
+  APPEAL_STATUSES,
   isCategory,
   MAX_CATEGORY,
   MAX_DECISION_MS,
@@ -19,7 +20,12 @@ import { ACCOUNT_STATES } from "../guard/accounts/index.ts";
 import { asciiDomain } from "../guard/email/index.ts";
 import { normalizeIp, parseAsn, parseCidr } from "../net/index.ts";
 import { MAX_EVENTS } from "../sources/app-json/index.ts";
-import { MAX_COMMENT, MAX_FEED_PAGE, parseCursor } from "../reputation/index.ts";
+import {
+  MAX_APPEAL_MESSAGE,
+  MAX_COMMENT,
+  MAX_FEED_PAGE,
+  parseCursor,
+} from "../reputation/index.ts";
 
 /**
  * Who may call a route. `public`: anyone. `metrics`: anyone, unless the API was built with
@@ -426,6 +432,65 @@ export const ReportView = z.object({
     description: "`rempart` (this site's decisions), `key:<name>` (an API key's), `peer:<name>`.",
   }),
   comment: z.string(),
+});
+
+const AppealBody = z.strictObject({
+  ip: ipParam,
+  contact: z
+    .string()
+    .max(320)
+    .regex(/^([^@\s]+@[^@\s]+)?$/, {
+      error: (iss) => `${quote(iss.input)} is not an e-mail address`,
+    })
+    .default("")
+    .meta({ description: "How to answer the person: an e-mail address, or nothing." }),
+  message: z
+    .string()
+    .min(1, { error: "say what happened" })
+    .max(MAX_APPEAL_MESSAGE, { error: `at most ${MAX_APPEAL_MESSAGE} characters` }),
+});
+
+export const AppealView = z.object({
+  id: z.string(),
+  ip: z.string(),
+  created: z.string(),
+  status: z.enum(APPEAL_STATUSES),
+  contact: z.string(),
+  message: z.string(),
+  sender: z.string().meta({ description: "The address the appeal came from." }),
+  closed: z.string().nullable(),
+  closed_by: z.string(),
+  note: z.string(),
+});
+
+const PublicStandingView = z.object({
+  ip: z.string(),
+  listed: z.boolean(),
+  decisions: z.array(
+    z.object({
+      action: z.string(),
+      scope: z.string(),
+      value: z.string(),
+      since: z.string(),
+      until: z.string().nullable(),
+      source: z.string().meta({
+        description: "The scenario, the list's name, or `operator` for a decision made by hand.",
+      }),
+    }),
+  ),
+  confidence: z.number().int(),
+  appeal: z
+    .object({ id: z.string(), status: z.enum(APPEAL_STATUSES), created: z.string() })
+    .nullable()
+    .meta({ description: "The address's latest appeal, if any." }),
+});
+
+const AppealNote = z.strictObject({
+  note: z
+    .string()
+    .max(2000)
+    .default("")
+    .meta({ description: "The answer, kept with the appeal (for the person, if you reply)." }),
 });
 
 // ── The table ──────────────────────────────────────────────────────────────────────────────
@@ -1036,6 +1101,107 @@ export const ROUTES = {
         description: "How many reports were deleted.",
         schema: z.object({ ip: z.string(), forgotten: z.number().int() }),
       },
+    },
+  },
+  lookup: {
+    method: "GET",
+    path: "/v1/lookup/:ip",
+    summary: "What this site holds against an address, for anyone",
+    description:
+      "Needs no key: the decisions in force that cover the address (action, scope, since, " +
+      "until, and the scenario or list: never a reason, which may name an account), its " +
+      "reputation's confidence, and its latest appeal. See docs/reputation.md.",
+    access: "public",
+    params: z.strictObject({ ip: ipParam }),
+    responses: {
+      200: { description: "The address's public standing.", schema: PublicStandingView },
+    },
+  },
+  lookupPage: {
+    method: "GET",
+    path: "/v1/lookup/",
+    summary: "The look-up page, with a form to appeal",
+    description:
+      "An HTML page (English or French, by Accept-Language), for the site's proxy to publish: " +
+      "what is held against `ip` (the visitor's own address by default) and, when something " +
+      "is, a form that posts an appeal.",
+    access: "public",
+    query: z.strictObject({
+      ip: z.string().max(64).optional(),
+      appeal: z.enum(["sent"]).optional(),
+    }),
+    responses: { 200: { description: "The page.", contentType: "text/html; charset=utf-8" } },
+  },
+  submitAppeal: {
+    method: "POST",
+    path: "/v1/appeals",
+    summary: "Ask for an address to be forgiven",
+    description:
+      "Needs no key. Taken only for an address something is held against, one open appeal " +
+      "per address, five a day from one sender (409, 429). A form post (the look-up page's) " +
+      "is answered with a redirection to the page, or the page with the problem.",
+    access: "public",
+    body: AppealBody,
+    bodyTypes: "json-or-form",
+    responses: {
+      201: {
+        description: "Received.",
+        schema: z.object({
+          appeal: z.object({ id: z.string(), status: z.literal("open"), created: z.string() }),
+        }),
+      },
+      303: { description: "A form's post: back to the look-up page." },
+    },
+  },
+  listAppeals: {
+    method: "GET",
+    path: "/v1/appeals",
+    summary: "The appeals, newest first",
+    access: ["admin"],
+    query: z.strictObject({
+      status: z
+        .enum([...APPEAL_STATUSES, "all"])
+        .optional()
+        .meta({ description: "`open` (default), `forgiven`, `refused` or `all`." }),
+      limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT).optional(),
+    }),
+    responses: {
+      200: { description: "The appeals.", schema: z.object({ appeals: z.array(AppealView) }) },
+    },
+  },
+  forgiveAppeal: {
+    method: "POST",
+    path: "/v1/appeals/:id/forgive",
+    summary: "Grant an appeal: lift the address's own decisions, forget its reports",
+    description:
+      "Decisions on the address itself are lifted everywhere; those on a range, an AS or from " +
+      "a list stay (they are about more than one person) and are listed. 404 when no open " +
+      "appeal has this id.",
+    access: ["admin"],
+    params: z.strictObject({ id: z.string().min(1).max(100) }),
+    body: AppealNote,
+    responses: {
+      200: {
+        description: "Granted.",
+        schema: z.object({
+          appeal: AppealView,
+          lifted: z.number().int(),
+          forgotten: z.number().int(),
+          remaining: z.array(DecisionView),
+        }),
+      },
+    },
+  },
+  refuseAppeal: {
+    method: "POST",
+    path: "/v1/appeals/:id/refuse",
+    summary: "Refuse an appeal",
+    description: "404 when no open appeal has this id.",
+    access: ["admin"],
+    params: z.strictObject({ id: z.string().min(1).max(100) }),
+    body: AppealNote,
+    responses: {
+      200: { description: "Refused.", schema: z.object({ appeal: AppealView }) },
     },
   },
   reputationFeed: {

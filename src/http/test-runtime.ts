@@ -219,6 +219,7 @@ export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Pro
     storage: daemon.storage,
     accounts: daemon.accounts,
     reputation: daemon.reputation,
+    appeals: daemon.appeals,
     ...(daemon.webhooks !== undefined && { webhooks: daemon.webhooks }),
     check: (subject) => daemon.check(subject),
     heldByAnother: (d) => daemon.heldByAnother(d),

@@ -1,3 +1,13 @@
+export {
+  Appeals,
+  APPEALS_PER_SENDER,
+  LISTED_FROM,
+  MAX_APPEAL_MESSAGE,
+  type AppealOutcome,
+  type AppealsDeps,
+  type Forgiven,
+  type PublicStanding,
+} from "./appeals.ts";
 export { scenarioCategories } from "./categories.ts";
 export { PeerFeeds, SIGNATURE_HEADER, type PeerFeedsDeps, type PullOutcome } from "./peers.ts";
 export {

@@ -28,7 +28,7 @@ test(
       },
     );
     assert.equal(check.status, 0, check.stdout + check.stderr);
-    assert.match(check.stdout, /SUCCESS: 9 rules found/);
+    assert.match(check.stdout, /SUCCESS: 10 rules found/);
     const unit = spawnSync(PROMTOOL, ["test", "rules", path("prometheus-rules.test.yml")], {
       encoding: "utf8",
     });
