@@ -30,3 +30,22 @@ export function validZone(zone: string): boolean {
 export const cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
   message: "expected an address or a CIDR range such as 192.0.2.0/24",
 });
+
+/**
+ * A refinement for a list of named items (sources, peers): each name once, or an issue on the
+ * repeated one's `name`, saying what the items are (`source`, `peer`).
+ */
+export const uniqueNames =
+  (what: string) =>
+  (items: readonly { readonly name: string }[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      if (seen.has(item.name))
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "name"],
+          message: `another ${what} is named "${item.name}": each needs its own name`,
+        });
+      seen.add(item.name);
+    });
+  };

@@ -223,6 +223,15 @@ export interface WebhookEventRecord {
   readonly outcome: string;
 }
 
+/** An operator's answer to an appeal. */
+export interface AppealClose {
+  readonly status: Exclude<AppealStatus, "open">;
+  readonly at: number;
+  /** The operator (API key's name). */
+  readonly by: string;
+  readonly note: string;
+}
+
 /** A report that an address misbehaved (src/reputation, docs/reputation.md). */
 export interface ReportRecord {
   /**
@@ -417,15 +426,7 @@ export interface Storage {
   }): Promise<AppealRecord[]>;
   findAppeal(id: string): Promise<AppealRecord | undefined>;
   /** Closes an open appeal; undefined when there is none open with that id. */
-  closeAppeal(
-    id: string,
-    close: {
-      readonly status: Exclude<AppealStatus, "open">;
-      readonly at: number;
-      readonly by: string;
-      readonly note: string;
-    },
-  ): Promise<AppealRecord | undefined>;
+  closeAppeal(id: string, close: AppealClose): Promise<AppealRecord | undefined>;
   /** Deletes the appeals closed before `before` (their contact is personal data). */
   pruneAppeals(before: number): Promise<number>;
   /** How far a peer's feed was read (its opaque cursor), or undefined: never. */

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { RempartError } from "../core/index.ts";
 import { parseCidr } from "../net/index.ts";
 import { formatProblem, loadYamlFile } from "../config/load-yaml.ts";
-import { cidr, duration, positiveDuration, timeZone } from "../config/schemas.ts";
+import { cidr, duration, positiveDuration, timeZone, uniqueNames } from "../config/schemas.ts";
 import { ENFORCER_PLUGINS } from "../enforcers/index.ts";
 import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
@@ -95,18 +95,7 @@ export const ConfigSchema = z.strictObject({
   sources: z
     .array(z.union([FileSourceSchema, JournaldSourceSchema]))
     // Read positions are kept by name: two sources of one name would take each other's.
-    .superRefine((sources, ctx) => {
-      const seen = new Set<string>();
-      sources.forEach((s, i) => {
-        if (seen.has(s.name))
-          ctx.addIssue({
-            code: "custom",
-            path: [i, "name"],
-            message: `another source is named "${s.name}": each needs its own name`,
-          });
-        seen.add(s.name);
-      });
-    })
+    .superRefine(uniqueNames("source"))
     .optional(),
   scenarios: z
     .strictObject({

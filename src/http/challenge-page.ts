@@ -18,15 +18,19 @@ const CSP =
   "style-src 'unsafe-inline'; img-src data:; form-action 'none'; frame-ancestors 'none'; " +
   "base-uri 'none'";
 
-const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  vary: "Accept-Language",
-  "content-security-policy": CSP,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-robots-tag": "noindex",
-};
+/** The headers of Rempart's public pages (this one, the look-up page), with their CSP. */
+export const pageHeaders = (csp: string): Readonly<Record<string, string>> =>
+  Object.freeze({
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    vary: "Accept-Language",
+    "content-security-policy": csp,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-robots-tag": "noindex",
+  });
+
+const PAGE_HEADERS = pageHeaders(CSP);
 
 const SCRIPT_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/javascript; charset=utf-8",

@@ -4,22 +4,14 @@
  * language (English or French); every piece of input is escaped.
  */
 import type { PublicStanding } from "../reputation/index.ts";
-import { pickLanguage, type PageLanguage } from "./challenge-page.ts";
+import { pageHeaders, pickLanguage, type PageLanguage } from "./challenge-page.ts";
 import type { ApiResponse } from "./requests.ts";
 
 const CSP =
   "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; " +
   "base-uri 'none'";
 
-const HEADERS: Readonly<Record<string, string>> = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  vary: "Accept-Language",
-  "content-security-policy": CSP,
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-robots-tag": "noindex",
-};
+const HEADERS = pageHeaders(CSP);
 
 interface Words {
   readonly title: string;

@@ -1,7 +1,7 @@
 /** The `reputation` section (docs/reputation.md). */
 import { z } from "zod";
 import { parseDuration } from "../core/index.ts";
-import { positiveDuration } from "../config/schemas.ts";
+import { positiveDuration, uniqueNames } from "../config/schemas.ts";
 import { parsePublicKey } from "./signing.ts";
 
 const PEER_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
@@ -35,21 +35,7 @@ export const ReputationConfigSchema = z
     publish: z.boolean().default(false),
     /** The Ed25519 key the feed is signed with; default `reputation.key` in data_dir. */
     key_file: z.string().optional(),
-    peers: z
-      .array(PeerSchema)
-      .superRefine((peers, ctx) => {
-        const seen = new Set<string>();
-        peers.forEach((p, i) => {
-          if (seen.has(p.name))
-            ctx.addIssue({
-              code: "custom",
-              path: [i, "name"],
-              message: `another peer is named "${p.name}": each needs its own name`,
-            });
-          seen.add(p.name);
-        });
-      })
-      .default([]),
+    peers: z.array(PeerSchema).superRefine(uniqueNames("peer")).default([]),
   })
   .refine((c) => parseDuration(c.keep)! >= parseDuration(c.half_life)!, {
     message: "keep must be at least half_life: a report deleted earlier would still count",

@@ -28,6 +28,7 @@ import type {
   Checkpoint,
   DecisionQuery,
   DetectionStateRecord,
+  AppealClose,
   AppealRecord,
   PendingWebhookEvent,
   ReportCursor,
@@ -831,15 +832,7 @@ export class KyselyStorage implements Storage {
     });
   }
 
-  closeAppeal(
-    id: string,
-    close: {
-      readonly status: Exclude<AppealStatus, "open">;
-      readonly at: number;
-      readonly by: string;
-      readonly note: string;
-    },
-  ): Promise<AppealRecord | undefined> {
+  closeAppeal(id: string, close: AppealClose): Promise<AppealRecord | undefined> {
     return this.#guard("closeAppeal", () =>
       this.#db.transaction().execute(async (trx) => {
         // Only an open one: of two operators answering at once, the first answer stands.
