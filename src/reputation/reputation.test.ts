@@ -321,3 +321,24 @@ void it("parses the cursors it formats, and nothing else", () => {
   assert.equal(parseCursor("12"), undefined);
   assert.equal(normalizeIp("192.0.2.1"), "192.0.2.1");
 });
+
+void it("refuses a configuration with peers of one name, a key that is not one, keep below half_life", () => {
+  const key = signerFromSeed(Buffer.alloc(32, 1)).publicKey;
+  const peer = { name: "a", url: "https://a.example/v1/reputation/feed", public_key: key };
+  const problems = (config: unknown): string[] => {
+    const r = ReputationConfigSchema.safeParse(config);
+    return r.success ? [] : r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  };
+  assert.deepEqual(problems({ peers: [peer] }), []);
+  assert.deepEqual(problems({ peers: [peer, peer] }), [
+    'peers.1.name: another peer is named "a": each needs its own name',
+  ]);
+  assert.match(
+    problems({ peers: [{ ...peer, public_key: "ed25519:nope" }] })[0] ?? "",
+    /^peers\.0\.public_key: expected the peer's public key/,
+  );
+  assert.match(problems({ peers: [{ ...peer, url: "ftp://x" }] })[0] ?? "", /^peers\.0\.url/);
+  assert.deepEqual(problems({ half_life: "30d", keep: "7d" }), [
+    "keep: keep must be at least half_life: a report deleted earlier would still count",
+  ]);
+});
