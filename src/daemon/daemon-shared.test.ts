@@ -78,6 +78,10 @@ test(
       assert.equal(holds(a, "192.0.2.10").length, 1);
       const rows = await sqlOn(`select count(*)::int as n from ${schema}.decisions`);
       assert.equal(rows.rows[0]!.n, 1);
+      // Its report is written once, by a; b scores it too, from the shared decision.
+      const reports = await sqlOn(`select count(*)::int as n from ${schema}.reports`);
+      assert.equal(reports.rows[0]!.n, 1);
+      assert.ok(b.reputation.book.confidence("192.0.2.10", Date.now()) > 0, "b scores a's ban");
     });
 
     await t.test("a decision the other node holds already covers a node's own wish", async () => {
