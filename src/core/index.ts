@@ -1,3 +1,4 @@
+export * from "./abuse-report.ts";
 export * from "./appeal.ts";
 export * from "./clock.ts";
 export * from "./decision.ts";

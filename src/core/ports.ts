@@ -2,6 +2,7 @@
  * Ports: the interfaces the rest of Rempart implements. `core` depends on nothing in the
  * project; plugins implement these; `daemon` composes them.
  */
+import type { AbuseReportStatus } from "./abuse-report.ts";
 import type { AppealStatus } from "./appeal.ts";
 import type { Action, Alert, AlertEvidence, Decision, Scope } from "./decision.ts";
 import type { Event } from "./event.ts";
@@ -223,6 +224,42 @@ export interface WebhookEventRecord {
   readonly outcome: string;
 }
 
+/** A ban this site reports to the abuse desk of the network that holds the address. */
+export interface AbuseReportRecord {
+  /** The decision's id. */
+  readonly id: string;
+  readonly createdAt: number;
+  readonly ip: string;
+  readonly scenario: string;
+  /** What was seen, as the decision says it. */
+  readonly reason: string;
+  readonly categories: readonly number[];
+  readonly status: AbuseReportStatus;
+  /** The abuse desk's e-mail address, once known; empty before, or when there is none. */
+  readonly contact: string;
+  readonly attempts: number;
+  readonly sentAt: number | null;
+  /** Why it failed, or what was sent. */
+  readonly note: string;
+}
+
+/** What a round of abuse reports did to some of them. */
+export interface AbuseReportUpdate {
+  readonly status: AbuseReportStatus;
+  readonly contact: string;
+  readonly note: string;
+  readonly sentAt: number | null;
+}
+
+/** An abuse contact RDAP gave, kept per /24 (IPv4) or /48 (IPv6). */
+export interface AbuseContactRecord {
+  readonly prefix: string;
+  /** Empty: the registry names none. */
+  readonly contact: string;
+  readonly network: string;
+  readonly lookedUpAt: number;
+}
+
 /** An operator's answer to an appeal. */
 export interface AppealClose {
   readonly status: Exclude<AppealStatus, "open">;
@@ -429,6 +466,20 @@ export interface Storage {
   closeAppeal(id: string, close: AppealClose): Promise<AppealRecord | undefined>;
   /** Deletes the appeals closed before `before` (their contact is personal data). */
   pruneAppeals(before: number): Promise<number>;
+  /** Queues reports to abuse desks; one whose id is queued already is left as it was. */
+  addAbuseReports(reports: readonly AbuseReportRecord[]): Promise<void>;
+  /** Reports to abuse desks, newest first (`oldest`: oldest first). */
+  listAbuseReports(query: {
+    readonly status?: AbuseReportStatus;
+    readonly limit?: number;
+    readonly oldest?: boolean;
+  }): Promise<AbuseReportRecord[]>;
+  /** Sets the status (and contact, note, sending time) of reports; counts an attempt. */
+  updateAbuseReports(ids: readonly string[], update: AbuseReportUpdate): Promise<void>;
+  /** Deletes the reports made before `before` that are no longer pending. */
+  pruneAbuseReports(before: number): Promise<number>;
+  abuseContact(prefix: string): Promise<AbuseContactRecord | undefined>;
+  saveAbuseContact(contact: AbuseContactRecord): Promise<void>;
   /** How far a peer's feed was read (its opaque cursor), or undefined: never. */
   peerCursor(peer: string): Promise<string | undefined>;
   savePeerCursor(peer: string, cursor: string, at: number): Promise<void>;

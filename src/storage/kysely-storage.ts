@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Selectable, type Transaction } from "kysely";
 import {
+  ABUSE_REPORT_STATUSES,
   ACTIONS,
   APPEAL_STATUSES,
   RempartError,
@@ -9,6 +10,7 @@ import {
   maskCategories,
   type Alert,
   type AlertEvidence,
+  type AbuseReportStatus,
   type AppealStatus,
   type Clock,
   type Decision,
@@ -28,6 +30,9 @@ import type {
   Checkpoint,
   DecisionQuery,
   DetectionStateRecord,
+  AbuseContactRecord,
+  AbuseReportRecord,
+  AbuseReportUpdate,
   AppealClose,
   AppealRecord,
   PendingWebhookEvent,
@@ -44,6 +49,7 @@ import { migrationProvider } from "./migrations/index.ts";
 import { BulkWriter, type BulkStatement } from "./bulk-writer.ts";
 import type { DecisionChannel } from "./postgres/decision-channel.ts";
 import type {
+  AbuseReportsTable,
   AccountsTable,
   AlertsTable,
   AppealsTable,
@@ -864,6 +870,100 @@ export class KyselyStorage implements Storage {
     });
   }
 
+  addAbuseReports(reports: readonly AbuseReportRecord[]): Promise<void> {
+    return this.#guard("addAbuseReports", async () => {
+      if (reports.length === 0) return;
+      await this.#bulk.run(
+        this.#db,
+        insertAbuseReportsStatement,
+        uniqueBy(reports, (r) => r.id, "first").map(fromAbuseReport),
+      );
+    });
+  }
+
+  listAbuseReports(query: {
+    readonly status?: AbuseReportStatus;
+    readonly limit?: number;
+    readonly oldest?: boolean;
+  }): Promise<AbuseReportRecord[]> {
+    return this.#guard("listAbuseReports", async () => {
+      let q = this.#db.selectFrom("abuse_reports").selectAll();
+      if (query.status !== undefined) q = q.where("status", "=", query.status);
+      const order = query.oldest === true ? "asc" : "desc";
+      q = q.orderBy("created_at", order).orderBy("id", order);
+      if (query.limit !== undefined) q = q.limit(query.limit);
+      return (await q.execute()).map(toAbuseReport);
+    });
+  }
+
+  updateAbuseReports(ids: readonly string[], update: AbuseReportUpdate): Promise<void> {
+    return this.#guard("updateAbuseReports", async () => {
+      for (let i = 0; i < ids.length; i += 1000)
+        await this.#db
+          .updateTable("abuse_reports")
+          .set((eb) => ({
+            status: update.status,
+            contact: update.contact,
+            note: update.note,
+            sent_at: update.sentAt,
+            attempts: eb("attempts", "+", 1),
+          }))
+          .where("id", "in", ids.slice(i, i + 1000))
+          .execute();
+    });
+  }
+
+  pruneAbuseReports(before: number): Promise<number> {
+    return this.#guard("pruneAbuseReports", async () => {
+      const r = await this.#db
+        .deleteFrom("abuse_reports")
+        .where("status", "!=", "pending")
+        .where("created_at", "<", before)
+        .execute();
+      return Number(r[0]?.numDeletedRows ?? 0n);
+    });
+  }
+
+  abuseContact(prefix: string): Promise<AbuseContactRecord | undefined> {
+    return this.#guard("abuseContact", async () => {
+      const row = await this.#db
+        .selectFrom("abuse_contacts")
+        .selectAll()
+        .where("prefix", "=", prefix)
+        .executeTakeFirst();
+      return row === undefined
+        ? undefined
+        : {
+            prefix: row.prefix,
+            contact: row.contact,
+            network: row.network,
+            lookedUpAt: row.looked_up_at,
+          };
+    });
+  }
+
+  saveAbuseContact(c: AbuseContactRecord): Promise<void> {
+    return this.#guard("saveAbuseContact", async () => {
+      const values = {
+        prefix: c.prefix,
+        contact: c.contact,
+        network: c.network,
+        looked_up_at: c.lookedUpAt,
+      };
+      await this.#db
+        .insertInto("abuse_contacts")
+        .values(values)
+        .onConflict((oc) =>
+          oc.column("prefix").doUpdateSet({
+            contact: c.contact,
+            network: c.network,
+            looked_up_at: c.lookedUpAt,
+          }),
+        )
+        .execute();
+    });
+  }
+
   peerCursor(peer: string): Promise<string | undefined> {
     return this.#guard("peerCursor", async () => {
       const row = await this.#db
@@ -949,6 +1049,17 @@ const insertReportsStatement: BulkStatement<Database, ReportsTable> = {
   build: (db, rows) =>
     db
       .insertInto("reports")
+      .values(rows)
+      .onConflict((oc) => oc.column("id").doNothing()),
+  bind: rowValues,
+};
+
+const insertAbuseReportsStatement: BulkStatement<Database, AbuseReportsTable> = {
+  name: "insert abuse reports",
+  perRow: 11,
+  build: (db, rows) =>
+    db
+      .insertInto("abuse_reports")
       .values(rows)
       .onConflict((oc) => oc.column("id").doNothing()),
   bind: rowValues,
@@ -1211,6 +1322,38 @@ function toReport(r: Selectable<ReportsTable>): ReportRecord {
     weight: r.weight,
     reporter: r.reporter,
     comment: r.comment,
+  };
+}
+
+function fromAbuseReport(r: AbuseReportRecord): AbuseReportsTable {
+  return {
+    id: r.id,
+    created_at: r.createdAt,
+    ip: r.ip,
+    scenario: r.scenario,
+    reason: r.reason,
+    categories: categoryMask(r.categories),
+    status: r.status,
+    contact: r.contact,
+    attempts: r.attempts,
+    sent_at: r.sentAt,
+    note: r.note,
+  };
+}
+
+function toAbuseReport(r: Selectable<AbuseReportsTable>): AbuseReportRecord {
+  return {
+    id: r.id,
+    createdAt: r.created_at,
+    ip: r.ip,
+    scenario: r.scenario,
+    reason: r.reason,
+    categories: maskCategories(r.categories),
+    status: member(ABUSE_REPORT_STATUSES, r.status, "abuse_reports.status"),
+    contact: r.contact,
+    attempts: r.attempts,
+    sentAt: r.sent_at,
+    note: r.note,
   };
 }
 

@@ -19,6 +19,31 @@ export interface Database {
   reports: ReportsTable;
   reputation_peers: ReputationPeersTable;
   appeals: AppealsTable;
+  abuse_reports: AbuseReportsTable;
+  abuse_contacts: AbuseContactsTable;
+}
+
+/** Reports to networks' abuse desks (src/reports). */
+export interface AbuseReportsTable {
+  id: string;
+  created_at: number;
+  ip: string;
+  scenario: string;
+  reason: string;
+  categories: number;
+  status: string;
+  contact: string;
+  attempts: number;
+  sent_at: number | null;
+  note: string;
+}
+
+/** Abuse contacts found by RDAP, per /24 or /48. */
+export interface AbuseContactsTable {
+  prefix: string;
+  contact: string;
+  network: string;
+  looked_up_at: number;
 }
 
 /** Appeals: a person asks for an address to be forgiven (src/reputation/appeals.ts). */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isRempartError, type Alert, type Decision } from "../core/index.ts";
 import type {
+  AbuseReportRecord,
   AccountCauseRecord,
   AccountHistoryRecord,
   AccountRecord,
@@ -697,6 +698,59 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
           ["a2"],
           "an open appeal is never pruned",
         );
+      }));
+
+    void it("queues abuse reports once, updates them, keeps contacts, prunes what was sent", () =>
+      withStorage(async (s) => {
+        const r = (id: string, createdAt: number): AbuseReportRecord => ({
+          id,
+          createdAt,
+          ip: "203.0.113.9",
+          scenario: "mail-bruteforce",
+          reason: "Fast password guessing: 12 failures in 60 s",
+          categories: [18],
+          status: "pending",
+          contact: "",
+          attempts: 0,
+          sentAt: null,
+          note: "",
+        });
+        await s.addAbuseReports([r("b", 2_000), r("a", 1_000)]);
+        await s.addAbuseReports([{ ...r("a", 1_000), reason: "again" }]);
+        assert.deepEqual(
+          (await s.listAbuseReports({ status: "pending", oldest: true })).map((x) => x.id),
+          ["a", "b"],
+        );
+        await s.updateAbuseReports(["a"], {
+          status: "sent",
+          contact: "abuse@example.net",
+          note: "one message",
+          sentAt: 3_000,
+        });
+        const [sent] = await s.listAbuseReports({ status: "sent" });
+        assert.deepEqual(sent, {
+          ...r("a", 1_000),
+          status: "sent",
+          contact: "abuse@example.net",
+          attempts: 1,
+          sentAt: 3_000,
+          note: "one message",
+        });
+        assert.equal(await s.pruneAbuseReports(5_000), 1, "the pending one stays");
+        assert.deepEqual(
+          (await s.listAbuseReports({})).map((x) => x.id),
+          ["b"],
+        );
+        assert.equal(await s.abuseContact("203.0.113.0/24"), undefined);
+        const contact = {
+          prefix: "203.0.113.0/24",
+          contact: "abuse@example.net",
+          network: "EXAMPLE-NET",
+          lookedUpAt: 1,
+        };
+        await s.saveAbuseContact(contact);
+        await s.saveAbuseContact({ ...contact, lookedUpAt: 2 });
+        assert.deepEqual(await s.abuseContact("203.0.113.0/24"), { ...contact, lookedUpAt: 2 });
       }));
 
     void it("migrates idempotently", () =>

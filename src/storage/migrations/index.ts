@@ -6,6 +6,7 @@ import { bouncerPulls } from "./0004-bouncer-pulls.ts";
 import { decisionsOrder } from "./0005-decisions-order.ts";
 import { reports } from "./0006-reports.ts";
 import { appeals } from "./0007-appeals.ts";
+import { abuseReports } from "./0008-abuse-reports.ts";
 
 /**
  * Every migration, in order. Names are never renamed or reused: they are recorded in the
@@ -19,6 +20,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   "0005-decisions-order": decisionsOrder,
   "0006-reports": reports,
   "0007-appeals": appeals,
+  "0008-abuse-reports": abuseReports,
 });
 
 // In code rather than read from a folder: no dynamic import of paths, and the list ships
