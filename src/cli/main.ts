@@ -58,6 +58,9 @@ usage: rempart <command> [options]
   appeals forgive|refuse ID [--note TEXT]
                                         answer one: forgive lifts the address's own decisions
                                         and forgets its reports
+  abuse-reports list [--status pending|sent|no-contact|failed] [--json]
+  abuse-reports send                    what was reported to the attackers' abuse desks; send
+                                        the queued reports now
   demo [--config FILE] [--listen 127.0.0.1:8090] [--api URL] [--key KEY] [--trust-forwarded-for]
                                         serve example petition and sign-up pages that ask the
                                         daemon's guard (a key is made with --config, else --key)
@@ -694,6 +697,55 @@ async function cmdAppeals(args: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdAbuseReports(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "send") {
+    const { values: v } = parse(rest, API_OPTIONS, "abuse-reports send");
+    const r = (await call(client(v), "POST", "/v1/abuse-reports/send")) as {
+      sent: number;
+      messages: number;
+      no_contact: number;
+      waiting: number;
+      failed: number;
+    };
+    if (v.json === true) out(JSON.stringify(r, null, 2));
+    else
+      out(
+        `${r.sent} addresses reported in ${r.messages} messages; ${r.no_contact} without an abuse contact, ${r.waiting} waiting for the next round, ${r.failed} given up`,
+      );
+    return 0;
+  }
+  if (sub !== "list")
+    throw new RempartError("USAGE", `abuse-reports: unknown subcommand "${sub ?? ""}"`, {
+      hint: "use abuse-reports list [--status S], or abuse-reports send",
+    });
+  const { values: v } = parse(
+    rest,
+    { ...API_OPTIONS, ...strings("status", "limit") },
+    "abuse-reports list",
+  );
+  const q = query(v, ["status", "limit"]);
+  const r = (await call(client(v), "GET", `/v1/abuse-reports?${q.toString()}`)) as {
+    reports: {
+      ip: string;
+      created: string;
+      scenario: string;
+      status: string;
+      contact: string;
+      attempts: number;
+      note: string;
+    }[];
+  };
+  if (v.json === true) out(JSON.stringify(r, null, 2));
+  else if (r.reports.length === 0) out("no reports");
+  else
+    for (const x of r.reports)
+      out(
+        `${x.created}  ${x.ip}  ${x.status}${x.contact === "" ? "" : ` to ${x.contact}`}  ${x.scenario}${x.note === "" ? "" : `  (${x.note})`}`,
+      );
+  return 0;
+}
+
 async function cmdStart(args: string[]): Promise<number> {
   const { values: v } = parse(args, { config: { type: "string" } }, "start");
   const { runDaemon } = await import("./start.ts");
@@ -722,6 +774,7 @@ const COMMANDS: Readonly<Record<string, (args: string[]) => Promise<number>>> = 
   keys: cmdKeys,
   reputation: cmdReputation,
   appeals: cmdAppeals,
+  "abuse-reports": cmdAbuseReports,
 };
 
 let pipeWatched = false;

@@ -116,6 +116,11 @@ async function serve(
   const sharing = daemon.sharingDescription();
   if (sharing !== undefined) log(`sharing: ${sharing}`);
   log(daemon.reputationDescription());
+  const abuse = config.abuse_reports;
+  if (abuse.enabled)
+    log(
+      `reporting: bans to the attackers' abuse desks every ${abuse.every}, from ${abuse.from!} through ${abuse.smtp.host}:${abuse.smtp.port} (rempart abuse-reports list)`,
+    );
   const guard = daemon.guardDescription();
   if (guard !== undefined) log(`assessing: ${guard} (POST /v1/guard/assess)`);
   log(`enforcing: decisions are served at ${server.url}/v1/check and ${server.url}/v1/decisions`);

@@ -16,6 +16,7 @@ import { ListsSchema } from "../lists/list-config.ts";
 import { GuardConfigSchema } from "../guard/compose.ts";
 import { SurgeConfigSchema } from "../guard/surge/index.ts";
 import { ReputationConfigSchema } from "../reputation/index.ts";
+import { AbuseReportsConfigSchema } from "../reports/index.ts";
 import { NODE_NAME } from "./node-name.ts";
 
 const SOURCE_TYPES = ["syslog", "postfix", "dovecot", "nginx", "apache", "json", "auto"] as const;
@@ -154,6 +155,8 @@ export const ConfigSchema = z.strictObject({
   surge: SurgeConfigSchema.prefault({}),
   /** Scores with decay, reports from scripts, peers' signed feeds (docs/reputation.md). */
   reputation: ReputationConfigSchema.prefault({}),
+  /** Reports of bans to the attacking networks' abuse desks (docs/abuse-reports.md). */
+  abuse_reports: AbuseReportsConfigSchema.prefault({}),
 });
 
 export type ConfigFile = z.infer<typeof ConfigSchema>;

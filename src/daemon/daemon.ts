@@ -61,6 +61,7 @@ import {
 } from "../guard/index.ts";
 import type { SurgeDetector } from "../guard/surge/index.ts";
 import { Appeals, loadSigner, PeerFeeds, Reputation } from "../reputation/index.ts";
+import { AbuseReporter, createMailer, RdapClient, type Mailer } from "../reports/index.ts";
 
 export interface DaemonOptions {
   readonly clock?: Clock;
@@ -163,6 +164,9 @@ export class Daemon implements Runtime {
   #appealCount: NodeJS.Timeout | undefined;
   /** People's requests that an address be forgiven (docs/reputation.md). */
   appeals: Appeals | undefined;
+  /** Reports to abuse desks (docs/abuse-reports.md), when enabled. */
+  abuseReports: AbuseReporter | undefined;
+  #mailer: Mailer | undefined;
 
   private constructor(
     config: Config,
@@ -233,6 +237,7 @@ export class Daemon implements Runtime {
         keepMs: parseDuration(config.reputation.keep)!,
       });
       daemon.#node = node;
+      daemon.#openAbuseReports();
       daemon.#networks = networks;
       daemon.#surge = detection.surge;
       const webhooks = options.webhooks ?? config.guard.webhooks;
@@ -291,6 +296,7 @@ export class Daemon implements Runtime {
     this.#pending.decisions.push(d);
     const report = this.reputation.observe(d);
     if (report !== undefined) this.#pending.reports.push(report);
+    this.abuseReports?.observe(d);
     this.#resyncSeen?.add(d.id);
     this.#announce(d);
     if (movesAccounts(d))
@@ -438,6 +444,8 @@ export class Daemon implements Runtime {
     this.#accountSweep.unref();
     this.#lists = startListRefresh(this.config, this, this.#log);
     this.#startReputation();
+    // A round every `every`, when abuse reports are enabled.
+    this.abuseReports?.start(() => this.clock.now());
     const qw = this.config.mail.queue_watch;
     if (qw !== undefined) {
       const tools = qw.postfix_config_dir === undefined ? {} : { configDir: qw.postfix_config_dir };
@@ -493,6 +501,26 @@ export class Daemon implements Runtime {
       keepMs: parseDuration(config.keep)!,
     });
     this.#peers.start();
+  }
+
+  /** Reports to abuse desks, when enabled (made by `open`, no I/O until a round). */
+  #openAbuseReports(): void {
+    const config = this.config.abuse_reports;
+    if (!config.enabled) return;
+    const rdap = new RdapClient({
+      bootstrap: config.rdap.bootstrap,
+      timeoutMs: parseDuration(config.rdap.timeout)!,
+    });
+    const mailer = createMailer(config.smtp);
+    this.#mailer = mailer;
+    this.abuseReports = new AbuseReporter(config, {
+      storage: this.storage,
+      lookup: (ip) => rdap.abuseContact(ip),
+      send: (m) => mailer.send(m),
+      protection: (ip) => this.#pipeline.policy.protection("ip", ip),
+      site: this.config.node_name ?? this.#node ?? hostname(),
+      log: this.#log,
+    });
   }
 
   /** What reputation does, for the start-up message. */
@@ -706,6 +734,8 @@ export class Daemon implements Runtime {
   async stop(): Promise<void> {
     await this.#sharedWatch?.stop();
     await this.#peers?.stop();
+    await this.abuseReports?.stop();
+    this.#mailer?.close();
     if (this.#reportPrune) clearInterval(this.#reportPrune);
     if (this.#appealCount) clearInterval(this.#appealCount);
     if (this.#timer) clearInterval(this.#timer);
@@ -900,6 +930,7 @@ export class Daemon implements Runtime {
       reputation: {
         entries: this.reputation.book.size,
         appealsOpen: this.appeals?.open ?? 0,
+        ...(this.abuseReports === undefined ? {} : { abuseReports: this.abuseReports.totals }),
         peers: this.#peers?.stats() ?? [],
       },
     };

@@ -19,6 +19,7 @@ import type { AccountBook } from "../guard/accounts/index.ts";
 import type { WebhookReceiver } from "../guard/webhooks/index.ts";
 import type { AsInfo, GuardService } from "../guard/index.ts";
 import type { Appeals, Reputation } from "../reputation/index.ts";
+import type { AbuseReporter } from "../reports/index.ts";
 
 export interface ManualDecision {
   readonly action: Action;
@@ -69,6 +70,13 @@ export interface RuntimeCounters {
     readonly entries: number;
     /** Appeals waiting for an operator's answer. */
     readonly appealsOpen: number;
+    /** Reports to abuse desks since start (when enabled). */
+    readonly abuseReports?: {
+      readonly sent: number;
+      readonly messages: number;
+      readonly noContact: number;
+      readonly failed: number;
+    };
     readonly peers: readonly {
       readonly name: string;
       readonly imported: number;
@@ -112,6 +120,8 @@ export interface Runtime {
   networkOf?(ip: string): { readonly as: AsInfo | undefined; readonly tor: boolean } | undefined;
   /** Scores, reports and the signed feed (docs/reputation.md). */
   readonly reputation?: Reputation | undefined;
+  /** Reports to abuse desks (docs/abuse-reports.md); absent unless enabled. */
+  readonly abuseReports?: AbuseReporter | undefined;
   /** Public look-ups and appeals (docs/reputation.md); absent where none are taken. */
   readonly appeals?: Appeals | undefined;
   /** Sign-up and form assessment (docs/guard.md); absent on a node that does not run it. */

@@ -737,6 +737,40 @@ function handlers(deps: HandlerDeps): Handlers {
       return json(200, { appeal: appealView(appeal) });
     },
 
+    listAbuseReports: async ({ query }) => {
+      abuseReportsOf(runtime);
+      const list = await runtime.storage.listAbuseReports({
+        ...(query.status === undefined ? {} : { status: query.status }),
+        limit: query.limit ?? DEFAULT_LIMIT,
+      });
+      return json(200, {
+        reports: list.map((r) => ({
+          id: r.id,
+          ip: r.ip,
+          created: formatTime(r.createdAt, 0),
+          scenario: r.scenario,
+          reason: r.reason,
+          categories: r.categories,
+          status: r.status,
+          contact: r.contact,
+          attempts: r.attempts,
+          sent: r.sentAt === null ? null : formatTime(r.sentAt, 0),
+          note: r.note,
+        })),
+      });
+    },
+
+    sendAbuseReports: async ({ now }) => {
+      const o = await abuseReportsOf(runtime).run(now);
+      return json(200, {
+        sent: o.sent,
+        messages: o.messages,
+        no_contact: o.noContact,
+        waiting: o.waiting,
+        failed: o.failed,
+      });
+    },
+
     reputationFeed: async ({ query, now }) => {
       const reputation = runtime.reputation;
       if (reputation?.publishing !== true)
@@ -903,6 +937,12 @@ const reportView = (r: ReportRecord) => ({
   reporter: r.reporter,
   comment: r.comment,
 });
+
+function abuseReportsOf(runtime: Runtime): NonNullable<Runtime["abuseReports"]> {
+  if (runtime.abuseReports === undefined)
+    throw new HttpError(404, "NOT_FOUND", "abuse reports are not enabled (abuse_reports.enabled)");
+  return runtime.abuseReports;
+}
 
 function appealsOf(runtime: Runtime): NonNullable<Runtime["appeals"]> {
   if (runtime.appeals === undefined)

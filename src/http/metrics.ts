@@ -184,6 +184,20 @@ export function createMetrics(counters: () => RuntimeCounters): ApiMetrics {
     },
   });
   new Counter({
+    name: "rempart_abuse_reports_total",
+    help: "Addresses reported to abuse desks since start, by outcome: sent, no_contact (the registry names none), failed (given up) (absent unless abuse_reports is enabled).",
+    labelNames: ["outcome"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const a = counters().reputation?.abuseReports;
+      if (a === undefined) return;
+      this.inc({ outcome: "sent" }, a.sent);
+      this.inc({ outcome: "no_contact" }, a.noContact);
+      this.inc({ outcome: "failed" }, a.failed);
+    },
+  });
+  new Counter({
     name: "rempart_reputation_peer_imported_total",
     help: "Reports read from each peer's signed feed since start, by peer.",
     labelNames: ["peer"],

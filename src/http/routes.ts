@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import {
+  ABUSE_REPORT_STATUSES,
   ACTIONS,
   APPEAL_STATUSES,
   isCategory,
@@ -1202,6 +1203,59 @@ export const ROUTES = {
     body: AppealNote,
     responses: {
       200: { description: "Refused.", schema: z.object({ appeal: AppealView }) },
+    },
+  },
+  listAbuseReports: {
+    method: "GET",
+    path: "/v1/abuse-reports",
+    summary: "The reports to abuse desks, newest first",
+    description:
+      "What was queued for, sent to, or given up on the abuse desks of the attacking " +
+      "networks (docs/abuse-reports.md). 404 when abuse_reports is not enabled.",
+    access: ["admin"],
+    query: z.strictObject({
+      status: z.enum(ABUSE_REPORT_STATUSES).optional(),
+      limit: limitParam(MAX_LIMIT, DEFAULT_LIMIT).optional(),
+    }),
+    responses: {
+      200: {
+        description: "The reports.",
+        schema: z.object({
+          reports: z.array(
+            z.object({
+              id: z.string().meta({ description: "The decision's id." }),
+              ip: z.string(),
+              created: z.string(),
+              scenario: z.string(),
+              reason: z.string(),
+              categories: z.array(z.number().int()),
+              status: z.enum(ABUSE_REPORT_STATUSES),
+              contact: z.string(),
+              attempts: z.number().int(),
+              sent: z.string().nullable(),
+              note: z.string().meta({ description: "The server's answer, or the last error." }),
+            }),
+          ),
+        }),
+      },
+    },
+  },
+  sendAbuseReports: {
+    method: "POST",
+    path: "/v1/abuse-reports/send",
+    summary: "Send the queued reports now, without waiting for the next round",
+    access: ["admin"],
+    responses: {
+      200: {
+        description: "What the round did.",
+        schema: z.object({
+          sent: z.number().int(),
+          messages: z.number().int(),
+          no_contact: z.number().int(),
+          waiting: z.number().int(),
+          failed: z.number().int(),
+        }),
+      },
     },
   },
   reputationFeed: {

@@ -220,6 +220,7 @@ export async function createDaemonRuntime(options: TestRuntimeOptions = {}): Pro
     accounts: daemon.accounts,
     reputation: daemon.reputation,
     appeals: daemon.appeals,
+    abuseReports: daemon.abuseReports,
     ...(daemon.webhooks !== undefined && { webhooks: daemon.webhooks }),
     check: (subject) => daemon.check(subject),
     heldByAnother: (d) => daemon.heldByAnother(d),

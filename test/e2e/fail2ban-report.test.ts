@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import { syslogTime } from "../support/syslog-time.ts";
 
 const SERVER = "/usr/bin/fail2ban-server";
 const missing =
@@ -27,16 +28,6 @@ const missing =
       ? "needs curl (fail2ban's abuseipdb action runs it)"
       : false;
 const GUESSER = "203.0.113.77";
-
-/** A BSD syslog time stamp in the local zone, as sshd's lines carry them: `Dec  8 03:20:01`. */
-function syslogTime(t: Date): string {
-  const month = t.toLocaleString("en-US", { month: "short" });
-  const day = String(t.getDate()).padStart(2, " ");
-  const time = [t.getHours(), t.getMinutes(), t.getSeconds()]
-    .map((n) => String(n).padStart(2, "0"))
-    .join(":");
-  return `${month} ${day} ${time}`;
-}
 
 test(
   "fail2ban's abuseipdb action reports its bans to Rempart's AbuseIPDB API",
