@@ -518,6 +518,7 @@ export class Daemon implements Runtime {
       lookup: (ip) => rdap.abuseContact(ip),
       send: (m) => mailer.send(m),
       protection: (ip) => this.#pipeline.policy.protection("ip", ip),
+      now: () => this.clock.now(),
       site: this.config.node_name ?? this.#node ?? hostname(),
       log: this.#log,
     });

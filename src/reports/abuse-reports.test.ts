@@ -3,7 +3,12 @@ import { describe, it } from "node:test";
 import type { Decision, Storage } from "../core/index.ts";
 import { openStorage } from "../storage/index.ts";
 import { AbuseReportsConfigSchema } from "./abuse-reports-config.ts";
-import { AbuseReporter, MAX_ATTEMPTS, type AbuseMessage } from "./abuse-reports.ts";
+import {
+  AbuseReporter,
+  MAX_ATTEMPTS,
+  MAX_REPORT_AGE_MS,
+  type AbuseMessage,
+} from "./abuse-reports.ts";
 import type { AbuseContact } from "./rdap.ts";
 
 const T0 = Date.parse("2026-12-08T03:00:00Z");
@@ -34,6 +39,8 @@ interface World {
   /** Contacts by /24's first three numbers; "fail": the registry errs. */
   registry: Map<string, AbuseContact | "fail">;
   refuse: { value: boolean };
+  /** The wall clock the reporter reads. */
+  clock: { now: number };
 }
 
 async function world(config: Record<string, unknown> = {}): Promise<World> {
@@ -45,6 +52,7 @@ async function world(config: Record<string, unknown> = {}): Promise<World> {
     lines: [],
     registry: new Map(),
     refuse: { value: false },
+    clock: { now: T0 },
   };
   const reporter = new AbuseReporter(
     AbuseReportsConfigSchema.parse({
@@ -66,6 +74,7 @@ async function world(config: Record<string, unknown> = {}): Promise<World> {
         return Promise.resolve(`250 2.0.0 Ok: queued as Q${w.sent.length}`);
       },
       protection: (ip) => (ip.startsWith("192.0.2.") ? "allowlisted" : undefined),
+      now: () => w.clock.now,
       site: "mx1",
       log: (l) => w.lines.push(l),
     },
@@ -90,6 +99,9 @@ void describe("AbuseReporter", () => {
     assert.equal(r.reports(ban("203.0.113.0/24", { scope: "range" })), false);
     assert.equal(r.reports(ban("10.1.2.3")), false, "private");
     assert.equal(r.reports(ban("192.0.2.5")), false, "allowlisted");
+    w.clock.now = T0 + MAX_REPORT_AGE_MS + 1;
+    assert.equal(r.reports(ban("203.0.113.9")), false, "a ban made of an old log's lines");
+    w.clock.now = T0;
     const picky = await world({ scenarios: ["mail-slow-guessing"], actions: ["ban", "challenge"] });
     assert.equal(picky.reporter.reports(ban("203.0.113.9")), false);
     assert.equal(

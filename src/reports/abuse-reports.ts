@@ -30,6 +30,11 @@ import type { AbuseContact } from "./rdap.ts";
 export const MAX_ATTEMPTS = 5;
 /** Reports read from the queue in one round. */
 const ROUND = 5000;
+/**
+ * The oldest ban reported: a daemon catching up on a month of old log makes bans dated then,
+ * and an abuse desk can do nothing with a month-old guess.
+ */
+export const MAX_REPORT_AGE_MS = 86_400_000;
 
 export interface AbuseMessage {
   readonly from: string;
@@ -54,6 +59,8 @@ export interface AbuseReporterDeps {
   /** Sends one message; resolves to the server's answer (a queue id), throws when refused. */
   readonly send: (message: AbuseMessage) => Promise<string>;
   readonly protection: (ip: string) => string | undefined;
+  /** The wall clock: bans older than `MAX_REPORT_AGE_MS` are not reported. */
+  readonly now: () => number;
   /** The site's name, for the subject when `reporter` is empty. */
   readonly site: string;
   readonly log: (line: string) => void;
@@ -106,7 +113,8 @@ export class AbuseReporter {
       c.actions.includes(d.action) &&
       (c.scenarios.length === 0 || c.scenarios.includes(d.scenario)) &&
       isPublicIp(d.value) &&
-      this.#deps.protection(d.value) === undefined
+      this.#deps.protection(d.value) === undefined &&
+      this.#deps.now() - d.createdAt <= MAX_REPORT_AGE_MS
     );
   }
 
