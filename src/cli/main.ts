@@ -628,7 +628,7 @@ async function cmdReputation(args: string[]): Promise<number> {
   );
   for (const x of r.reports)
     out(
-      `    ${x.time}  ${x.reporter}  [${x.categories.join(",")}] ×${x.weight}${x.comment === "" ? "" : `  ${x.comment.split("\n")[0]!.slice(0, 100)}`}`,
+      `    ${x.time}  ${x.reporter}  ${x.categories.length === 0 ? "" : `[${x.categories.join(",")}] `}×${x.weight}${x.comment === "" ? "" : `  ${x.comment.split("\n")[0]!.slice(0, 100)}`}`,
     );
   return 0;
 }

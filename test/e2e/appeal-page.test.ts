@@ -14,7 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { launchChromium } from "../support/chromium.ts";
-import { apiCaller, createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import {
+  apiCaller,
+  createKey,
+  rempartCli,
+  startDaemon,
+  writeDaemonConfig,
+} from "../support/daemon.ts";
 import { nginxMissing, startNginx } from "../support/nginx.ts";
 
 const VISITOR = "198.51.100.61";
@@ -32,7 +38,8 @@ test(
     const daemon = startDaemon(config);
     t.after(() => daemon.stop());
     const api = await daemon.url();
-    const admin = apiCaller(api, await createKey(config));
+    const adminKey = await createKey(config);
+    const admin = apiCaller(api, adminKey);
     await admin("POST", "/v1/decisions", {
       action: "ban",
       scope: "ip",
@@ -85,7 +92,16 @@ test(
     );
     assert.equal(await page.locator('form[method="post"]').count(), 0, "one appeal at a time");
 
-    const { appeals } = (await admin("GET", "/v1/appeals")) as {
+    // The operator answers with the command line.
+    const rempart = rempartCli(api, adminKey);
+    const listed = await rempart("appeals", "list");
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /open {2}198\.51\.100\.61 {2}from 198\.51\.100\.61 {2}<paul@example\.org>/,
+    );
+    assert.match(listed.stdout, /^ {4}C'est la connexion de la médiathèque\.$/m);
+    const { appeals } = JSON.parse((await rempart("appeals", "list", "--json")).stdout) as {
       appeals: { id: string; ip: string; contact: string; message: string; sender: string }[];
     };
     assert.equal(appeals.length, 1);
@@ -93,10 +109,22 @@ test(
     assert.equal(appeals[0]!.sender, VISITOR, "the visitor's address, through nginx");
     assert.equal(appeals[0]!.contact, "paul@example.org");
     assert.equal(appeals[0]!.message, "C'est la connexion de la médiathèque.");
-    const done = await admin("POST", `/v1/appeals/${appeals[0]!.id}/forgive`, {
-      note: "a library's connection",
-    });
-    assert.equal(done.lifted, 1);
+    const done = await rempart(
+      "appeals",
+      "forgive",
+      appeals[0]!.id,
+      "--note",
+      "a library's connection",
+    );
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(
+      done.stdout,
+      /^forgiven: \S+ \(198\.51\.100\.61\): 1 decisions lifted, 1 reports forgotten$/m,
+    );
+    assert.match(done.stdout, /\(answer them at paul@example\.org\)/);
+    const again = await rempart("appeals", "refuse", appeals[0]!.id);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /no open appeal has the id/);
 
     await page.goto(`${site}/.rempart/lookup/`);
     const after = (await page.locator("main").textContent()) ?? "";

@@ -12,7 +12,13 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { apiCaller, createKey, startDaemon, writeDaemonConfig } from "../support/daemon.ts";
+import {
+  apiCaller,
+  createKey,
+  rempartCli,
+  startDaemon,
+  writeDaemonConfig,
+} from "../support/daemon.ts";
 import { BIN } from "../support/replay.ts";
 
 const GUESSER = "198.51.100.23";
@@ -60,7 +66,8 @@ test(
     assert.match(b.stderr(), /reading assoc-a/);
 
     const callA = apiCaller(baseA, await createKey(configA));
-    const callB = apiCaller(baseB, await createKey(configB));
+    const keyB = await createKey(configB);
+    const callB = apiCaller(baseB, keyB);
     await callA("POST", "/v1/decisions", {
       action: "ban",
       scope: "ip",
@@ -87,6 +94,12 @@ test(
     assert.equal(report?.comment, "", "A's reason stays at A");
     assert.deepEqual(seen.decisions, [], "a peer's report is a score, never a decision");
     assert.ok((seen.confidence as number) > 0);
+
+    // What B's operator sees.
+    const shown = await rempartCli(baseB, keyB)("reputation", "show", GUESSER);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^198\.51\.100\.23: confidence \d+ \(score 0\.\d+\)$/m);
+    assert.match(shown.stdout, /^ {4}\S+ {2}peer:assoc-a {2}×0\.5$/m);
 
     // B publishes its own reports only: A's is not echoed back.
     const feedB = (await (await fetch(`${baseB}/v1/reputation/feed`)).json()) as {

@@ -104,3 +104,26 @@ export function apiCaller(
     return (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>;
   };
 }
+
+/**
+ * The `rempart` command against a running daemon, as an operator types it: the daemon's
+ * address and key in REMPART_URL and REMPART_API_KEY. Resolves with what it printed and its
+ * exit code, whatever the code.
+ */
+export function rempartCli(
+  base: string,
+  key: string,
+): (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }> {
+  return (...args) =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [BIN, ...args],
+        { env: { ...process.env, REMPART_URL: base, REMPART_API_KEY: key } },
+        (error, stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
+}
