@@ -5,6 +5,7 @@ import { openStorage } from "../storage/index.ts";
 import { AbuseReportsConfigSchema } from "./abuse-reports-config.ts";
 import {
   AbuseReporter,
+  LOOKUPS_PER_ROUND,
   MAX_ATTEMPTS,
   MAX_REPORT_AGE_MS,
   type AbuseMessage,
@@ -209,6 +210,28 @@ void describe("AbuseReporter", () => {
     assert.equal(last.failed, 2);
     assert.equal((await w.storage.listAbuseReports({ status: "failed" })).length, 2);
     assert.ok(w.lines.some((l) => /2 given up|1 given up/.test(l)));
+  });
+
+  it("looks up at most LOOKUPS_PER_ROUND new networks a round; the others wait, unharmed", async () => {
+    const w = await world();
+    const n = LOOKUPS_PER_ROUND + 3;
+    for (let i = 0; i < n; i++) {
+      const ip = `100.${1 + (i >> 8)}.${i & 255}.9`;
+      w.registry.set(ip.slice(0, ip.lastIndexOf(".")), net(`abuse${i}@isp.example`));
+      w.reporter.observe(ban(ip, { createdAt: T0 + i }));
+    }
+    const first = await w.reporter.run(T0 + 3_600_000);
+    assert.equal(first.sent, LOOKUPS_PER_ROUND);
+    assert.equal(first.waiting, 3);
+    assert.equal(w.lookups.length, LOOKUPS_PER_ROUND);
+    const waiting = await w.storage.listAbuseReports({ status: "pending" });
+    assert.deepEqual(
+      waiting.map((r) => r.attempts),
+      [0, 0, 0],
+      "no attempt spent",
+    );
+    const second = await w.reporter.run(T0 + 7_200_000);
+    assert.equal(second.sent, 3);
   });
 
   it("splits a desk's addresses into messages of max_per_message", async () => {

@@ -31,6 +31,11 @@ export const MAX_ATTEMPTS = 5;
 /** Reports read from the queue in one round. */
 const ROUND = 5000;
 /**
+ * RDAP look-ups in one round: registries limit how often one client may ask, and a flood of
+ * new networks waits for the next rounds rather than spend its attempts on refusals.
+ */
+export const LOOKUPS_PER_ROUND = 200;
+/**
  * The oldest ban reported: a daemon catching up on a month of old log makes bans dated then,
  * and an abuse desk can do nothing with a month-old guess.
  */
@@ -184,15 +189,16 @@ export class AbuseReporter {
     });
     const byContact = new Map<string, { network: string; reports: AbuseReportRecord[] }>();
     const outcome = { sent: 0, messages: 0, noContact: 0, waiting: 0, failed: 0 };
-    const contacts = new Map<string, Promise<AbuseContact | null>>();
+    const contacts = new Map<string, Promise<AbuseContact | null | "later">>();
+    const budget = { lookups: LOOKUPS_PER_ROUND };
     for (const r of pending) {
       const prefix = ipPrefix(r.ip, ipFamily(r.ip) === 4 ? 24 : 48);
       let found = contacts.get(prefix);
       if (found === undefined) {
-        found = this.#contactFor(r.ip, prefix, now);
+        found = this.#contactFor(r.ip, prefix, now, budget);
         contacts.set(prefix, found);
       }
-      let contact: AbuseContact | null;
+      let contact: AbuseContact | null | "later";
       try {
         contact = await found;
       } catch (e) {
@@ -200,6 +206,11 @@ export class AbuseReporter {
         const failed = await this.#retry([r], `contact look-up failed: ${message(e)}`, "");
         outcome.failed += failed;
         outcome.waiting += 1 - failed;
+        continue;
+      }
+      if (contact === "later") {
+        // This round's look-ups are spent: the next round, without counting an attempt.
+        outcome.waiting++;
         continue;
       }
       if (contact === null) {
@@ -268,8 +279,16 @@ export class AbuseReporter {
     return last.length;
   }
 
-  /** The configured contact, else the one RDAP gave (kept `contact_ttl`); null: none. */
-  async #contactFor(ip: string, prefix: string, now: number): Promise<AbuseContact | null> {
+  /**
+   * The configured contact, else the one RDAP gave (kept `contact_ttl`); null: none; `later`:
+   * a look-up is needed and this round's `budget` is spent.
+   */
+  async #contactFor(
+    ip: string,
+    prefix: string,
+    now: number,
+    budget: { lookups: number },
+  ): Promise<AbuseContact | null | "later"> {
     const range = this.#overrides.ranges.find(ip);
     if (range !== undefined)
       return {
@@ -283,6 +302,8 @@ export class AbuseReporter {
       return cached.contact === ""
         ? null
         : { email: cached.contact, network: cached.network, range: undefined };
+    if (budget.lookups <= 0) return "later";
+    budget.lookups--;
     const found = await this.#deps.lookup(ip);
     // One label, whether fresh or cached: the network's name and its range.
     const network =

@@ -1,5 +1,6 @@
 export {
   AbuseReporter,
+  LOOKUPS_PER_ROUND,
   MAX_ATTEMPTS,
   type AbuseMessage,
   type AbuseReporterDeps,
