@@ -454,7 +454,8 @@ export interface Storage {
   pruneReports(before: number): Promise<number>;
   /** Deletes every report about `ip`; answers them (an operator forgave the address). */
   deleteReports(ip: string): Promise<ReportRecord[]>;
-  addAppeal(appeal: AppealRecord): Promise<void>;
+  /** Stores an appeal; false when its address has an open one already (nothing stored). */
+  addAppeal(appeal: AppealRecord): Promise<boolean>;
   /** Appeals newest first. */
   listAppeals(query: {
     readonly status?: AppealStatus;

@@ -175,7 +175,13 @@ export class Appeals {
       closedBy: "",
       note: "",
     };
-    await storage.addAppeal(appeal);
+    if (!(await storage.addAppeal(appeal)))
+      // Another appeal for the address arrived meanwhile.
+      return {
+        ok: false,
+        reason: "pending",
+        message: `an appeal for ${input.ip} is already waiting for an answer`,
+      };
     times.push(now);
     this.#senders.set(input.sender, times);
     if (this.#senders.size > 10_000) this.#forgetSenders(now);

@@ -806,9 +806,14 @@ export class KyselyStorage implements Storage {
     );
   }
 
-  addAppeal(appeal: AppealRecord): Promise<void> {
+  addAppeal(appeal: AppealRecord): Promise<boolean> {
     return this.#guard("addAppeal", async () => {
-      await this.#db.insertInto("appeals").values(fromAppeal(appeal)).execute();
+      const r = await this.#db
+        .insertInto("appeals")
+        .values(fromAppeal(appeal))
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
     });
   }
 

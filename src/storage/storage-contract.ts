@@ -657,8 +657,16 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
           closedBy: "",
           note: "",
         };
-        await s.addAppeal(open);
-        await s.addAppeal({ ...open, id: "a2", createdAt: 2_000, ip: "2001:db8::1" });
+        assert.equal(await s.addAppeal(open), true);
+        assert.equal(
+          await s.addAppeal({ ...open, id: "a1-twice", createdAt: 1_500 }),
+          false,
+          "one open appeal per address",
+        );
+        assert.equal(
+          await s.addAppeal({ ...open, id: "a2", createdAt: 2_000, ip: "2001:db8::1" }),
+          true,
+        );
         assert.deepEqual(await s.findAppeal("a1"), open);
         assert.equal(await s.findAppeal("nope"), undefined);
         assert.deepEqual(
@@ -687,6 +695,13 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
           undefined,
           "the first answer stands",
         );
+        // Answered, the address may appeal again.
+        assert.equal(await s.addAppeal({ ...open, id: "a3", createdAt: 5_000 }), true);
+        assert.equal(
+          (await s.closeAppeal("a3", { status: "refused", at: 5_001, by: "ops", note: "" })) !==
+            undefined,
+          true,
+        );
         assert.deepEqual(
           (await s.listAppeals({ status: "open", limit: 5 })).map((a) => a.id),
           ["a2"],
@@ -695,8 +710,8 @@ export function storageContract(name: string, create: () => Promise<StorageBacke
         assert.equal(await s.pruneAppeals(3_001), 1);
         assert.deepEqual(
           (await s.listAppeals({})).map((a) => a.id),
-          ["a2"],
-          "an open appeal is never pruned",
+          ["a3", "a2"],
+          "neither an open appeal nor one closed since is pruned",
         );
       }));
 

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from "kysely";
+import { sql, type Kysely, type Migration } from "kysely";
 
 // Appeals (src/reputation/appeals.ts): a person asks for an address to be forgiven, and an
 // operator answers.
@@ -23,6 +23,10 @@ export const appeals: Migration = {
       .columns(["status", "created_at"])
       .execute();
     await db.schema.createIndex("appeals_ip").on("appeals").columns(["ip", "created_at"]).execute();
+    // One open appeal per address, even when two arrive at once.
+    await sql`create unique index appeals_one_open on appeals (ip) where status = 'open'`.execute(
+      db,
+    );
   },
 
   async down(db: Kysely<unknown>): Promise<void> {
