@@ -159,17 +159,24 @@ void describe("AbuseReporter", () => {
 
   it("keeps contacts for contact_ttl, takes configured ones first, and marks networks without one", async () => {
     const w = await world({
-      contacts: { "203.0.113.0/25": "noc@known.example" },
+      // The narrowest network wins, whatever the order.
+      contacts: { "203.0.0.0/16": "wide@known.example", "203.0.113.0/25": "noc@known.example" },
       contact_ttl: "1d",
     });
     w.registry.set("198.51.100", net("abuse@hoster.example"));
     w.reporter.observe(ban("203.0.113.9"));
     w.reporter.observe(ban("198.51.100.4"));
     w.reporter.observe(ban("100.1.1.1"));
+    w.reporter.observe(ban("203.0.113.200"));
     const first = await w.reporter.run(T0);
-    assert.equal(first.messages, 2);
+    assert.equal(first.messages, 3);
     assert.equal(first.noContact, 1);
-    assert.deepEqual(w.sent.map((m) => m.to).sort(), ["abuse@hoster.example", "noc@known.example"]);
+    assert.deepEqual(w.sent.map((m) => m.to).sort(), [
+      "abuse@hoster.example",
+      "noc@known.example",
+      "wide@known.example",
+    ]);
+    assert.match(w.sent.find((m) => m.to === "noc@known.example")!.text, /203\.0\.113\.9 /);
     assert.deepEqual(w.lookups.sort(), ["100.1.1.1", "198.51.100.4"]);
     // Within the day, from the cache; after it, asked again.
     w.reporter.observe(ban("198.51.100.5", { createdAt: T0 + 1000 }));

@@ -20,7 +20,7 @@ import {
   type Decision,
   type Storage,
 } from "../core/index.ts";
-import { ipFamily, ipPrefix, parseCidr, RangeList } from "../net/index.ts";
+import { ipFamily, ipPrefix, PrefixMap } from "../net/index.ts";
 import { scenarioCategories } from "../reputation/categories.ts";
 import { isPublicIp } from "../reputation/index.ts";
 import type { AbuseReportsConfig } from "./abuse-reports-config.ts";
@@ -82,7 +82,8 @@ export interface RoundOutcome {
 export class AbuseReporter {
   readonly #config: AbuseReportsConfig;
   readonly #deps: AbuseReporterDeps;
-  readonly #overrides: { readonly ranges: RangeList; readonly byRange: Map<string, string> };
+  /** The configured contacts: the narrowest network holding an address wins. */
+  readonly #overrides = new PrefixMap<string>();
   readonly #ttlMs: number;
   readonly #keepMs: number;
   #queueing: Promise<void> = Promise.resolve();
@@ -95,13 +96,8 @@ export class AbuseReporter {
     this.#deps = deps;
     this.#ttlMs = parseDuration(config.contact_ttl)!;
     this.#keepMs = parseDuration(config.keep)!;
-    const ranges = Object.keys(config.contacts).map((c) => parseCidr(c)!);
-    this.#overrides = {
-      ranges: new RangeList(ranges),
-      byRange: new Map(
-        Object.entries(config.contacts).map(([c, email]) => [rangeKey(parseCidr(c)!), email]),
-      ),
-    };
+    for (const [network, email] of Object.entries(config.contacts))
+      this.#overrides.set(network, email);
   }
 
   /** Reports since start: addresses sent, messages, without a contact, given up. */
@@ -193,7 +189,13 @@ export class AbuseReporter {
     const budget = { lookups: LOOKUPS_PER_ROUND };
     for (const r of pending) {
       const prefix = ipPrefix(r.ip, ipFamily(r.ip) === 4 ? 24 : 48);
-      let found = contacts.get(prefix);
+      // A configured contact is per address (its network may be narrower than the /24 the
+      // looked-up ones are kept by); the others once per /24 or /48.
+      const configured = this.#overrides.longest(r.ip);
+      let found =
+        configured === undefined
+          ? contacts.get(prefix)
+          : Promise.resolve({ email: configured, network: "", range: undefined });
       if (found === undefined) {
         found = this.#contactFor(r.ip, prefix, now, budget);
         contacts.set(prefix, found);
@@ -280,8 +282,8 @@ export class AbuseReporter {
   }
 
   /**
-   * The configured contact, else the one RDAP gave (kept `contact_ttl`); null: none; `later`:
-   * a look-up is needed and this round's `budget` is spent.
+   * The contact RDAP gave (kept `contact_ttl`); null: none; `later`: a look-up is needed and
+   * this round's `budget` is spent.
    */
   async #contactFor(
     ip: string,
@@ -289,13 +291,6 @@ export class AbuseReporter {
     now: number,
     budget: { lookups: number },
   ): Promise<AbuseContact | null | "later"> {
-    const range = this.#overrides.ranges.find(ip);
-    if (range !== undefined)
-      return {
-        email: this.#overrides.byRange.get(rangeKey(range))!,
-        network: "",
-        range: undefined,
-      };
     const { storage } = this.#deps;
     const cached = await storage.abuseContact(prefix);
     if (cached !== undefined && now - cached.lookedUpAt < this.#ttlMs)
@@ -364,12 +359,6 @@ export class AbuseReporter {
   }
 }
 
-const rangeKey = (r: {
-  readonly family: number;
-  readonly start: bigint;
-  readonly bits: number;
-}): string => `${r.family}:${r.start}:${r.bits}`;
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const csvField = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
