@@ -16,3 +16,12 @@ export function redactUrl(url: string): string {
     return "(unparsable URL)";
   }
 }
+
+/**
+ * A CSV field (RFC 4180 quoting), with a leading `'` on a text that a spreadsheet would run as
+ * a formula: reasons, list names and scenario texts come from outside.
+ */
+export function csvField(s: string): string {
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}

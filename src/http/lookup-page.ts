@@ -3,6 +3,7 @@
  * address, and a form to ask for it to be forgiven. Plain HTML, no script, in the visitor's
  * language (English or French); every piece of input is escaped.
  */
+import { escapeHtml as escape } from "../../clients/js/src/html.ts";
 import type { PublicStanding } from "../reputation/index.ts";
 import { pageHeaders, pickLanguage, type PageLanguage } from "./challenge-page.ts";
 import type { ApiResponse } from "./requests.ts";
@@ -101,8 +102,6 @@ const WORDS: Readonly<Record<PageLanguage, Words>> = {
     },
   },
 };
-
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export interface LookupPageInput {
   readonly acceptLanguage: string | undefined;

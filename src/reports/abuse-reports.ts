@@ -14,6 +14,7 @@
  */
 import {
   CATEGORIES,
+  csvField,
   formatTime,
   parseDuration,
   type AbuseReportRecord,
@@ -360,5 +361,3 @@ export class AbuseReporter {
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-const csvField = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);

@@ -4,12 +4,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Decision, Storage } from "../core/index.ts";
-import { normalizeIp, parseCidr, RangeList, SPECIAL_RANGES } from "../net/index.ts";
+import { normalizeIp } from "../net/index.ts";
 import { openStorage } from "../storage/index.ts";
 import { PeerFeeds, SIGNATURE_HEADER } from "./peers.ts";
 import { confidenceOf } from "./reputation-book.ts";
 import { ReputationConfigSchema } from "./reputation-config.ts";
 import {
+  isPublicIp,
   MAX_FEED_PAGE,
   parseCursor,
   REPORT_INTERVAL_MS,
@@ -20,9 +21,8 @@ import { signerFromSeed, type Signer } from "./signing.ts";
 
 const T0 = 1_700_000_000_000;
 const DAY = 86_400_000;
-const special = new RangeList(SPECIAL_RANGES.map((r) => parseCidr(r)!));
 const protection = (ip: string): string | undefined =>
-  special.find(ip) === undefined ? undefined : `${ip} is in an allowlisted network`;
+  isPublicIp(ip) ? undefined : `${ip} is in an allowlisted network`;
 
 function decision(overrides: Partial<Decision>): Decision {
   return {

@@ -1,15 +1,7 @@
+import { csvField as field } from "../../core/index.ts";
 import type { ExportItem } from "./export-item.ts";
 
 const HEADER = "action,scope,value,expires_at,origin,source,reason";
-
-/**
- * RFC 4180 quoting, and a leading `'` on a text that a spreadsheet would run as a formula
- * (reasons and list names come from outside).
- */
-function field(s: string): string {
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
 
 /** One decision per row, any scope, with its expiry as ISO 8601 (empty: until deleted). */
 export function exportCsv(items: readonly ExportItem[]): string {
