@@ -5,7 +5,7 @@
 // - a restart: REPORTS reports in SQLite (a file), read back into the book by `load`;
 // - peers: REPORTS reports read from a publishing site's signed feed over loopback HTTP, pages
 //   of 1,000 fetched, verified (Ed25519), stored and scored, in reports a second.
-// Defaults: 500,000 addresses (reputation.max_entries' default), 1,000,000 reports.
+// Defaults: 500,000 addresses (1,000,000 entries with their networks), 1,000,000 reports.
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
